@@ -1,0 +1,5 @@
+"""Allows ``python -m hoister``."""
+
+from hoister.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""The command line: the GUI by default, sub-commands for headless use.
+
+The sub-commands are a contract (../shared/design.md): scripts depend on their names,
+options, ``--json`` output and exit status — 0 success, 1 an operation failed, 2 bad
+usage or invalid input — with one message on standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from hoister import __version__
+from hoister.cli import browse, profiles
+from hoister.cli.context import Context
+from hoister.errors import HoisterError
+from hoister.logsetup import configure_logging, redact
+from hoister.paths import default_paths
+
+log = logging.getLogger(__name__)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with a one-line message plus a pointer to ``--help``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="hoister",
+        description="Browse OCI/Docker registries and promote images between repositories.",
+    )
+    parser.add_argument("--version", action="version", version=f"hoister {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.add_parser("gui", help="open the desktop app (the default)")
+    profiles.register(commands)
+    browse.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    paths = default_paths()
+    try:
+        configure_logging(paths, verbose=args.verbose)
+    except OSError as exc:
+        print(f"hoister: cannot write logs under {paths.logs}: {exc}", file=sys.stderr)
+        return 1
+    if args.command in (None, "gui"):
+        from hoister.ui.app import run_gui  # Qt is loaded only for the GUI
+
+        return run_gui(paths)
+    context = Context(paths)
+    try:
+        return int(args.handler(args, context) or 0)
+    except HoisterError as exc:
+        log.info("%s failed: %s", args.command, exc)
+        print(f"hoister: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hoister: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        log.exception("unexpected error in %s", args.command)
+        print(
+            f"hoister: internal error ({type(exc).__name__}: {redact(str(exc))}); "
+            f"details are in {paths.log_file}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        context.close()

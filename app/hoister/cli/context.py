@@ -1,0 +1,46 @@
+"""What a command needs, built on first use: stores, credentials, registry clients.
+
+Commands receive one :class:`Context` instead of reaching for globals, so tests can
+point it at a temporary ``HOISTER_HOME`` and a test keyring.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from hoister.credentials import DockerConfig, SecretStore, resolve_credential
+from hoister.paths import Paths
+from hoister.profiles import Profile, ProfileStore
+from hoister.registry import RegistryClient
+
+
+class Context:
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths
+        self._clients: list[RegistryClient] = []
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        return ProfileStore(self.paths.profiles_file)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        return SecretStore()
+
+    @cached_property
+    def docker_config(self) -> DockerConfig:
+        return DockerConfig()
+
+    def client_for(self, profile: Profile) -> RegistryClient:
+        """A registry client with the profile's TLS options and resolved credential."""
+        credential = resolve_credential(profile, self.secrets, self.docker_config)
+        client = RegistryClient(
+            profile.url, credential, verify=not profile.insecure, ca_file=profile.ca_file
+        )
+        self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()

@@ -1,0 +1,83 @@
+"""Logging: one rotating file per user, with secrets scrubbed from every line.
+
+Redaction is done by a filter on the handlers rather than by discipline at call sites,
+because the lines that leak are the ones nobody thought about: an exception message
+that quotes a header, a library's debug output, a URL with a token in its query.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from typing import TextIO
+
+from hoister.paths import Paths
+
+_PATTERNS = [
+    # Authorization: Bearer abc / Basic xyz, in headers, reprs and messages
+    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)([^'\",\r\n]+)"), r"\1<redacted>"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 <redacted>"),
+    # JSON or form fields that carry secrets
+    (
+        re.compile(
+            r"(?i)([\"']?(?:token|access_token|refresh_token|identitytoken|password|secret|auth)"
+            r"[\"']?\s*[:=]\s*[\"']?)([^\"'&\s,}]+)"
+        ),
+        r"\1<redacted>",
+    ),
+    # anything that looks like a JWT
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "<redacted-jwt>"),
+]
+
+FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
+
+
+def redact(text: str) -> str:
+    """Remove credentials and tokens from ``text``."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's final message (and traceback) with secrets removed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+def configure_logging(
+    paths: Paths, *, verbose: bool = False, stream: TextIO | None = None
+) -> logging.Handler:
+    """Log to ``paths.log_file`` (rotated at 2 MiB, 5 kept); ``verbose`` adds stderr."""
+    paths.logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_hoister", False):
+            root.removeHandler(handler)
+            handler.close()
+    file_handler = logging.handlers.RotatingFileHandler(
+        paths.log_file, maxBytes=2 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    handlers: list[logging.Handler] = [file_handler]
+    if verbose:
+        handlers.append(logging.StreamHandler(stream or sys.stderr))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(RedactingFilter())
+        handler._hoister = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs every request at INFO; keep that for --verbose only.
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    return file_handler

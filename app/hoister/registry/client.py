@@ -1,0 +1,370 @@
+"""The OCI Distribution client: catalog, tags, manifests, delete, referrers.
+
+Blob transfer lives in :mod:`hoister.registry.blobs` and is mixed in, so this class is
+the one object the rest of Hoister talks to for a registry. It never imports Qt and
+holds no global state: the GUI, the CLI, the engine and the tests each create their own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from hoister.credentials import Credential
+from hoister.registry import mediatypes
+from hoister.registry.auth import CATALOG_SCOPE, repository_scope
+from hoister.registry.blobs import BlobOps
+from hoister.registry.errors import (
+    DigestMismatch,
+    NotFound,
+    PaginationLoop,
+    ProtocolError,
+    RegistryError,
+)
+from hoister.registry.manifest import Descriptor, Manifest
+from hoister.registry.reference import is_digest, sha256_digest
+from hoister.registry.session import RegistrySession
+
+log = logging.getLogger(__name__)
+
+#: distribution's ``maxentries`` default; registries with a lower limit answer 400
+#: PAGINATION_NUMBER_INVALID and the client steps down to :data:`FALLBACK_PAGE_SIZE`.
+DEFAULT_PAGE_SIZE = 1000
+FALLBACK_PAGE_SIZE = 100
+#: distribution refuses manifests over 4 MiB; reading more would only waste memory.
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+_LINK_RE = re.compile(r"<([^>]*)>\s*((?:;[^,<]*)*)")
+
+
+@dataclass(frozen=True)
+class ApiInfo:
+    """What a ping tells: the API version and how the registry authenticates."""
+
+    url: str
+    api_version: str | None
+    auth_scheme: str | None
+    user: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing; ``next_url`` is an opaque cursor for the next one."""
+
+    items: list[str]
+    next_url: str | None
+
+
+class RegistryClient(BlobOps):
+    """A client for one registry and one set of credentials."""
+
+    def __init__(self, url: str, credential: Credential | None = None, **options: Any) -> None:
+        self.session = RegistrySession(url, credential, **options)
+        self.page_size = DEFAULT_PAGE_SIZE
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    @property
+    def host(self) -> str:
+        return self.session.host
+
+    # -- ping ------------------------------------------------------------------------
+
+    def ping(self) -> ApiInfo:
+        """Check that this is a v2 registry and that the credentials are accepted."""
+        what = "checking the registry API at /v2/"
+        try:
+            response = self.session.send("GET", "/v2/", scopes=[], what=what)
+        except NotFound as exc:
+            raise ProtocolError(
+                f"{self.host} has no registry API at /v2/ (404); is the URL the registry's "
+                "address rather than a web page?",
+                host=self.host,
+                status=404,
+            ) from exc
+        version = response.headers.get("docker-distribution-api-version")
+        if version is None and "html" in response.headers.get("content-type", ""):
+            raise ProtocolError(
+                f"{self.host} answered /v2/ with an HTML page, not a registry API; check the URL",
+                host=self.host,
+                status=response.status_code,
+            )
+        if version is not None and not version.startswith("registry/2"):
+            raise ProtocolError(
+                f"{self.host} speaks registry API '{version}'; Hoister needs registry/2.0",
+                host=self.host,
+            )
+        return ApiInfo(
+            self.session.base_url, version, self.session.auth.scheme, self.session.auth.user
+        )
+
+    # -- listings --------------------------------------------------------------------
+
+    def catalog_page(self, next_url: str | None = None) -> Page:
+        """One page of repository names, in the registry's (lexical) order."""
+        return self._page(
+            "/v2/_catalog", "repositories", [CATALOG_SCOPE], "listing repositories", next_url
+        )
+
+    def catalog(self) -> Iterator[str]:
+        """Every repository name, following ``Link`` pagination to the end."""
+        return self._walk("/v2/_catalog", "repositories", [CATALOG_SCOPE], "listing repositories")
+
+    def tags_page(self, repository: str, next_url: str | None = None) -> Page:
+        return self._page(
+            f"/v2/{repository}/tags/list",
+            "tags",
+            [repository_scope(repository, "pull")],
+            f"listing tags of {repository}",
+            next_url,
+        )
+
+    def tags(self, repository: str) -> Iterator[str]:
+        return self._walk(
+            f"/v2/{repository}/tags/list",
+            "tags",
+            [repository_scope(repository, "pull")],
+            f"listing tags of {repository}",
+        )
+
+    def _walk(self, path: str, key: str, scopes: list[str], what: str) -> Iterator[str]:
+        seen_urls: set[str] = set()
+        seen_items: set[str] = set()
+        page = self._page(path, key, scopes, what, None)
+        while True:
+            fresh = [item for item in page.items if item not in seen_items]
+            if page.items and not fresh:
+                raise PaginationLoop(
+                    f"{self.host} sent a page of results already seen while {what}; "
+                    "its Link header loops",
+                    host=self.host,
+                )
+            seen_items.update(fresh)
+            yield from fresh
+            if page.next_url is None:
+                return
+            if page.next_url in seen_urls:
+                raise PaginationLoop(
+                    f"{self.host} sent a Link header back to a page already read while {what}",
+                    host=self.host,
+                )
+            seen_urls.add(page.next_url)
+            page = self._page(path, key, scopes, what, page.next_url)
+
+    def _page(
+        self, path: str, key: str, scopes: list[str], what: str, next_url: str | None
+    ) -> Page:
+        if next_url is not None and not self.session.same_origin(self.session.url(next_url)):
+            raise ProtocolError(
+                f"{self.host} sent a Link to another host ({next_url}) while {what}; not followed",
+                host=self.host,
+            )
+        while True:
+            params = None if next_url else {"n": self.page_size} if self.page_size else None
+            try:
+                response = self.session.send(
+                    "GET", next_url or path, scopes=scopes, what=what, params=params
+                )
+            except RegistryError as exc:
+                if exc.code == "PAGINATION_NUMBER_INVALID" and self.page_size:
+                    self.page_size = (
+                        FALLBACK_PAGE_SIZE if self.page_size > FALLBACK_PAGE_SIZE else 0
+                    )
+                    continue
+                raise
+            break
+        body = self.session.json(response, what)
+        items = body.get(key) if isinstance(body, dict) else None
+        if items is None and isinstance(body, dict) and key in body:
+            items = []  # distribution answers {"tags": null} for a repository without tags
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ProtocolError(
+                f"{self.host} answered without a list of {key} while {what}", host=self.host
+            )
+        return Page(items, _next_link(response))
+
+    # -- manifests -------------------------------------------------------------------
+
+    def get_manifest(self, repository: str, reference: str) -> Manifest:
+        """Fetch a manifest or index by tag or digest, verifying its digest."""
+        what = f"reading manifest {repository}:{reference}"
+        response = self.session.send(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=[repository_scope(repository, "pull")],
+            what=what,
+            headers={"Accept": mediatypes.MANIFEST_ACCEPT},
+            stream=True,
+        )
+        try:
+            data = _read_limited(response, MAX_MANIFEST_BYTES, what, self.host)
+        finally:
+            response.close()
+        actual = sha256_digest(data)
+        announced = response.headers.get("docker-content-digest")
+        expected = reference if is_digest(reference) else announced
+        if expected and expected.startswith("sha256:") and expected != actual:
+            raise DigestMismatch(
+                f"the manifest {repository}:{reference} from {self.host} does not match its "
+                f"digest: expected {expected}, the bytes hash to {actual}. The registry or a "
+                "proxy altered it; nothing was used.",
+                host=self.host,
+            )
+        return Manifest.parse(data, actual, response.headers.get("content-type"))
+
+    def head_manifest(self, repository: str, reference: str) -> Descriptor | None:
+        """Digest, type and size of a manifest without its body; None when absent."""
+        try:
+            response = self.session.send(
+                "HEAD",
+                f"/v2/{repository}/manifests/{reference}",
+                scopes=[repository_scope(repository, "pull")],
+                what=f"checking manifest {repository}:{reference}",
+                headers={"Accept": mediatypes.MANIFEST_ACCEPT},
+            )
+        except NotFound:
+            return None
+        digest = response.headers.get("docker-content-digest")
+        if not digest:
+            # Some registries omit the header on HEAD; the body is authoritative.
+            return self.get_manifest(repository, reference).descriptor()
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        size = int(response.headers.get("content-length") or 0)
+        return Descriptor(media_type, digest, size)
+
+    def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
+        """Store manifest bytes exactly as given; return the digest the registry reports."""
+        expected = sha256_digest(data)
+        what = f"writing manifest {repository}:{reference}"
+        response = self.session.send(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            scopes=[repository_scope(repository, "pull", "push")],
+            what=what,
+            ok=(200, 201, 202),
+            headers={"Content-Type": media_type},
+            content=data,
+        )
+        reported = response.headers.get("docker-content-digest") or expected
+        if reported != expected:
+            raise DigestMismatch(
+                f"{self.host} stored {repository}:{reference} as {reported}, but the bytes sent "
+                f"hash to {expected}; the registry rewrote the manifest",
+                host=self.host,
+            )
+        return reported
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest; every tag pointing at it goes with it."""
+        self.session.send(
+            "DELETE",
+            f"/v2/{repository}/manifests/{digest}",
+            scopes=[repository_scope(repository, "delete")],
+            what=f"deleting {repository}@{digest}",
+            ok=(200, 202),
+        )
+
+    def get_config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
+        """The image configuration (labels, env, history...) of an image manifest."""
+        if manifest.config is None:
+            raise ProtocolError(f"{repository}@{manifest.digest} has no config", host=self.host)
+        data = self.get_blob(repository, manifest.config.digest, max_size=MAX_MANIFEST_BYTES)
+        try:
+            value = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError(
+                f"the config of {repository}@{manifest.digest} is not valid JSON", host=self.host
+            ) from exc
+        if not isinstance(value, dict):
+            raise ProtocolError(f"the config of {repository}@{manifest.digest} is not an object")
+        return value
+
+    # -- referrers -------------------------------------------------------------------
+
+    def referrers(
+        self, repository: str, digest: str, artifact_type: str | None = None
+    ) -> list[Descriptor]:
+        """Artifacts whose subject is ``digest``: referrers API, else the tag fallback."""
+        what = f"listing referrers of {repository}@{digest}"
+        params = {"artifactType": artifact_type} if artifact_type else None
+        try:
+            response = self.session.send(
+                "GET",
+                f"/v2/{repository}/referrers/{digest}",
+                scopes=[repository_scope(repository, "pull")],
+                what=what,
+                params=params,
+                headers={"Accept": mediatypes.OCI_INDEX},
+            )
+            supported = "json" in response.headers.get("content-type", "")
+        except NotFound:
+            supported = False
+        if supported:
+            body = self.session.json(response, what)
+            manifests = body.get("manifests") if isinstance(body, dict) else None
+            if not isinstance(manifests, list):
+                raise ProtocolError(f"{self.host} answered {what} without a list", host=self.host)
+            found = [Descriptor.from_json(m, "referrers index") for m in manifests]
+        else:
+            index = self.referrers_tag_index(repository, digest)
+            found = index.manifests if index is not None else []
+        if artifact_type:
+            found = [d for d in found if d.artifact_type == artifact_type]
+        return found
+
+    def referrers_tag_index(self, repository: str, digest: str) -> Manifest | None:
+        """The ``sha256-<hex>`` index that clients maintain where the API is missing."""
+        try:
+            return self.get_manifest(repository, fallback_tag(digest))
+        except NotFound:
+            return None
+
+
+def fallback_tag(digest: str) -> str:
+    """The referrers fallback tag for a digest: ``sha256:abc`` -> ``sha256-abc``."""
+    return digest.replace(":", "-", 1)
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    """The URL of ``rel="next"`` in a ``Link`` header, if any."""
+    for url, params in _LINK_RE.findall(response.headers.get("link", "")):
+        if re.search(r'rel\s*=\s*"?next"?', params):
+            return str(url)
+    return None
+
+
+def _read_limited(response: httpx.Response, limit: int, what: str, host: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for chunk in response.iter_bytes():
+            total += len(chunk)
+            if total > limit:
+                raise ProtocolError(
+                    f"{host} sent more than {limit // (1024 * 1024)} MiB while {what}; refused",
+                    host=host,
+                )
+            chunks.append(chunk)
+    except httpx.TransportError as exc:
+        raise ProtocolError(
+            f"the answer of {host} was cut off while {what}: {exc}", host=host
+        ) from exc
+    data = b"".join(chunks)
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) != len(data):
+        raise ProtocolError(
+            f"{host} announced {declared} bytes but sent {len(data)} while {what}", host=host
+        )
+    return data

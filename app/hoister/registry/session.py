@@ -1,0 +1,255 @@
+"""One registry's HTTP session: URL building, authentication, retries, typed errors.
+
+Everything above this module (catalog, manifests, blobs) states what it wants — method,
+path, the scopes it needs, which statuses count as success — and gets back a response or
+a :class:`~hoister.registry.errors.RegistryError` that says what went wrong in words.
+Connection errors, 429 and 5xx are retried with exponential backoff that honours
+``Retry-After``, but only for requests whose body can be sent again.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import ssl
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from hoister import __version__
+from hoister.credentials import Credential
+from hoister.errors import InvalidInput
+from hoister.registry.auth import Authenticator
+from hoister.registry.errors import (
+    ProtocolError,
+    RegistryError,
+    Unauthorized,
+    Unreachable,
+    error_for_response,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=30.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry a failed request."""
+
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    statuses: frozenset[int] = field(default=frozenset({429, 500, 502, 503, 504}))
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        backoff = min(self.max_delay, self.base_delay * (2**attempt))
+        if retry_after is not None:
+            return min(self.max_delay, max(retry_after, 0.0))
+        return backoff
+
+
+def retry_after_seconds(
+    response: httpx.Response, now: Callable[[], float] = time.time
+) -> float | None:
+    """``Retry-After`` as seconds: either a number or an HTTP date."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:
+    if not verify:
+        return False
+    if ca_file:
+        try:
+            return ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidInput(f"the CA file {ca_file} cannot be used: {exc}") from exc
+    return True
+
+
+def describe_transport_error(exc: httpx.TransportError, host: str, timeout: float | None) -> str:
+    """A sentence for a failure below HTTP, with the likely fix."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return (
+            f"{host} did not answer in time ({type(exc).__name__}); check the network or try again"
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return (
+            f"the TLS certificate of {host} could not be verified ({text}); give the profile the "
+            "registry's CA file (--ca-file), or --insecure for a test registry"
+        )
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return f"{host} does not speak TLS on that port; if it is a plain-HTTP registry use http://"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host} ({text}); is the URL right and the registry running?"
+    return f"the connection to {host} failed ({text})"
+
+
+class RegistrySession:
+    """HTTP plumbing for one registry; owns its ``httpx.Client``."""
+
+    def __init__(
+        self,
+        url: str,
+        credential: Credential | None = None,
+        *,
+        verify: bool = True,
+        ca_file: str | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        max_connections: int = 8,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidInput(f"'{url}' is not a registry URL (use https://HOST[:PORT])")
+        self.base_url = f"{parts.scheme}://{parts.netloc}"
+        self.host = parts.netloc
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self._timeout = timeout
+        self._http = httpx.Client(
+            transport=transport,
+            verify=_tls_context(verify, ca_file),
+            timeout=timeout,
+            headers={"User-Agent": f"hoister/{__version__}"},
+            limits=httpx.Limits(max_connections=max_connections),
+        )
+        self.auth = Authenticator(self.host, credential, self._http, clock)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def url(self, path: str) -> str:
+        """Absolute URL for a registry path or a (possibly relative) Location/Link."""
+        return urljoin(self.base_url + "/", path)
+
+    def same_origin(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}" == self.base_url
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: Iterable[str],
+        what: str,
+        ok: Collection[int] = (200,),
+        headers: Mapping[str, str] | None = None,
+        params: Any = None,
+        content: bytes | None = None,
+        stream: bool = False,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
+        """Send one request with auth and retries; return it if its status is in ``ok``.
+
+        With ``stream=True`` the caller must close the returned response.
+        """
+        scopes = list(scopes)
+        attempt = 0
+        answered_challenge = False
+        while True:
+            request_headers = dict(headers or {})
+            request_headers.update(self.auth.headers(scopes))
+            request = self._http.build_request(
+                method, self.url(url), params=params, headers=request_headers, content=content
+            )
+            try:
+                response = self._http.send(
+                    request, stream=stream, follow_redirects=follow_redirects
+                )
+            except httpx.TransportError as exc:
+                if attempt + 1 < self.retry.attempts:
+                    delay = self.retry.delay(attempt)
+                    log.info("%s %s failed (%s); retry in %.1fs", method, request.url, exc, delay)
+                    self.sleep(delay)
+                    attempt += 1
+                    continue
+                raise Unreachable(
+                    describe_transport_error(exc, self.host, None) + f" (while {what})",
+                    host=self.host,
+                ) from exc
+            log.debug("%s %s -> %s", method, request.url, response.status_code)
+            status = response.status_code
+            if status == 401 and not answered_challenge:
+                response.close()
+                if self.auth.answer(response, scopes):
+                    answered_challenge = True
+                    continue
+            if status in self.retry.statuses and attempt + 1 < self.retry.attempts:
+                delay = self.retry.delay(attempt, retry_after_seconds(response))
+                response.close()
+                log.info("%s %s answered %s; retry in %.1fs", method, request.url, status, delay)
+                self.sleep(delay)
+                attempt += 1
+                continue
+            if status in ok:
+                return response
+            if stream:
+                response.read()
+            raise self._error(response, what, scopes)
+
+    def _error(self, response: httpx.Response, what: str, scopes: list[str]) -> RegistryError:
+        error = error_for_response(response, what, self.host)
+        status = response.status_code
+        if status in (401, 403) and self.auth.scheme == "bearer":
+            refusal = self.auth.explain_refusal(scopes)
+            if refusal:
+                error = type(error)(
+                    f"{status} from {self.host} while {what}: {refusal}",
+                    host=self.host,
+                    status=status,
+                    code=error.code,
+                )
+        elif status == 401:
+            if self.auth.credential is None:
+                hint = "the registry needs a login; add a username and password to the profile"
+            else:
+                hint = (
+                    f"the registry refused user {self.auth.user}; check the username and password"
+                )
+            error = Unauthorized(
+                f"401 from {self.host} while {what}: {hint}",
+                host=self.host,
+                status=401,
+                code=error.code,
+            )
+        return error
+
+    def json(self, response: httpx.Response, what: str) -> Any:
+        """Decode a JSON body, or say plainly that the answer was not JSON."""
+        content_type = response.headers.get("content-type", "")
+        try:
+            return response.json()
+        except (ValueError, UnicodeDecodeError) as exc:
+            if "html" in content_type:
+                raise ProtocolError(
+                    f"{self.host} answered with an HTML page instead of JSON while {what}; "
+                    "is this the registry's API address rather than its web interface?",
+                    host=self.host,
+                    status=response.status_code,
+                ) from exc
+            raise ProtocolError(
+                f"{self.host} answered with invalid or truncated JSON while {what}",
+                host=self.host,
+                status=response.status_code,
+            ) from exc

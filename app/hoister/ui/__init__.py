@@ -1,0 +1,1 @@
+"""Everything Qt. The only package of Hoister that may import PySide6."""

@@ -1,0 +1,49 @@
+"""Starting the desktop app: QApplication, logging of Qt messages, the main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from hoister import __version__
+from hoister.paths import Paths
+from hoister.profiles import ProfileStore
+from hoister.ui.main_window import MainWindow
+
+log = logging.getLogger("hoister.qt")
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _qt_message(kind: QtMsgType, _context: object, message: str) -> None:
+    """Route Qt's own messages into Python logging, so they land in the log file."""
+    log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Hoister")
+    app.setApplicationDisplayName("Hoister")
+    app.setOrganizationName("Hoister")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.github.hoister.Hoister")
+    return app
+
+
+def run_gui(paths: Paths) -> int:
+    """Open the main window and run the event loop until it closes."""
+    qInstallMessageHandler(_qt_message)
+    app = create_application()
+    window = MainWindow(ProfileStore(paths.ensure().profiles_file))
+    window.show()
+    return int(app.exec())
