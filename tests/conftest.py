@@ -7,6 +7,7 @@ change a result, and nothing a test writes survives it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,9 @@ import pytest
 from keyring.backend import KeyringBackend
 
 pytest_plugins = ["tests.support.fixtures"]
+
+# Offscreen by default: the session QApplication is created before any function fixture.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 class MemoryKeyring(KeyringBackend):
@@ -44,7 +48,6 @@ def hoister_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     docker.mkdir()
     monkeypatch.setenv("HOISTER_HOME", str(home))
     monkeypatch.setenv("DOCKER_CONFIG", str(docker))
-    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     return home
 
 
@@ -62,9 +65,7 @@ def no_leaked_threads() -> Iterator[None]:
     """Fail a test that leaves a thread of its own running (design: workers are joined)."""
     before = set(threading.enumerate())
     yield
-    leaked = [
-        t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon
-    ]
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     for thread in leaked:
         thread.join(timeout=5)
     still = [t.name for t in leaked if t.is_alive()]

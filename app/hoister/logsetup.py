@@ -55,16 +55,22 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(
-    paths: Paths, *, verbose: bool = False, stream: TextIO | None = None
-) -> logging.Handler:
-    """Log to ``paths.log_file`` (rotated at 2 MiB, 5 kept); ``verbose`` adds stderr."""
-    paths.logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+def shutdown_logging() -> None:
+    """Remove and close the handlers :func:`configure_logging` installed."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_hoister", False):
             root.removeHandler(handler)
             handler.close()
+
+
+def configure_logging(
+    paths: Paths, *, verbose: bool = False, stream: TextIO | None = None
+) -> logging.Handler:
+    """Log to ``paths.log_file`` (rotated at 2 MiB, 5 kept); ``verbose`` adds stderr."""
+    paths.logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    shutdown_logging()
+    root = logging.getLogger()
     file_handler = logging.handlers.RotatingFileHandler(
         paths.log_file, maxBytes=2 * 1024 * 1024, backupCount=5, encoding="utf-8"
     )

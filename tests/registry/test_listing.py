@@ -125,3 +125,20 @@ def test_page_size_invalid_steps_down(make_client: ClientFactory) -> None:
     client = make_client("https://registry.test", transport=_mock(handler))
     assert list(client.catalog()) == ["a", "b"]
     assert seen == ["1000", "100"]
+
+
+def test_tag_pages_are_followed(make_client: ClientFactory) -> None:
+    """distribution 2.8 returns every tag at once; newer registries page them like this."""
+    pages = {
+        None: (["a", "b"], "</v2/dev/website/tags/list?last=b&n=2>"),
+        "b": (["c", "d"], "</v2/dev/website/tags/list?last=d&n=2>"),
+        "d": (["e"], None),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        items, link = pages[request.url.params.get("last")]
+        headers = {"Link": f'{link}; rel="next"'} if link else {}
+        return httpx.Response(200, json={"name": "dev/website", "tags": items}, headers=headers)
+
+    client = make_client("https://registry.test", transport=_mock(handler))
+    assert list(client.tags("dev/website")) == ["a", "b", "c", "d", "e"]

@@ -16,8 +16,8 @@ from hoister import __version__
 from hoister.cli import browse, profiles
 from hoister.cli.context import Context
 from hoister.errors import HoisterError
-from hoister.logsetup import configure_logging, redact
-from hoister.paths import default_paths
+from hoister.logsetup import configure_logging, redact, shutdown_logging
+from hoister.paths import Paths, default_paths
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"hoister: cannot write logs under {paths.logs}: {exc}", file=sys.stderr)
         return 1
+    try:
+        return _dispatch(args, paths)
+    finally:
+        shutdown_logging()
+
+
+def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     if args.command in (None, "gui"):
         from hoister.ui.app import run_gui  # Qt is loaded only for the GUI
 

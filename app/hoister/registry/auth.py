@@ -173,8 +173,11 @@ class Authenticator:
         with self._lock:
             self._scheme = "bearer"
             self._challenge = challenge
-        wanted = merge_scopes([*scopes, *challenge.scopes])
-        self._fetch(wanted)
+        scopes = list(scopes)
+        token = self._fetch(merge_scopes([*scopes, *challenge.scopes]))
+        # The retry asks for the operation's own scopes: the broader token serves them.
+        with self._lock:
+            self._tokens[merge_scopes(scopes)] = token
         return True
 
     def explain_refusal(self, scopes: Iterable[str]) -> str | None:

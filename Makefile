@@ -1,0 +1,47 @@
+# Hoister: `make run` opens the app, `make test` runs the whole suite.
+# Both set up everything they need on a fresh Debian or Ubuntu machine.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench clean venv sysdeps-run sysdeps-test
+
+# System packages first: creating the virtual environment may itself need python3-venv.
+sysdeps-run:
+	@bash tools/system-packages.sh run
+
+sysdeps-test:
+	@bash tools/system-packages.sh test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+venv: $(VENV)/.installed-run
+
+run: sysdeps-run $(VENV)/.installed-run
+	$(BIN)/hoister
+
+test: sysdeps-test $(VENV)/.installed-test
+	$(BIN)/ruff check app tests tools
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check app tests tools
+	$(BIN)/ruff format --check app tests tools
+
+bench: sysdeps-test $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info app/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""Which credential to use for a profile, in one place.
+
+The order encodes who knows best: a user name saved on the profile plus a password in
+Hoister's keyring is an explicit choice; ``docker login`` is a convenient default; no
+credential at all means anonymous access, which many registries allow for pulls.
+"""
+
+from __future__ import annotations
+
+from hoister.credentials import Credential
+from hoister.credentials.dockerconfig import DockerConfig
+from hoister.credentials.secrets import SecretStore
+from hoister.profiles import Profile
+
+
+def resolve_credential(
+    profile: Profile, secrets: SecretStore, docker: DockerConfig | None
+) -> Credential | None:
+    """The credential for ``profile``, or None for anonymous access.
+
+    A docker login is only borrowed for a profile with a user name when it is for that
+    same user: sending another account's password would at best fail and at worst act
+    as the wrong person. Errors from a broken Docker credential helper propagate, since
+    silently going anonymous would hide why pushes are refused.
+    """
+    host = profile.host
+    if profile.username:
+        secret = secrets.get(host, profile.username)
+        if secret:
+            source = "keyring" if secrets.persistent else "session"
+            return Credential(profile.username, secret, source=source)
+        if docker is None:
+            return None
+        borrowed = docker.lookup(host)
+        if borrowed is not None and borrowed.username == profile.username:
+            return borrowed
+        return None
+    if docker is None:
+        return None
+    return docker.lookup(host)
