@@ -30,10 +30,12 @@ def make_client(sleeps: list[float]) -> Iterator[ClientFactory]:
         server: RegistryServer | str,
         user: str | None = None,
         password: str | None = None,
+        credential: Credential | None = None,
         **options: Any,
     ) -> RegistryClient:
         url = server if isinstance(server, str) else server.url
-        credential = Credential(user, password or "") if user else None
+        if user:
+            credential = Credential(user, password or "")
         options.setdefault("sleep", sleeps.append)
         client = RegistryClient(url, credential, **options)
         clients.append(client)

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ import bcrypt
 import httpx
 
 from tests.support.httpserver import free_port
+from tests.support.tls import TlsFiles
 from tests.support.tokenserver import TokenServer
 
 AuthMode = Literal[None, "basic", "token"]
@@ -77,6 +79,7 @@ class RegistryServer:
         notify_token: str | None = None,
         delete_enabled: bool = True,
         maxentries: int | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
         if auth == "basic" and not users:
             raise ValueError("basic auth needs users={name: password}")
@@ -91,6 +94,7 @@ class RegistryServer:
         self.notify_token = notify_token
         self.delete_enabled = delete_enabled
         self.maxentries = maxentries
+        self.tls = tls
         self.storage = self.workdir / "storage"
         self.config_path = self.workdir / "config.yml"
         self.htpasswd_path = self.workdir / "htpasswd"
@@ -111,7 +115,7 @@ class RegistryServer:
     @property
     def url(self) -> str:
         """Base URL without a trailing slash."""
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
     def running(self) -> bool:
@@ -138,6 +142,12 @@ class RegistryServer:
             f"  addr: {_q(self.host)}",
             f"  secret: {_q(self.secret)}",
         ]
+        if self.tls is not None:
+            out += [
+                "  tls:",
+                f"    certificate: {_q(str(self.tls.cert))}",
+                f"    key: {_q(str(self.tls.key))}",
+            ]
         if self.maxentries is not None:
             out += ["catalog:", f"  maxentries: {int(self.maxentries)}"]
         if self.auth == "basic":
@@ -226,7 +236,10 @@ class RegistryServer:
     def _wait_ready(self) -> None:
         """Readiness probe: a bounded poll is the only way to learn a child is listening."""
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        with httpx.Client(timeout=1.0) as client:
+        verify: ssl.SSLContext | bool = True
+        if self.tls is not None:
+            verify = ssl.create_default_context(cafile=str(self.tls.ca))
+        with httpx.Client(timeout=1.0, verify=verify) as client:
             while True:
                 assert self.process is not None
                 if self.process.poll() is not None:
