@@ -6,11 +6,13 @@ import logging
 import sys
 
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from hoister import __version__
 from hoister.paths import Paths
 from hoister.profiles import ProfileStore
+from hoister.resources import resource_path
 from hoister.ui.main_window import MainWindow
 
 log = logging.getLogger("hoister.qt")
@@ -37,6 +39,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("Hoister")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.github.hoister.Hoister")
+    icon = resource_path("icons/hoister.svg")
+    if icon is not None:
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
