@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from hoister import __version__
-from hoister.cli import browse, profiles
+from hoister.cli import browse, policies, profiles, template
 from hoister.cli.context import Context
 from hoister.errors import HoisterError
 from hoister.logsetup import configure_logging, redact, shutdown_logging
@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("gui", help="open the desktop app (the default)")
     profiles.register(commands)
     browse.register(commands)
+    policies.register(commands)
+    template.register(commands)
     return parser
 
 

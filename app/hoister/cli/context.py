@@ -9,9 +9,11 @@ from __future__ import annotations
 from functools import cached_property
 
 from hoister.credentials import DockerConfig, SecretStore, resolve_credential
+from hoister.errors import InvalidInput
 from hoister.paths import Paths
 from hoister.profiles import Profile, ProfileStore
 from hoister.registry import RegistryClient
+from hoister.store import Database, PolicyStore
 
 
 class Context:
@@ -22,6 +24,22 @@ class Context:
     @cached_property
     def profiles(self) -> ProfileStore:
         return ProfileStore(self.paths.profiles_file)
+
+    @cached_property
+    def database(self) -> Database:
+        return Database.open(self.paths.ensure().database)
+
+    @cached_property
+    def policies(self) -> PolicyStore:
+        return PolicyStore(self.database)
+
+    def require_profile(self, name: str) -> Profile:
+        """A profile named on the command line; a missing one is invalid input (exit 2)."""
+        if name not in {p.name for p in self.profiles.list()}:
+            raise InvalidInput(
+                f"no profile named '{name}'; `hoister profile list` shows the saved ones"
+            )
+        return self.profiles.get(name)
 
     @cached_property
     def secrets(self) -> SecretStore:
@@ -44,3 +62,7 @@ class Context:
         for client in self._clients:
             client.close()
         self._clients.clear()
+        if "policies" in self.__dict__:
+            self.policies.close()
+        if "database" in self.__dict__:
+            self.database.close()

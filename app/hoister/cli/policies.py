@@ -1,0 +1,250 @@
+"""``hoister policy ...``: promotion policies from the command line.
+
+Rules use MSR's codes (``--rule "tag ew stable"``, ``--rule "vulnerability_critical lte 0"``)
+so an MSR admin's habits carry over. Every write goes through the same check as the
+editor (rules, template, cycles) inside the store's transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from hoister.cli.context import Context
+from hoister.cli.output import print_json, print_table
+from hoister.errors import InvalidInput
+from hoister.policies import Policy, Rule, check_policy, describe_rule
+from hoister.policies.exchange import export_hoister, export_msr, parse_import, to_hoister
+from hoister.policies.fields import LIST_OPERATORS
+from hoister.policies.model import OverwriteMode, TimeZoneMode
+
+
+def register(commands: Any) -> None:
+    policy = commands.add_parser("policy", help="manage promotion policies")
+    actions = policy.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", help="create a promotion policy")
+    add.add_argument("--profile", required=True, help="registry of the source repository")
+    add.add_argument("--source", required=True, metavar="REPO", help="repository to watch")
+    add.add_argument("--target", required=True, metavar="REPO", help="repository to promote to")
+    add.add_argument("--target-profile", help="registry of the target (default: the source's)")
+    add.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar='"FIELD OP VALUE[,VALUE...]"',
+        help='a criterion, e.g. "tag ew stable"; repeat for more (all must hold)',
+    )
+    add.add_argument(
+        "--template", required=True, help="tag template, e.g. %%Y%%m%%d-%%H%%M%%S or %%n"
+    )
+    add.add_argument("--name", default="", help="a name people will recognise")
+    add.add_argument("--description", default="")
+    add.add_argument("--disabled", action="store_true", help="save without activating it")
+    add.add_argument(
+        "--apply-existing", action="store_true", help="also promote matching tags already there"
+    )
+    add.add_argument(
+        "--overwrite",
+        choices=[m.value for m in OverwriteMode],
+        default=OverwriteMode.SKIP.value,
+        help="when the target tag exists: skip (default), overwrite, or backup then overwrite",
+    )
+    add.add_argument(
+        "--local-time", action="store_true", help="render times in local time, not UTC"
+    )
+    add.add_argument("--no-referrers", action="store_true", help="do not copy signatures and SBOMs")
+    add.add_argument(
+        "--no-provenance", action="store_true", help="do not record provenance in the target"
+    )
+    add.add_argument("--webhook", metavar="URL", help="POST a PROMOTION event here")
+    add.set_defaults(handler=add_policy)
+
+    listing = actions.add_parser("list", help="list policies")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=list_policies)
+
+    show = actions.add_parser("show", help="show one policy")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=show_policy)
+
+    for name, handler, text in (
+        ("enable", enable_policy, "activate a policy"),
+        ("disable", disable_policy, "stop a policy without deleting it"),
+        ("remove", remove_policy, "delete a policy"),
+    ):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("id", type=int)
+        sub.set_defaults(handler=handler)
+
+    imp = actions.add_parser("import", help="import Hoister JSON or a list of MSR policies")
+    imp.add_argument("file", help="a JSON file, or - for standard input")
+    imp.add_argument("--profile", help="registry of the source repositories (needed for MSR files)")
+    imp.set_defaults(handler=import_policies)
+
+    exp = actions.add_parser("export", help="print every policy as JSON")
+    exp.add_argument("--format", choices=("hoister", "msr"), default="hoister")
+    exp.set_defaults(handler=export_policies)
+
+
+def parse_rule_text(text: str) -> Rule:
+    """``"tag ew stable"`` -> Rule; values split on commas only for list operators."""
+    parts = text.strip().split(None, 2)
+    if len(parts) < 3:
+        raise InvalidInput(
+            f"rule '{text}' needs a field, an operator and a value, e.g. \"tag ew stable\""
+        )
+    field, operator, rest = parts
+    values = [v.strip() for v in rest.split(",")] if operator in LIST_OPERATORS else [rest]
+    return Rule(field, operator, values)
+
+
+def add_policy(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.require_profile(args.profile)
+    if args.target_profile:
+        ctx.require_profile(args.target_profile)
+    policy = Policy(
+        source_profile=args.profile,
+        source_repository=args.source,
+        target_profile=args.target_profile,
+        target_repository=args.target,
+        tag_template=args.template,
+        rules=tuple(parse_rule_text(r) for r in args.rule),
+        name=args.name,
+        description=args.description,
+        enabled=not args.disabled,
+        apply_existing=args.apply_existing,
+        overwrite=OverwriteMode(args.overwrite),
+        time_zone=TimeZoneMode.LOCAL if args.local_time else TimeZoneMode.UTC,
+        copy_referrers=not args.no_referrers,
+        record_provenance=not args.no_provenance,
+        webhook_url=args.webhook,
+    )
+    stored = ctx.policies.add(policy, check=check_policy)
+    if not policy.rules:
+        print(
+            "hoister: note: the policy has no criteria, so it promotes every push", file=sys.stderr
+        )
+    print(f"added policy {stored.id}: {_route(stored)}")
+    return 0
+
+
+def _route(policy: Policy) -> str:
+    target = policy.target_repository
+    if policy.target_profile and policy.target_profile != policy.source_profile:
+        target = f"{policy.target_profile}:{target}"
+    return f"{policy.source_profile}:{policy.source_repository} -> {target}"
+
+
+def _criteria(policy: Policy) -> str:
+    return "; ".join(describe_rule(r) for r in policy.rules) or "(every push)"
+
+
+def list_policies(args: argparse.Namespace, ctx: Context) -> int:
+    policies = ctx.policies.list()
+    if args.json:
+        print_json([to_hoister(p) for p in policies])
+        return 0
+    if not policies:
+        print("no policies yet; add one with: hoister policy add ...", file=sys.stderr)
+        return 0
+    rows = [
+        (
+            p.id,
+            "on" if p.enabled else "off",
+            p.name or "-",
+            _route(p),
+            p.tag_template,
+            _criteria(p),
+            p.last_promoted_at.isoformat(timespec="seconds") if p.last_promoted_at else "never",
+        )
+        for p in policies
+    ]
+    print_table(("ID", "ON", "NAME", "ROUTE", "TEMPLATE", "CRITERIA", "LAST PROMOTED"), rows)
+    return 0
+
+
+def show_policy(args: argparse.Namespace, ctx: Context) -> int:
+    policy = ctx.policies.get(args.id)
+    if args.json:
+        print_json(to_hoister(policy))
+        return 0
+    last = (
+        policy.last_promoted_at.isoformat(timespec="seconds")
+        if policy.last_promoted_at
+        else "never"
+    )
+    zone = "UTC" if policy.time_zone is TimeZoneMode.UTC else "local time"
+    fields = [
+        ("route", _route(policy)),
+        ("enabled", "yes" if policy.enabled else "no"),
+        ("tag template", f"{policy.tag_template} ({zone})"),
+        ("if tag exists", policy.overwrite.value),
+        ("existing tags", "promoted on save" if policy.apply_existing else "left alone"),
+        ("referrers", "copied" if policy.copy_referrers else "not copied"),
+        ("provenance", "recorded" if policy.record_provenance else "off"),
+        ("webhook", policy.webhook_url or "-"),
+        ("description", policy.description or "-"),
+        ("last promoted", last),
+    ]
+    lines = [f"policy {policy.id}{': ' + policy.name if policy.name else ''}"]
+    lines += [f"  {label:<15}{value}" for label, value in fields]
+    lines.append("  promote to target if")
+    lines += [f"    {describe_rule(r)}" for r in policy.rules] or ["    (every push)"]
+    print("\n".join(lines))
+    return 0
+
+
+def enable_policy(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.policies.set_enabled(args.id, True, check=check_policy)
+    print(f"enabled policy {args.id}")
+    return 0
+
+
+def disable_policy(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.policies.set_enabled(args.id, False)
+    print(f"disabled policy {args.id}")
+    return 0
+
+
+def remove_policy(args: argparse.Namespace, ctx: Context) -> int:
+    removed = ctx.policies.remove(args.id)
+    print(f"removed policy {removed.id}: {_route(removed)}")
+    return 0
+
+
+def import_policies(args: argparse.Namespace, ctx: Context) -> int:
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {args.file}: {exc}") from None
+    if args.profile:
+        ctx.require_profile(args.profile)
+    policies = parse_import(text, profile=args.profile)
+    for profile in sorted(
+        {p.source_profile for p in policies}
+        | {p.target_profile or p.source_profile for p in policies}
+    ):
+        ctx.require_profile(profile)
+    stored = ctx.policies.add_many(policies, check=check_policy)
+    noun = "policy" if len(stored) == 1 else "policies"
+    print(f"imported {len(stored)} {noun}: ids {', '.join(str(p.id) for p in stored)}")
+    return 0
+
+
+def export_policies(args: argparse.Namespace, ctx: Context) -> int:
+    policies = ctx.policies.list()
+    if args.format == "msr":
+        objects, warnings = export_msr(policies)
+        for warning in warnings:
+            print(f"hoister: warning: {warning}", file=sys.stderr)
+        print_json(objects)
+    else:
+        print_json(export_hoister(policies))
+    return 0

@@ -1,0 +1,207 @@
+"""Promotion policies kept in the database.
+
+Validation that looks at one policy alone is the caller's business before it calls the
+store. Validation that depends on the *other* policies (a new route must not close a
+loop) is passed in as ``check`` and run inside the write transaction: the policies it
+sees cannot change before the write, and if it raises nothing is written.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+
+from hoister.policies.errors import PolicyNotFound
+from hoister.policies.model import Policy, Route
+from hoister.store.db import Database, transaction
+from hoister.store.policy_rows import INSERT_SQL, UPDATE_SQL, policy_from_row, policy_to_row
+from hoister.store.times import now_utc, to_db_time
+
+#: ``check(candidate, others)``: raise (e.g. :class:`~hoister.policies.errors.CycleError`)
+#: to refuse ``candidate`` given the ``others`` it would be stored next to.
+PolicyCheck = Callable[[Policy, list[Policy]], None]
+
+
+class PolicyStore:
+    """Add, change, list and remove policies.
+
+    A store holds one connection, and sqlite3 connections belong to the thread that made
+    them: create one store per thread (the GUI thread and the engine thread each have
+    theirs, on the same :class:`Database`) and :meth:`close` it on that thread.
+    """
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = now_utc) -> None:
+        self._db = db
+        self._clock = clock
+        self._conn = db.connect()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> PolicyStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def add(self, policy: Policy, *, check: PolicyCheck | None = None) -> Policy:
+        """Store a new policy; the result carries its id and creation time.
+
+        Any ``id``, ``created_at`` or ``updated_at`` on ``policy`` is ignored: the store
+        assigns them. ``last_promoted_at`` is kept (an import carries MSR's).
+        """
+        return self.add_many([policy], check=check)[0]
+
+    def add_many(
+        self, policies: Iterable[Policy], *, check: PolicyCheck | None = None
+    ) -> list[Policy]:
+        """Store several policies in one transaction: all of them, or none if one fails.
+
+        ``check`` sees, for each policy, the ones already stored plus those added earlier
+        in the same batch, so a batch cannot build a loop out of individually harmless
+        policies.
+        """
+        batch = list(policies)
+        with transaction(self._conn):
+            stored = self._load_all() if check is not None else []
+            now = self._clock()
+            added: list[Policy] = []
+            for policy in batch:
+                if check is not None:
+                    check(policy, list(stored))
+                row = policy_to_row(policy.with_changes(created_at=now, updated_at=now))
+                row["id"] = self._conn.execute(INSERT_SQL, row).lastrowid
+                new = policy_from_row(row)
+                added.append(new)
+                if check is not None:
+                    stored.append(new)
+        return added
+
+    def update(self, policy: Policy, *, check: PolicyCheck | None = None) -> Policy:
+        """Replace the editable fields of the stored policy with the same id.
+
+        ``created_at`` and ``last_promoted_at`` are kept from the database, not taken from
+        ``policy``: an editor's copy may be older than a promotion the engine made since.
+        ``check`` sees every other policy (not the old version of this one).
+        """
+        return self.update_many([policy], check=check)[0]
+
+    def update_many(
+        self, policies: Iterable[Policy], *, check: PolicyCheck | None = None
+    ) -> list[Policy]:
+        """Update several policies in one transaction: all of them, or none."""
+        batch = list(policies)
+        with transaction(self._conn):
+            return self._update_locked(batch, check)
+
+    def set_enabled(
+        self, policy_id: int, enabled: bool, *, check: PolicyCheck | None = None
+    ) -> Policy:
+        """Enable or disable; ``check`` matters when enabling brings a route back."""
+        with transaction(self._conn):
+            current = self._fetch(policy_id)
+            return self._update_locked([current.with_changes(enabled=enabled)], check)[0]
+
+    def remove(self, policy_id: int) -> Policy:
+        """Delete a policy and return it as it was.
+
+        Its history rows stay (``policy_id`` becomes NULL, ``policy_name`` remains) and
+        its queued promotions go with it (ON DELETE CASCADE).
+        """
+        with transaction(self._conn):
+            policy = self._fetch(policy_id)
+            self._conn.execute("DELETE FROM policies WHERE id = ?", (policy_id,))
+        return policy
+
+    def mark_promoted(self, policy_id: int, when: datetime) -> None:
+        """Record a promotion time; never moves it back.
+
+        Promotions of one policy may finish out of order; the column shows the latest.
+        Stored times have one fixed shape, so comparing the text compares the times.
+        ``updated_at`` is left alone: it tracks edits by a person, not engine activity.
+        """
+        stamp = to_db_time(when)
+        with transaction(self._conn):
+            self._fetch(policy_id)
+            self._conn.execute(
+                "UPDATE policies SET last_promoted_at = :stamp WHERE id = :id"
+                " AND (last_promoted_at IS NULL OR last_promoted_at < :stamp)",
+                {"stamp": stamp, "id": policy_id},
+            )
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, policy_id: int) -> Policy:
+        return self._fetch(policy_id)
+
+    def list(
+        self, *, source: Route | None = None, target: Route | None = None
+    ) -> builtins.list[Policy]:
+        """Policies ordered by id, optionally only those with this source and/or target.
+
+        ``target`` matches the *effective* target (a NULL target profile means the
+        source's), as :func:`hoister.policies.model.target_route` does, so the Promotions
+        tab of a repository finds same-registry policies too.
+        """
+        clauses: builtins.list[str] = []
+        params: dict[str, str] = {}
+        if source is not None:
+            clauses.append("source_profile = :sp AND source_repository = :sr")
+            params |= {"sp": source.profile, "sr": source.repository}
+        if target is not None:
+            clauses.append(
+                "target_repository = :tr AND (target_profile = :tp"
+                " OR (target_profile IS NULL AND source_profile = :tp))"
+            )
+            params |= {"tp": target.profile, "tr": target.repository}
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._conn.execute(f"SELECT * FROM policies{where} ORDER BY id", params)
+        return [policy_from_row(row) for row in rows]
+
+    # -- inside a transaction ----------------------------------------------------------
+
+    def _fetch(self, policy_id: int) -> Policy:
+        row = self._conn.execute("SELECT * FROM policies WHERE id = ?", (policy_id,)).fetchone()
+        if row is None:
+            raise PolicyNotFound(f"no policy with id {policy_id}; `hoister policy list` shows them")
+        return policy_from_row(row)
+
+    def _load_all(self) -> builtins.list[Policy]:
+        return [policy_from_row(row) for row in self._conn.execute("SELECT * FROM policies")]
+
+    def _update_locked(
+        self, batch: builtins.list[Policy], check: PolicyCheck | None
+    ) -> builtins.list[Policy]:
+        """Write ``batch`` inside the caller's transaction, checking each in turn."""
+        current = {policy.id: policy for policy in self._load_all()}
+        now = self._clock()
+        updated: builtins.list[Policy] = []
+        for policy in batch:
+            if policy.id is None:
+                raise ValueError(f"{policy.label} has no id: add it before updating it")
+            old = current.get(policy.id)
+            if old is None:
+                raise PolicyNotFound(
+                    f"no policy with id {policy.id}; `hoister policy list` shows them"
+                )
+            if check is not None:
+                check(policy, [other for other in current.values() if other.id != policy.id])
+            row = policy_to_row(
+                policy.with_changes(
+                    created_at=old.created_at, updated_at=now, last_promoted_at=old.last_promoted_at
+                )
+            )
+            self._conn.execute(UPDATE_SQL, row)
+            new = policy_from_row(row)
+            current[policy.id] = new
+            updated.append(new)
+        return updated

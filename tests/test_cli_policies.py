@@ -1,0 +1,229 @@
+"""``hoister policy`` and ``hoister template``: the contract of the policy commands."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from hoister.cli import main
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    def run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return code, out, err
+
+    assert run("profile", "add", "local", "--url", "http://127.0.0.1:5000", "--no-verify")[0] == 0
+    return run
+
+
+SEED = [
+    "policy",
+    "add",
+    "--profile",
+    "local",
+    "--source",
+    "dev/website",
+    "--target",
+    "qa/website",
+    "--rule",
+    "tag ew stable",
+    "--template",
+    "%Y%m%d-%H%M%S",
+    "--name",
+    "stable to QA",
+]
+
+
+def test_seed_policy_round_trip(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli(*SEED)
+    assert (code, out.strip()) == (0, "added policy 1: local:dev/website -> qa/website")
+    code, out, _ = cli("policy", "list", "--json")
+    [policy] = json.loads(out)
+    assert policy["rules"] == [{"field": "tag", "operator": "ew", "values": ["stable"]}]
+    assert policy["tagTemplate"] == "%Y%m%d-%H%M%S"
+    assert policy["enabled"] is True
+    code, out, _ = cli("policy", "list")
+    assert "Tag name ends with 'stable'" in out
+    code, out, _ = cli("policy", "show", "1")
+    assert "route          local:dev/website -> qa/website" in out
+    assert cli("policy", "disable", "1")[0] == 0
+    assert json.loads(cli("policy", "show", "1", "--json")[1])["enabled"] is False
+    assert cli("policy", "enable", "1")[0] == 0
+    assert cli("policy", "remove", "1")[1].startswith("removed policy 1")
+    assert json.loads(cli("policy", "list", "--json")[1]) == []
+
+
+def test_list_values_and_several_rules(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli(
+        "policy",
+        "add",
+        "--profile",
+        "local",
+        "--source",
+        "qa/website",
+        "--target",
+        "prod/website",
+        "--rule",
+        "vulnerability_critical lte 0",
+        "--rule",
+        "license.name noo GPL-3.0, AGPL-3.0",
+        "--rule",
+        "tag matches ^v\\d{1,3}\\.\\d+$",
+        "--template",
+        "%n",
+        "--overwrite",
+        "backup",
+    )
+    assert code == 0, err
+    [policy] = json.loads(cli("policy", "list", "--json")[1])
+    assert policy["rules"][1]["values"] == ["GPL-3.0", "AGPL-3.0"]
+    assert policy["rules"][2]["values"] == ["^v\\d{1,3}\\.\\d+$"]  # commas kept inside a regex
+    assert policy["overwrite"] == "backup"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--rule", "tag gt 1"], "operator 'gt' does not apply to field 'tag'"),
+        (["--rule", "tag matches ("], "invalid regular expression"),
+        (["--rule", "vulnerability_all lte many"], "'many' is not a count"),
+        (["--rule", "colour eq red"], "unknown field 'colour'"),
+        (["--rule", "tag semver >=2,<1"], "impossible"),
+        (["--rule", "tag"], "needs a field, an operator and a value"),
+    ],
+)
+def test_invalid_rules_exit_2_and_save_nothing(cli, extra: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli(*SEED, *extra)
+    assert code == 2
+    assert message in err
+    assert json.loads(cli("policy", "list", "--json")[1]) == []
+
+
+def test_cycle_is_refused_with_the_chain(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli(*SEED)[0] == 0
+    code, _, err = cli(
+        "policy",
+        "add",
+        "--profile",
+        "local",
+        "--source",
+        "qa/website",
+        "--target",
+        "dev/website",
+        "--template",
+        "%n",
+    )
+    assert code == 2
+    assert "qa/website -> dev/website -> qa/website" in err
+
+
+def test_unknown_profile_and_policy(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli(
+        "policy",
+        "add",
+        "--profile",
+        "nope",
+        "--source",
+        "a/b",
+        "--target",
+        "c/d",
+        "--template",
+        "%n",
+    )
+    assert (code, "no profile named 'nope'" in err) == (2, True)
+    code, _, err = cli("policy", "show", "42")
+    assert (code, "no policy with id 42" in err) == (1, True)
+    with pytest.raises(SystemExit) as exited:
+        cli("policy", "show", "x")
+    assert exited.value.code == 2
+
+
+def test_export_msr_and_import_it_back(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli(*SEED)[0] == 0
+    code, out, _ = cli("policy", "export", "--format", "msr")
+    exported = json.loads(out)
+    assert exported == [
+        {
+            "id": "1",
+            "sourceRepository": "dev/website",
+            "targetRepository": "qa/website",
+            "tagTemplate": "%Y%m%d-%H%M%S",
+            "enabled": True,
+            "rules": [{"field": "tag", "operator": "ew", "values": ["stable"]}],
+            "lastPromotedAt": "",
+        }
+    ]
+    exported[0]["sourceRepository"], exported[0]["targetRepository"] = "team/app", "qa/app"
+    path = tmp_path / "msr.json"
+    path.write_text(json.dumps(exported))
+    code, out, err = cli("policy", "import", str(path), "--profile", "local")
+    assert (code, out.strip()) == (0, "imported 1 policy: ids 2"), err
+    assert cli("policy", "import", str(path))[0] == 2  # MSR objects need --profile
+
+
+def test_hoister_export_imports_on_a_fresh_home(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        cli(*SEED, "--apply-existing", "--local-time", "--webhook", "https://hooks.example.com/p")[
+            0
+        ]
+        == 0
+    )
+    document = cli("policy", "export")[1]
+    monkeypatch.setenv("HOISTER_HOME", str(tmp_path / "other"))
+    assert cli("profile", "add", "local", "--url", "http://127.0.0.1:5000", "--no-verify")[0] == 0
+    code, _, err = cli("policy", "import", "-", stdin=document)
+    assert code == 0, err
+    [policy] = json.loads(cli("policy", "list", "--json")[1])
+    assert (policy["applyExisting"], policy["timeZone"], policy["webhookUrl"]) == (
+        True,
+        "local",
+        "https://hooks.example.com/p",
+    )
+
+
+def test_half_valid_import_saves_nothing(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    good = {
+        "sourceRepository": "dev/a",
+        "targetRepository": "qa/a",
+        "tagTemplate": "%n",
+        "enabled": True,
+        "rules": [],
+    }
+    bad = {**good, "rules": [{"field": "tag", "operator": "zz", "values": ["x"]}]}
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([good, good | {"sourceRepository": "dev/b"}, bad]))
+    code, _, err = cli("policy", "import", str(path), "--profile", "local")
+    assert code == 2
+    assert "nothing was imported" in err and "policy 3" in err
+    assert json.loads(cli("policy", "list", "--json")[1]) == []
+    path.write_text("{truncated")
+    code, _, err = cli("policy", "import", str(path), "--profile", "local")
+    assert (code, "not valid JSON" in err) == (2, True)
+    assert cli("policy", "import", str(tmp_path / "missing.json"), "--profile", "local")[0] == 2
+
+
+def test_template_command(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli(
+        "template", "%Y%m%d-%H%M%S", "--tag", "1.4-stable", "--at", "2026-11-30T09:05:03Z"
+    )
+    assert (code, out.strip()) == (0, "20261130-090503")
+    code, out, _ = cli("template", "%n-%a-%p", "--tag", "1.4", "--at", "2026-11-29T23:00:00Z")
+    assert out.strip() == "1.4-Sun-PM"
+    code, _, err = cli("template", "%Y:%m", "--tag", "1.4")
+    assert code == 2 and "':' at position 5" in err
+    code, _, err = cli("template", "%q", "--tag", "1.4")
+    assert code == 2 and "unknown token '%q'" in err
+    code, _, err = cli("template", "%n", "--tag", "1.4", "--at", "yesterday")
+    assert code == 2 and "not a date" in err
