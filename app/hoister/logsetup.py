@@ -64,6 +64,16 @@ def shutdown_logging() -> None:
             handler.close()
 
 
+def attach_console(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Also log to stderr (the headless agent: its journal is stderr)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter())
+    handler.setLevel(level)
+    handler._hoister = True  # type: ignore[attr-defined]
+    logging.getLogger().addHandler(handler)
+
+
 def configure_logging(
     paths: Paths, *, verbose: bool = False, stream: TextIO | None = None
 ) -> logging.Handler:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from hoister import __version__
-from hoister.cli import browse, policies, profiles, template
+from hoister.cli import agent, browse, policies, profiles, promote, template
 from hoister.cli.context import Context
 from hoister.errors import HoisterError
 from hoister.logsetup import configure_logging, redact, shutdown_logging
@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     browse.register(commands)
     policies.register(commands)
     template.register(commands)
+    promote.register(commands)
+    agent.register(commands)
     return parser
 
 

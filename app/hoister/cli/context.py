@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from hoister.credentials import DockerConfig, SecretStore, resolve_credential
+from hoister.credentials import Credential, DockerConfig, SecretStore, resolve_credential
 from hoister.errors import InvalidInput
 from hoister.paths import Paths
 from hoister.profiles import Profile, ProfileStore
@@ -49,9 +49,12 @@ class Context:
     def docker_config(self) -> DockerConfig:
         return DockerConfig()
 
+    def credential_for(self, profile: Profile) -> Credential | None:
+        return resolve_credential(profile, self.secrets, self.docker_config)
+
     def client_for(self, profile: Profile) -> RegistryClient:
         """A registry client with the profile's TLS options and resolved credential."""
-        credential = resolve_credential(profile, self.secrets, self.docker_config)
+        credential = self.credential_for(profile)
         client = RegistryClient(
             profile.url, credential, verify=not profile.insecure, ca_file=profile.ca_file
         )

@@ -165,10 +165,29 @@ MIGRATION_1: Final[Migration] = (
     f"PRAGMA application_id = {APPLICATION_ID}",
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (MIGRATION_1,)
+#: Which enabled policies have had their first look at the tags already in the source
+#: repository (promoting them when saved with "apply to existing tags").
+MIGRATION_2: Final[Migration] = (
+    """
+    CREATE TABLE policy_baselines (
+        policy_id INTEGER PRIMARY KEY REFERENCES policies (id) ON DELETE CASCADE,
+        applied_at TEXT NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (MIGRATION_1, MIGRATION_2)
 
 #: The schema version this code writes and understands.
 LATEST_VERSION: Final = len(MIGRATIONS)
 
 #: The tables migration 1 creates, for checks and tests.
-TABLES: Final = ("policies", "history", "watch_repositories", "watch_tags", "queue", "facts")
+TABLES: Final = (
+    "policies",
+    "history",
+    "watch_repositories",
+    "watch_tags",
+    "queue",
+    "facts",
+    "policy_baselines",
+)

@@ -1,0 +1,189 @@
+"""``hoister run``: the headless agent, and ``hoister history``.
+
+The agent polls the repositories that policies watch, listens for registry
+notifications when asked to, and promotes until SIGINT or SIGTERM; then it abandons a
+copy in progress before its tag is written (it resumes at the next start) and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from hoister.cli.context import Context
+from hoister.cli.output import human_size, print_json, print_table
+from hoister.engine.engine import Engine
+from hoister.engine.events import CycleReport, EngineCallbacks
+from hoister.engine.listener import Listener
+from hoister.engine.runner import default_actor
+from hoister.errors import InvalidInput
+from hoister.logsetup import attach_console
+from hoister.store.history import HistoryRow, HistoryStore
+from hoister.store.queue import QueueEntry
+
+log = logging.getLogger("hoister.agent")
+
+
+def register(commands: Any) -> None:
+    run = commands.add_parser("run", help="promote continuously (the headless agent)")
+    run.add_argument("--once", action="store_true", help="one poll cycle, process the queue, exit")
+    run.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="receive registry notifications here (loopback unless you say otherwise)",
+    )
+    run.add_argument(
+        "--interval",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time between polls (default 60)",
+    )
+    run.add_argument(
+        "--token-file",
+        type=Path,
+        help="file holding the shared secret registries send as 'Authorization: Bearer ...' "
+        "(default: $HOISTER_LISTEN_TOKEN)",
+    )
+    run.set_defaults(handler=run_agent)
+
+    history = commands.add_parser("history", help="show recent promotions")
+    history.add_argument("--json", action="store_true")
+    history.add_argument("--limit", type=int, default=50)
+    history.add_argument("--repository", help="only promotions from or to this repository")
+    history.set_defaults(handler=show_history)
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"--listen '{text}' must be HOST:PORT, e.g. 127.0.0.1:5001")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    if args.token_file is not None:
+        try:
+            token = args.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read the token file {args.token_file}: {exc}") from None
+        if not token:
+            raise InvalidInput(f"the token file {args.token_file} is empty")
+        return token
+    return os.environ.get("HOISTER_LISTEN_TOKEN") or None
+
+
+def _describe(row: HistoryRow) -> str:
+    source = f"{row.source_repository}:{row.source_tag}"
+    target = f"{row.target_repository}:{row.target_tag}"
+    return f"{source} -> {target}"
+
+
+def agent_callbacks() -> EngineCallbacks:
+    def finished(entry: QueueEntry, row: HistoryRow) -> None:
+        if row.outcome == "promoted":
+            log.info(
+                "promoted %s (%s; %s moved, %d blobs mounted, %d uploaded)",
+                _describe(row),
+                (row.source_digest or "")[:19],
+                human_size(row.bytes_moved),
+                row.blobs_mounted,
+                row.blobs_uploaded,
+            )
+        else:
+            log.info("skipped %s: %s", _describe(row), row.reason)
+
+    def failed(entry: QueueEntry, row: HistoryRow) -> None:
+        log.error("failed %s: %s", _describe(row), row.reason)
+
+    def cycle(report: CycleReport) -> None:
+        log.info(
+            "poll cycle: %d repositories, %d new pushes, %d promoted, %d failed, %d queued",
+            report.repositories,
+            report.candidates,
+            report.promoted,
+            report.failed,
+            report.queue_length,
+        )
+
+    return EngineCallbacks(finished=finished, failed=failed, cycle_done=cycle)
+
+
+def run_agent(args: argparse.Namespace, ctx: Context) -> int:
+    attach_console()
+    if args.interval <= 0:
+        raise InvalidInput("--interval must be a positive number of seconds")
+    engine = Engine(
+        ctx.database,
+        ctx.profiles,
+        ctx.credential_for,
+        actor=default_actor(agent=True),
+        callbacks=agent_callbacks(),
+    )
+    listener = None
+    if args.listen:
+        host, port = _listen_address(args.listen)
+        try:
+            listener = Listener(host, port, token=_token(args), on_notice=engine.notice)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        engine.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if listener is not None:
+            listener.start()
+            log.info("listening for registry notifications on %s", listener.url)
+        if args.once:
+            engine.resume()
+            report = engine.run_cycle()
+            return 1 if report.failed or report.problems else 0
+        engine.run_forever(args.interval)
+        return 0
+    finally:
+        if listener is not None:
+            listener.stop()
+        engine.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def show_history(args: argparse.Namespace, ctx: Context) -> int:
+    if args.limit <= 0:
+        raise InvalidInput("--limit must be positive")
+    store = HistoryStore(ctx.database)
+    try:
+        rows = store.recent(args.limit, repository=args.repository)
+    finally:
+        store.close()
+    if args.json:
+        print_json([row.to_json() for row in rows])
+        return 0
+    if not rows:
+        print("no promotions yet", file=sys.stderr)
+        return 0
+    print_table(
+        ("TIME", "RESULT", "POLICY", "PROMOTION", "DIGEST", "MOVED", "REASON"),
+        [
+            (
+                row.finished_at.isoformat(timespec="seconds"),
+                row.outcome,
+                row.policy_name or (str(row.policy_id) if row.policy_id else "manual"),
+                _describe(row),
+                (row.source_digest or "")[:19],
+                human_size(row.bytes_moved) if row.outcome == "promoted" else "",
+                row.reason,
+            )
+            for row in rows
+        ],
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""The promotion engine: watcher, evaluation, durable queue, promoter, provenance."""

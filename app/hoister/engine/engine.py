@@ -1,0 +1,399 @@
+"""The engine: poll, evaluate, enqueue, promote — the same code in the app and the agent.
+
+One engine runs on one thread (the GUI's worker or the agent's main thread). Its stores
+and registry clients are created on that thread and closed there. Other threads talk to
+it only through :meth:`Engine.notice` (a registry notification arrived) and
+:meth:`Engine.stop`, both thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from hoister.engine.clients import ClientFactory, ClientPool, CredentialResolver, default_factory
+from hoister.engine.events import CycleReport, EngineCallbacks
+from hoister.engine.listener import PushNotice
+from hoister.engine.runner import Runner, default_actor
+from hoister.engine.watcher import Candidate, Watcher
+from hoister.errors import HoisterError
+from hoister.facts.gather import FactsGatherer
+from hoister.policies import (
+    CompiledPolicy,
+    Policy,
+    PolicyError,
+    Route,
+    compile_policy,
+    evaluate,
+    needed_facts,
+)
+from hoister.profiles import ProfileStore
+from hoister.registry import RegistryError
+from hoister.store import Database, PolicyStore
+from hoister.store.history import HistoryRow, HistoryStore
+from hoister.store.queue import QueueEntry, QueueStore
+from hoister.store.times import now_utc
+from hoister.store.watch import WatchStore
+
+log = logging.getLogger(__name__)
+
+#: A promotion into a repository with policies of its own triggers them; this many
+#: links at most, so a misconfiguration cannot run away.
+HOP_LIMIT = 8
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        profiles: ProfileStore,
+        credentials: CredentialResolver,
+        *,
+        clock: Callable[[], datetime] = now_utc,
+        actor: str | None = None,
+        callbacks: EngineCallbacks | None = None,
+        client_factory: ClientFactory = default_factory,
+        max_attempts: int = 5,
+        retry_base: timedelta = timedelta(seconds=30),
+        chunk_size: int = 8 * 1024 * 1024,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.actor = actor or default_actor(agent=False)
+        self.callbacks = callbacks or EngineCallbacks()
+        self.clients = ClientPool(profiles, credentials, client_factory)
+        self._options = {
+            "max_attempts": max_attempts,
+            "retry_base": retry_base,
+            "chunk_size": chunk_size,
+        }
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._inbox: queue.SimpleQueue[PushNotice] = queue.SimpleQueue()
+        self._down: dict[str, str] = {}
+
+    # -- thread-owned resources ------------------------------------------------------------
+
+    @cached_property
+    def policies(self) -> PolicyStore:
+        return PolicyStore(self.db, self.clock)
+
+    @cached_property
+    def queue(self) -> QueueStore:
+        return QueueStore(self.db, self.clock)
+
+    @cached_property
+    def history(self) -> HistoryStore:
+        return HistoryStore(self.db, self.clock)
+
+    @cached_property
+    def watcher(self) -> Watcher:
+        return Watcher(WatchStore(self.db, self.clock), self.clock)
+
+    @cached_property
+    def runner(self) -> Runner:
+        return Runner(
+            policies=self.policies,
+            queue=self.queue,
+            history=self.history,
+            clients=self.clients,
+            watcher=self.watcher,
+            clock=self.clock,
+            actor=self.actor,
+            callbacks=self.callbacks,
+            cancel=self._stop,
+            on_chain=self.handle_candidate,
+            **self._options,  # type: ignore[arg-type]
+        )
+
+    def close(self) -> None:
+        """Release connections and clients; call on the engine's thread."""
+        self.clients.close()
+        for name in ("policies", "queue", "history"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).close()
+        if "watcher" in self.__dict__:
+            self.__dict__.pop("watcher").watch.close()
+        self.__dict__.pop("runner", None)
+
+    # -- control from other threads --------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the engine to stop; a copy in progress is abandoned before its tag is written."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def notice(self, notice: PushNotice) -> None:
+        """A registry notification: handled on the engine's thread as soon as it wakes."""
+        self._inbox.put(notice)
+        self._wake.set()
+
+    # -- the work ------------------------------------------------------------------------
+
+    def run_forever(self, interval: float) -> None:
+        """Poll every ``interval`` seconds, react to notices at once, until :meth:`stop`.
+
+        Runs on the engine's own thread and closes the engine's stores and clients there
+        when it returns (sqlite3 connections must be closed by the thread that made them).
+        """
+        try:
+            self._run_forever(interval)
+        finally:
+            self.close()
+
+    def _run_forever(self, interval: float) -> None:
+        self.resume()
+        while not self._stop.is_set():
+            self.run_cycle()
+            deadline = self.clock() + timedelta(seconds=interval)
+            while not self._stop.is_set():
+                remaining = (deadline - self.clock()).total_seconds()
+                if remaining <= 0:
+                    break
+                if self._wake.wait(timeout=remaining):
+                    self._wake.clear()
+                    self.process_notices()
+                    self.runner.run_due()
+
+    def resume(self) -> int:
+        """Put back promotions a previous process left half-done; they run again."""
+        resumed = self.queue.resume_interrupted()
+        if resumed:
+            log.info("resuming %d interrupted promotion(s)", resumed)
+        return resumed
+
+    def run_cycle(self) -> CycleReport:
+        started = self.clock()
+        problems: list[str] = []
+        routes = self._watched_routes()
+        candidates = 0
+        enqueued = 0
+        for (profile, repository), policies in routes.items():
+            if self._stop.is_set():
+                break
+            try:
+                found = self._poll(profile, repository, policies)
+            except (RegistryError, HoisterError) as exc:
+                problems.append(self._outage(profile, exc))
+                continue
+            self._recovered(profile)
+            candidates += len(found)
+            for candidate in found:
+                enqueued += self.handle_candidate(candidate)
+        self.process_notices()
+        counts = self.runner.run_due()
+        report = CycleReport(
+            started_at=started,
+            finished_at=self.clock(),
+            repositories=len(routes),
+            candidates=candidates,
+            enqueued=enqueued,
+            promoted=counts["promoted"],
+            skipped=counts["skipped"],
+            failed=counts["failed"],
+            problems=tuple(p for p in problems if p),
+            queue_length=self.queue.pending_count(),
+        )
+        self.callbacks.emit("cycle_done", report)
+        return report
+
+    def _watched_routes(self) -> dict[tuple[str, str], list[CompiledPolicy]]:
+        routes: dict[tuple[str, str], list[CompiledPolicy]] = {}
+        for policy in self.policies.list():
+            if not policy.enabled:
+                continue
+            compiled = self._compile(policy)
+            if compiled is not None:
+                routes.setdefault((policy.source_profile, policy.source_repository), []).append(
+                    compiled
+                )
+        return routes
+
+    def _compile(self, policy: Policy) -> CompiledPolicy | None:
+        try:
+            return compile_policy(policy)
+        except PolicyError as exc:
+            log.warning("%s is not usable and is skipped: %s", policy.label, exc)
+            return None
+
+    def _poll(
+        self, profile: str, repository: str, policies: list[CompiledPolicy]
+    ) -> list[Candidate]:
+        client = self.clients.get(profile)
+        ids = [p.policy.id for p in policies if p.policy.id is not None]
+        unseen = set(self.watcher.watch.policies_without_baseline(ids))
+        fresh = [p for p in policies if p.policy.id in unseen and p.policy.apply_existing]
+        result = self.watcher.poll(client, profile, repository, policies, fresh)
+        for policy_id in unseen:
+            self.watcher.watch.mark_policy_baseline(policy_id)
+        for candidate in result.candidates:
+            self.callbacks.emit("candidate", candidate)
+        return result.candidates
+
+    def _outage(self, profile: str, exc: BaseException) -> str:
+        message = f"{profile}: {exc}"
+        if profile in self._down:
+            return ""  # already reported: one message per outage, not one per cycle
+        self._down[profile] = message
+        log.warning("registry problem: %s", message)
+        self.callbacks.emit("problem", message)
+        return message
+
+    def _recovered(self, profile: str) -> None:
+        if self._down.pop(profile, None) is not None:
+            log.info("registry %s is reachable again", profile)
+            self.callbacks.emit("recovered", profile)
+
+    def handle_candidate(self, candidate: Candidate) -> int:
+        """Evaluate a candidate against its repository's policies; enqueue the matches."""
+        policies = [
+            p
+            for p in self.policies.list(source=Route(candidate.profile, candidate.repository))
+            if p.enabled and candidate.only_policy in (None, p.id)
+        ]
+        if not policies:
+            return 0
+        if candidate.hop > HOP_LIMIT:
+            self._refuse_hop(candidate, policies[0])
+            return 0
+        compiled = [c for c in (self._compile(p) for p in policies) if c is not None]
+        needed = set().union(*(needed_facts(c) for c in compiled)) if compiled else set()
+        facts = FactsGatherer(self.clients.get(candidate.profile)).gather(
+            candidate.repository,
+            candidate.tag,
+            candidate.digest,
+            needed,
+            updated_at=candidate.seen_at,
+        )
+        now = self.clock()
+        enqueued = 0
+        for policy in compiled:
+            evaluation = evaluate(policy, facts, now)
+            if not evaluation.matched:
+                log.debug(
+                    "%s: %s:%s not promoted: %s",
+                    policy.policy.label,
+                    candidate.repository,
+                    candidate.tag,
+                    evaluation.summary(),
+                )
+                continue
+            entry = self.queue.enqueue(
+                QueueEntry(
+                    id=None,
+                    policy_id=policy.policy.id,
+                    source_profile=candidate.profile,
+                    source_repository=candidate.repository,
+                    source_tag=candidate.tag,
+                    source_digest=candidate.digest,
+                    target_profile=policy.policy.effective_target_profile,
+                    target_repository=policy.policy.target_repository,
+                    hop=candidate.hop,
+                )
+            )
+            if entry is None:
+                continue  # this (policy, digest, tag) was promoted or queued before
+            enqueued += 1
+            self.history.add(self._row(entry, policy.policy, "matched", evaluation.summary(), now))
+        return enqueued
+
+    def _refuse_hop(self, candidate: Candidate, policy: Policy) -> None:
+        now = self.clock()
+        reason = (
+            f"a chain of promotions reached {HOP_LIMIT} links at {candidate.repository}; "
+            "stopped there"
+        )
+        entry = QueueEntry(
+            None,
+            policy.id,
+            candidate.profile,
+            candidate.repository,
+            candidate.tag,
+            candidate.digest,
+            policy.effective_target_profile,
+            policy.target_repository,
+            hop=candidate.hop,
+        )
+        log.warning(reason)
+        self.history.add(self._row(entry, policy, "failed", reason, now))
+
+    def _row(
+        self, entry: QueueEntry, policy: Policy, outcome: str, reason: str, now: datetime
+    ) -> HistoryRow:
+        return HistoryRow(
+            policy_id=policy.id,
+            policy_name=policy.name,
+            source_profile=entry.source_profile,
+            source_repository=entry.source_repository,
+            source_tag=entry.source_tag,
+            source_digest=entry.source_digest,
+            target_profile=entry.target_profile,
+            target_repository=entry.target_repository,
+            target_tag=entry.target_tag,
+            outcome=outcome,
+            reason=reason,
+            started_at=now,
+            finished_at=now,
+            hop=entry.hop,
+            actor=self.actor,
+        )
+
+    def process_notices(self) -> int:
+        """Turn queued notifications into candidates, checking each tag's current digest."""
+        handled = 0
+        while True:
+            try:
+                notice = self._inbox.get_nowait()
+            except queue.Empty:
+                return handled
+            profile = self._profile_for(notice)
+            if profile is None:
+                log.info(
+                    "notification for %s:%s matches no watched registry",
+                    notice.repository,
+                    notice.tag,
+                )
+                continue
+            try:
+                # Notifications arrive unordered: the registry's current answer decides.
+                current = self.clients.get(profile).head_manifest(notice.repository, notice.tag)
+            except (RegistryError, HoisterError) as exc:
+                self._outage(profile, exc)
+                continue
+            if current is None:
+                continue
+            now = self.clock()
+            self.watcher.note_pushed(profile, notice.repository, notice.tag, current.digest)
+            handled += self.handle_candidate(
+                Candidate(
+                    profile,
+                    notice.repository,
+                    notice.tag,
+                    current.digest,
+                    notice.timestamp or now,
+                    "notification",
+                )
+            )
+
+    def _profile_for(self, notice: PushNotice) -> str | None:
+        sources = {
+            p.source_profile
+            for p in self.policies.list()
+            if p.enabled and p.source_repository == notice.repository
+        }
+        if len(sources) == 1:
+            return sources.pop()
+        matching = [
+            s
+            for s in sources
+            if notice.registry_host and self.clients.host_of(s) == notice.registry_host
+        ]
+        return matching[0] if len(matching) == 1 else None

@@ -1,0 +1,47 @@
+"""What the engine tells its owner (GUI worker, CLI agent): plain callbacks, no Qt.
+
+``hoister.ui`` turns these into signals; the headless agent turns them into log lines.
+Every callback is optional and is called on the engine's thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hoister.engine.watcher import Candidate
+from hoister.store.history import HistoryRow
+from hoister.store.queue import QueueEntry
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    started_at: datetime
+    finished_at: datetime
+    repositories: int = 0
+    candidates: int = 0
+    enqueued: int = 0
+    promoted: int = 0
+    skipped: int = 0
+    failed: int = 0
+    problems: tuple[str, ...] = ()
+    queue_length: int = 0
+
+
+@dataclass
+class EngineCallbacks:
+    candidate: Callable[[Candidate], None] | None = None
+    started: Callable[[QueueEntry], None] | None = None
+    progress: Callable[[QueueEntry, int, int | None], None] | None = None  # done, total bytes
+    finished: Callable[[QueueEntry, HistoryRow], None] | None = None  # promoted or skipped
+    failed: Callable[[QueueEntry, HistoryRow], None] | None = None
+    cycle_done: Callable[[CycleReport], None] | None = None
+    problem: Callable[[str], None] | None = None  # an outage, reported once
+    recovered: Callable[[str], None] | None = None
+    extra: dict[str, Callable[..., None]] = field(default_factory=dict)
+
+    def emit(self, name: str, *args: object) -> None:
+        callback = getattr(self, name, None)
+        if callback is not None:
+            callback(*args)

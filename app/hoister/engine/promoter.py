@@ -1,0 +1,337 @@
+"""Copy an image from a source repository to a target tag, so that a reader never sees a
+tag whose content is missing.
+
+Order is the safety property: every blob first (mounted inside one registry, streamed
+between registries), then each child of an index by digest, then the image by digest,
+then its referrers, and only then the tag. Anything that fails or is cancelled before
+the last step leaves the target tag exactly as it was. Manifest bytes are PUT as read,
+because the digest *is* the identity of the image: a registry that stores anything else
+stops the promotion.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from hoister.engine.referrers import copy_referrers, put_manifest_indexed
+from hoister.engine.tags import backup_tag as make_backup_tag
+from hoister.errors import HoisterError
+from hoister.policies.model import OverwriteMode
+from hoister.registry import (
+    Denied,
+    Descriptor,
+    DigestMismatch,
+    Manifest,
+    RegistryClient,
+    Unauthorized,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
+Status = Literal["promoted", "unchanged", "skipped"]
+EventKind = Literal["blob-start", "blob-progress", "blob-done", "manifest"]
+
+
+class Cancelled(HoisterError):
+    """The user or the engine asked to stop; raised only before the tag is written."""
+
+
+@dataclass
+class CopyStats:
+    """What a promotion did, for history rows and for people wondering where time went."""
+
+    bytes_moved: int = 0
+    blobs_mounted: int = 0
+    blobs_uploaded: int = 0
+    blobs_present: int = 0
+    manifests_written: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a copy; ``total_bytes`` is the blob's (or manifest's) declared size."""
+
+    kind: EventKind
+    digest: str
+    done_bytes: int
+    total_bytes: int
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class PromotionRequest:
+    """Where from, where to, and what the policy says about existing tags and referrers."""
+
+    source: RegistryClient
+    source_repository: str
+    source_reference: str
+    target: RegistryClient
+    target_repository: str
+    target_tag: str
+    overwrite: OverwriteMode = OverwriteMode.SKIP
+    copy_referrers: bool = True
+    same_registry: bool | None = None
+
+    @property
+    def source_name(self) -> str:
+        separator = "@" if self.source_reference.startswith("sha256:") else ":"
+        return f"{self.source_repository}{separator}{self.source_reference}"
+
+    @property
+    def target_name(self) -> str:
+        return f"{self.target_repository}:{self.target_tag}"
+
+    @property
+    def mountable(self) -> bool:
+        """Mounting is only meaningful when both repositories live in one registry."""
+        if self.same_registry is not None:
+            return self.same_registry
+        return self.source.host == self.target.host
+
+
+@dataclass
+class PromotionOutcome:
+    """The result of one promotion; ``reason`` is the sentence the history shows."""
+
+    status: Status
+    digest: str
+    media_type: str
+    stats: CopyStats = field(default_factory=CopyStats)
+    backup_tag: str | None = None
+    reason: str = ""
+    referrers_copied: int = 0
+
+
+def utc_stamp() -> str:
+    """Backup tags sort by time and stay inside the tag grammar (no colons)."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+
+
+class Promoter:
+    """Promotes images one at a time; the same object serves many requests."""
+
+    def __init__(
+        self,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+        cancel: threading.Event | None = None,
+        progress: ProgressCallback | None = None,
+        stamp: Callable[[], str] = utc_stamp,
+    ) -> None:
+        self.chunk_size = chunk_size
+        self.clock = clock
+        self.cancel = cancel
+        self.progress = progress
+        self.stamp = stamp
+
+    def promote(self, request: PromotionRequest) -> PromotionOutcome:
+        """Copy the source image to the target tag as the request's policy says."""
+        started = self.clock()
+        stats = CopyStats()
+        source = request.source.get_manifest(request.source_repository, request.source_reference)
+
+        def outcome(status: Status, reason: str, backup: str | None = None) -> PromotionOutcome:
+            stats.seconds = self.clock() - started
+            return PromotionOutcome(
+                status, source.digest, source.media_type, stats, backup, reason, referrers
+            )
+
+        referrers = 0
+        existing = request.target.head_manifest(request.target_repository, request.target_tag)
+        verdict = _verdict(request, source.digest, existing)
+        if verdict is not None:
+            return outcome(*verdict)
+        job = _Copy(self, request, stats)
+        try:
+            job.copy_tree(source)
+            if request.copy_referrers:
+                referrers = job.copy_all_referrers(source)
+        except DigestMismatch as exc:
+            raise DigestMismatch(
+                f"promotion of {request.source_name} to {request.target_name} was stopped and "
+                f"nothing was tagged: {exc}",
+                host=exc.host,
+            ) from exc
+        # The tag may have moved while the copy ran (another promoter, a push): decide again.
+        existing = request.target.head_manifest(request.target_repository, request.target_tag)
+        verdict = _verdict(request, source.digest, existing)
+        if verdict is not None:
+            return outcome(*verdict)
+        job.check_cancel()
+        backup = None
+        if existing is not None and request.overwrite == OverwriteMode.BACKUP:
+            backup = job.backup(existing.digest)
+        job.put_tag(source)
+        done = (
+            f"promoted {request.source_name} ({source.digest}) to {request.target_name}: "
+            f"{stats.blobs_mounted} blobs mounted, {stats.blobs_uploaded} uploaded "
+            f"({stats.bytes_moved} bytes), {stats.blobs_present} already there"
+        )
+        if request.copy_referrers:
+            done += f"; {referrers} referrers copied"
+        if backup is not None and existing is not None:
+            done += f"; the previous {existing.digest} is kept as {backup}"
+        return outcome("promoted", done, backup)
+
+
+def _verdict(
+    request: PromotionRequest, digest: str, existing: Descriptor | None
+) -> tuple[Status, str] | None:
+    """Whether the target tag ends the promotion before anything is written."""
+    if existing is None:
+        return None
+    if existing.digest == digest:
+        return "unchanged", f"{request.target_name} already points to {digest}; nothing to do"
+    if request.overwrite == OverwriteMode.SKIP:
+        return "skipped", (
+            f"target tag {request.target_name} exists and points to {existing.digest}; "
+            "the policy skips existing tags"
+        )
+    return None
+
+
+class _Copy:
+    """The state of one promotion: its request, its counters, and the writes it makes."""
+
+    def __init__(self, promoter: Promoter, request: PromotionRequest, stats: CopyStats) -> None:
+        self.promoter = promoter
+        self.request = request
+        self.stats = stats
+        self.source, self.from_repo = request.source, request.source_repository
+        self.target, self.to_repo = request.target, request.target_repository
+        self.mountable = request.mountable
+
+    def emit(self, kind: EventKind, digest: str, done: int, total: int) -> None:
+        if self.promoter.progress is not None:
+            self.promoter.progress(ProgressEvent(kind, digest, done, total))
+
+    def check_cancel(self) -> None:
+        cancel = self.promoter.cancel
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(
+                f"promotion of {self.request.source_name} cancelled before the tag was written; "
+                f"nothing is visible under {self.request.target_name}"
+            )
+
+    def copy_tree(self, manifest: Manifest) -> bool:
+        """Children and blobs, then the manifest by digest; True if its subject was indexed.
+
+        The by-digest PUT makes the content complete in the target without a tag a
+        reader would follow, and checks the digest before anything is tagged.
+        """
+        for child in manifest.manifests:
+            if self.target.head_manifest(self.to_repo, child.digest) is None:
+                self.copy_tree(self.source.get_manifest(self.from_repo, child.digest))
+        for blob in manifest.blobs:
+            self.copy_blob(blob)
+        self.check_cancel()
+        digest, indexed = put_manifest_indexed(
+            self.target, self.to_repo, manifest.digest, manifest.data, manifest.media_type
+        )
+        self.wrote(manifest, digest)
+        return indexed
+
+    def wrote(self, manifest: Manifest, digest: str) -> None:
+        if digest != manifest.digest:
+            raise DigestMismatch(
+                f"{self.target.host} stored {manifest.digest} as {digest}", host=self.target.host
+            )
+        self.stats.manifests_written += 1
+        self.emit("manifest", digest, len(manifest.data), len(manifest.data))
+
+    def copy_blob(self, blob: Descriptor) -> None:
+        self.check_cancel()
+        self.emit("blob-start", blob.digest, 0, blob.size)
+        if self.target.head_blob(self.to_repo, blob.digest) is not None:
+            self.stats.blobs_present += 1
+        elif self.mountable and self._mount(blob):
+            self.stats.blobs_mounted += 1
+        else:
+            self.stats.bytes_moved += self._stream(blob)
+            self.stats.blobs_uploaded += 1
+        self.emit("blob-done", blob.digest, blob.size, blob.size)
+
+    def _mount(self, blob: Descriptor) -> bool:
+        try:
+            return self.target.mount_blob(self.to_repo, blob.digest, self.from_repo)
+        except (Unauthorized, Denied) as exc:
+            # A token may allow push here without pull there; the source client may still read.
+            log.info("mount of %s refused (%s); streaming it instead", blob.digest, exc)
+            return False
+
+    def _stream(self, blob: Descriptor) -> int:
+        """Download and upload at once, a chunk at a time; return the bytes sent.
+
+        The source is a callable so that an upload the registry lost part of starts again
+        from a fresh download instead of from a copy kept in memory or on disk.
+        """
+        streams: list[Generator[bytes, None, None]] = []
+        sent = [0]
+
+        def fresh() -> Generator[bytes, None, None]:
+            sent[0] = 0  # a restarted upload starts from the first byte again
+            streams.append(self._chunks(blob, sent))
+            return streams[-1]
+
+        def progress(done: int) -> None:
+            self.emit("blob-progress", blob.digest, done, blob.size)
+
+        chunk_size = self.promoter.chunk_size
+        try:
+            self.target.upload_blob(
+                self.to_repo, blob.digest, fresh, chunk_size=chunk_size, progress=progress
+            )
+        finally:
+            for stream in streams:
+                stream.close()  # closes the download a failed attempt left open
+        return sent[0]
+
+    def _chunks(self, blob: Descriptor, sent: list[int]) -> Generator[bytes, None, None]:
+        chunk_size = self.promoter.chunk_size
+        with self.source.open_blob(self.from_repo, blob.digest, chunk_size=chunk_size) as reader:
+            for chunk in reader:
+                self.check_cancel()
+                sent[0] += len(chunk)
+                yield chunk
+
+    def copy_all_referrers(self, manifest: Manifest) -> int:
+        """Referrers of the image and, for an index, of each child (cosign --recursive)."""
+        subjects = [manifest.digest, *(child.digest for child in manifest.manifests)]
+        return sum(
+            copy_referrers(
+                self.source, self.from_repo, self.target, self.to_repo, subject, self.copy_tree
+            )
+            for subject in subjects
+        )
+
+    def backup(self, old_digest: str) -> str:
+        """Keep the image the tag pointed at under a derived tag (exact bytes, by digest)."""
+        old = self.target.get_manifest(self.to_repo, old_digest)
+        name = make_backup_tag(self.request.target_tag, self.promoter.stamp())
+        self.wrote(old, self.target.put_manifest(self.to_repo, name, old.data, old.media_type))
+        return name
+
+    def put_tag(self, manifest: Manifest) -> None:
+        """The last write: from here on readers of the tag see the promoted image."""
+        tag = self.request.target_tag
+        try:
+            digest = self.target.put_manifest(self.to_repo, tag, manifest.data, manifest.media_type)
+            self.wrote(manifest, digest)
+        except DigestMismatch as exc:
+            raise DigestMismatch(
+                f"promotion of {self.request.source_name} to {self.request.target_name} failed "
+                f"at the last step: the source is {manifest.digest}, but {exc}. The tag was "
+                f"written; check {self.request.target_name} before anyone uses it",
+                host=exc.host,
+            ) from exc

@@ -1,0 +1,191 @@
+"""Referrers (signatures, SBOMs, attestations, provenance): copying them and finding them.
+
+A registry that implements the OCI 1.1 referrers API indexes a manifest's ``subject``
+itself and says so with an ``OCI-Subject`` header on the PUT. Registries that do not
+(distribution 2.8, still the core of many installations) leave it to clients to keep an
+index under the tag ``sha256-<hex>``; cosign keeps its artifacts under
+``sha256-<hex>.sig``/``.att``/``.sbom``. The promoter and the provenance writer both go
+through this module so the two ways of being discoverable are handled in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from hoister.registry import (
+    Descriptor,
+    DigestMismatch,
+    Manifest,
+    NotFound,
+    RegistryClient,
+    fallback_tag,
+)
+from hoister.registry.auth import repository_scope
+from hoister.registry.mediatypes import OCI_INDEX
+from hoister.registry.reference import sha256_digest
+
+log = logging.getLogger(__name__)
+
+#: cosign stores its artifacts under tags derived from the subject digest.
+COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
+#: Referrers of referrers (a signed SBOM) are followed this deep, no further: a cycle
+#: cannot exist between content-addressed manifests, but a hostile index could be huge.
+MAX_DEPTH = 3
+#: Another client may rewrite the fallback index between our read and our write; the
+#: merge is read again and retried this often before giving up.
+MERGE_ATTEMPTS = 3
+
+#: Copies a manifest's blobs (and children) into the target and PUTs it by digest;
+#: returns True when the registry indexed its subject itself (``OCI-Subject``).
+CopyTree = Callable[[Manifest], bool]
+
+
+def put_manifest_indexed(
+    client: RegistryClient, repository: str, reference: str, data: bytes, media_type: str
+) -> tuple[str, bool]:
+    """PUT exact bytes; return the stored digest and whether the registry indexed the subject.
+
+    ``RegistryClient.put_manifest`` returns only the digest, and the ``OCI-Subject``
+    header is the only way to learn that the registry keeps the referrers index itself
+    (then writing the fallback tag would be wasted work and a second source of truth).
+    """
+    expected = sha256_digest(data)
+    response = client.session.send(
+        "PUT",
+        f"/v2/{repository}/manifests/{reference}",
+        scopes=[repository_scope(repository, "pull", "push")],
+        what=f"writing manifest {repository}:{reference}",
+        ok=(200, 201, 202),
+        headers={"Content-Type": media_type},
+        content=data,
+    )
+    reported = response.headers.get("docker-content-digest") or expected
+    if reported != expected:
+        raise DigestMismatch(
+            f"{client.host} stored {repository}:{reference} as {reported}, but the bytes sent "
+            f"hash to {expected}; the registry rewrote the manifest",
+            host=client.host,
+        )
+    return reported, bool(response.headers.get("oci-subject"))
+
+
+def referrer_descriptor(manifest: Manifest) -> Descriptor:
+    """The descriptor an index entry needs so readers can filter without fetching."""
+    return Descriptor(
+        manifest.media_type,
+        manifest.digest,
+        len(manifest.data),
+        annotations=manifest.annotations,
+        artifact_type=manifest.artifact_type,
+    )
+
+
+def add_to_fallback_index(
+    client: RegistryClient, repository: str, subject_digest: str, entries: Iterable[Descriptor]
+) -> int:
+    """Merge ``entries`` into the ``sha256-<hex>`` index; return how many were added.
+
+    Entries already listed (by digest) are left as they are, so copying twice writes
+    nothing. Unknown fields of an existing index are kept: it is shared with other tools.
+    """
+    wanted = {d.digest: d for d in entries}
+    if not wanted:
+        return 0
+    tag = fallback_tag(subject_digest)
+    for _ in range(MERGE_ATTEMPTS):
+        current = client.referrers_tag_index(repository, subject_digest)
+        body: dict[str, Any] = (
+            dict(current.json)
+            if current is not None
+            else {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        )
+        listed = {d.digest for d in current.manifests} if current is not None else set()
+        missing = [d for digest, d in wanted.items() if digest not in listed]
+        if not missing:
+            return 0
+        body["manifests"] = list(body.get("manifests") or []) + [d.to_json() for d in missing]
+        body.setdefault("mediaType", OCI_INDEX)
+        data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        client.put_manifest(repository, tag, data, OCI_INDEX)
+        after = client.referrers_tag_index(repository, subject_digest)
+        if after is not None and set(wanted) <= {d.digest for d in after.manifests}:
+            return len(missing)
+        log.info("referrers index %s:%s changed while merging; merging again", repository, tag)
+    log.warning(
+        "referrers index %s:%s kept changing; %d referrers may not be listed",
+        repository,
+        tag,
+        len(wanted),
+    )
+    return 0
+
+
+def publish_referrers(
+    client: RegistryClient,
+    repository: str,
+    subject_digest: str,
+    manifests: Iterable[tuple[Manifest, bool]],
+) -> None:
+    """Make referrers findable: list those the registry did not index in the fallback tag."""
+    unindexed = [referrer_descriptor(m) for m, indexed in manifests if not indexed]
+    add_to_fallback_index(client, repository, subject_digest, unindexed)
+
+
+def copy_referrers(
+    source: RegistryClient,
+    source_repository: str,
+    target: RegistryClient,
+    target_repository: str,
+    subject_digest: str,
+    copy_tree: CopyTree,
+    depth: int = MAX_DEPTH,
+) -> int:
+    """Copy every referrer of ``subject_digest`` and cosign's tags; return how many.
+
+    Referrers found through the API or the source's fallback index are written by digest
+    and published in the target; referrers of those (a signature on an SBOM) follow, up
+    to :data:`MAX_DEPTH`. cosign tags are re-created under the same names, since cosign
+    finds them only by name.
+    """
+    if depth <= 0:
+        return 0
+    copied: list[tuple[Manifest, bool]] = []
+    for found in source.referrers(source_repository, subject_digest):
+        try:
+            manifest = source.get_manifest(source_repository, found.digest)
+        except NotFound:
+            # A fallback index may list an artifact someone deleted since; not ours to fix.
+            log.warning(
+                "referrer %s of %s@%s is listed but missing; not copied",
+                found.digest,
+                source_repository,
+                subject_digest,
+            )
+            continue
+        copied.append((manifest, copy_tree(manifest)))
+    publish_referrers(target, target_repository, subject_digest, copied)
+    count = len(copied)
+    for suffix in COSIGN_SUFFIXES:
+        tag = fallback_tag(subject_digest) + suffix
+        try:
+            manifest = source.get_manifest(source_repository, tag)
+        except NotFound:
+            continue
+        copy_tree(manifest)
+        target.put_manifest(target_repository, tag, manifest.data, manifest.media_type)
+        copied.append((manifest, True))
+        count += 1
+    for manifest, _ in copied:
+        count += copy_referrers(
+            source,
+            source_repository,
+            target,
+            target_repository,
+            manifest.digest,
+            copy_tree,
+            depth - 1,
+        )
+    return count

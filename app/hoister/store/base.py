@@ -1,0 +1,33 @@
+"""What every store shares: one connection of its own, closed by its owner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from hoister.store.db import Database
+from hoister.store.times import now_utc
+
+
+class ConnectionOwner:
+    """A store with one sqlite3 connection: use it on the thread that created it."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime] = now_utc) -> None:
+        self._db = db
+        self._clock = clock
+        self._conn = db.connect()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ConnectionOwner:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

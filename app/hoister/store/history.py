@@ -1,0 +1,88 @@
+"""The promotion history: every match, promotion, skip and failure, with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from hoister.store.base import ConnectionOwner
+from hoister.store.db import transaction
+from hoister.store.times import from_db_time, to_db_time
+
+OUTCOMES = ("matched", "promoted", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    policy_id: int | None
+    policy_name: str
+    source_profile: str
+    source_repository: str
+    source_tag: str | None
+    source_digest: str | None
+    target_profile: str
+    target_repository: str
+    target_tag: str | None
+    outcome: str
+    reason: str
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int = 0
+    bytes_moved: int = 0
+    blobs_mounted: int = 0
+    blobs_uploaded: int = 0
+    hop: int = 0
+    actor: str = ""
+    id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = to_db_time(self.started_at)
+        data["finished_at"] = to_db_time(self.finished_at)
+        return data
+
+
+_COLUMNS = [f for f in HistoryRow.__dataclass_fields__ if f != "id"]
+
+
+class HistoryStore(ConnectionOwner):
+    def add(self, row: HistoryRow) -> HistoryRow:
+        if row.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {row.outcome!r}")
+        values = [
+            to_db_time(getattr(row, c)) if c.endswith("_at") else getattr(row, c) for c in _COLUMNS
+        ]
+        with transaction(self._conn):
+            cursor = self._conn.execute(
+                f"INSERT INTO history ({', '.join(_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_COLUMNS))})",
+                values,
+            )
+        return HistoryRow(**{**asdict(row), "id": cursor.lastrowid})
+
+    def recent(
+        self,
+        limit: int = 100,
+        *,
+        repository: str | None = None,
+        profile: str | None = None,
+        since_id: int = 0,
+    ) -> list[HistoryRow]:
+        """Newest first; ``repository`` matches either end of the promotion."""
+        sql = "SELECT * FROM history WHERE id > ?"
+        args: list[Any] = [since_id]
+        if repository is not None:
+            sql += " AND (source_repository = ? OR target_repository = ?)"
+            args += [repository, repository]
+        if profile is not None:
+            sql += " AND (source_profile = ? OR target_profile = ?)"
+            args += [profile, profile]
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [
+            HistoryRow(
+                **{c: from_db_time(r[c]) if c.endswith("_at") else r[c] for c in [*_COLUMNS, "id"]}
+            )
+            for r in self._conn.execute(sql, args)
+        ]

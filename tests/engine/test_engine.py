@@ -1,0 +1,157 @@
+"""The engine end to end on a real registry: the seed workflow, chains, exactly once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from hoister.engine.provenance import read_provenance
+from hoister.policies import Rule
+from tests.engine.harness import EngineHarness
+from tests.support.images import build_image, push_image, skopeo_inspect
+from tests.support.registry import RegistryServer
+
+Make = Callable[..., EngineHarness]
+STABLE = Rule("tag", "ew", ["stable"])
+
+
+def test_seed_workflow_with_a_chain(registry: RegistryServer, make_harness: Make) -> None:
+    h = make_harness({"local": registry})
+    seed = h.policy("dev/website", "qa/website", "%Y%m%d-%H%M%S", STABLE, name="stable to QA")
+    h.policy("qa/website", "prod/website", "%n", name="QA to prod")
+    push_image(registry.url, "dev/website", "0.9", build_image(seed=1))
+    first = h.engine.run_cycle()
+    assert (first.repositories, first.candidates, first.promoted) == (2, 0, 0)  # baseline
+
+    push_image(registry.url, "dev/website", "1.0", build_image(seed=2))
+    h.clock.advance()
+    assert h.engine.run_cycle().promoted == 0
+    assert h.tags("qa/website") == []
+
+    image = build_image(seed=3, labels={"team": "web"})
+    push_image(registry.url, "dev/website", "1.1-stable", image)
+    h.clock.advance()
+    report = h.engine.run_cycle()
+    assert report.promoted == 2  # dev -> qa, then at once qa -> prod
+    [qa_tag] = h.tags("qa/website")
+    assert qa_tag == "20261130-090002"
+    assert re.fullmatch(r"\d{8}-\d{6}", qa_tag)
+    assert h.tags("prod/website") == [qa_tag]
+    for repository in ("qa/website", "prod/website"):
+        info = skopeo_inspect(registry.host, repository, qa_tag)
+        assert isinstance(info, dict) and info["Digest"] == image.digest
+
+    outcomes = [(r.outcome, r.source_repository, r.target_repository, r.hop) for r in h.history()]
+    assert outcomes == [
+        ("matched", "dev/website", "qa/website", 0),
+        ("promoted", "dev/website", "qa/website", 0),
+        ("matched", "qa/website", "prod/website", 1),
+        ("promoted", "qa/website", "prod/website", 1),
+    ]
+    promoted = h.history()[1]
+    assert promoted.blobs_mounted == 3 and promoted.bytes_moved == 0
+    [record] = read_provenance(h.client(), "qa/website", image.digest)
+    assert (record.policy_id, record.policy_name) == (seed.id, "stable to QA")
+    assert (record.source_repository, record.source_tag, record.source_digest) == (
+        "dev/website",
+        "1.1-stable",
+        image.digest,
+    )
+    assert record.promoted_by == "test@hoister"
+    assert h.policy_store.get(seed.id).last_promoted_at == h.clock()  # type: ignore[arg-type]
+
+    # seen again: nothing happens; the promoted tags are not mistaken for new pushes
+    h.clock.advance()
+    again = h.engine.run_cycle()
+    assert (again.candidates, again.promoted) == (0, 0)
+    assert len(h.tags("qa/website")) == 1
+
+
+def test_new_digest_under_the_same_tag_promotes_again(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    h = make_harness({"local": registry})
+    h.policy("dev/website", "qa/website", "%n-%D", STABLE)
+    h.engine.run_cycle()
+    first, second = build_image(seed=4), build_image(seed=5)
+    push_image(registry.url, "dev/website", "2.0-stable", first)
+    h.engine.run_cycle()
+    push_image(registry.url, "dev/website", "2.0-stable", first)  # same digest again: nothing
+    h.engine.run_cycle()
+    push_image(registry.url, "dev/website", "2.0-stable", second)
+    h.engine.run_cycle()
+    short = [d.removeprefix("sha256:")[:12] for d in (first.digest, second.digest)]
+    assert h.tags("qa/website") == sorted(f"2.0-stable-{s}" for s in short)
+    assert [r.outcome for r in h.history()].count("promoted") == 2
+
+
+def test_apply_existing_promotes_what_is_already_there(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    h = make_harness({"local": registry})
+    for tag, seed in (("1.0-stable", 6), ("1.1", 7), ("1.2-stable", 8)):
+        push_image(registry.url, "dev/app", tag, build_image(seed=seed))
+    h.policy("dev/app", "qa/app", "%n", STABLE, apply_existing=True)
+    h.policy("dev/app", "archive/app", "%n", STABLE)  # plain save: future pushes only
+    assert h.engine.run_cycle().promoted == 2
+    assert h.tags("qa/app") == ["1.0-stable", "1.2-stable"]
+    assert h.tags("archive/app") == []
+    assert h.engine.run_cycle().promoted == 0
+
+
+def test_apply_existing_on_a_repository_already_watched(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    h = make_harness({"local": registry})
+    push_image(registry.url, "dev/app", "1.0-stable", build_image(seed=9))
+    h.policy("dev/app", "archive/app", "%n", STABLE)
+    h.engine.run_cycle()
+    h.policy("dev/app", "qa/app", "%n", STABLE, apply_existing=True)
+    assert h.engine.run_cycle().promoted == 1
+    assert h.tags("qa/app") == ["1.0-stable"]
+    assert h.tags("archive/app") == []
+
+
+def test_referrer_and_backup_tags_are_not_pushes(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    h = make_harness({"local": registry})
+    h.policy("dev/app", "qa/app", "%n")  # no criteria: every push
+    h.engine.run_cycle()
+    image = build_image(seed=10)
+    push_image(registry.url, "dev/app", "1.0", image)
+    push_image(registry.url, "dev/app", "sha256-" + "a" * 64 + ".sig", build_image(seed=11))
+    push_image(registry.url, "dev/app", "1.0.hoister-backup-20261130T090000", build_image(seed=12))
+    h.engine.run_cycle()
+    assert h.tags("qa/app") == ["1.0"]
+    assert [t for t in h.client().tags("qa/app") if t.endswith(".sig")] == []
+
+
+def test_existing_target_tag_is_skipped_with_a_reason(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    h = make_harness({"local": registry})
+    h.policy("dev/app", "qa/app", "%n", STABLE)
+    h.engine.run_cycle()
+    push_image(registry.url, "qa/app", "3.0-stable", build_image(seed=13))
+    push_image(registry.url, "dev/app", "3.0-stable", build_image(seed=14))
+    report = h.engine.run_cycle()
+    assert (report.promoted, report.skipped) == (0, 1)
+    skipped = h.history()[-1]
+    assert skipped.outcome == "skipped"
+    assert "exists" in skipped.reason
+
+
+def test_chain_stops_at_the_hop_limit(
+    registry: RegistryServer, make_harness: Make, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("hoister.engine.engine.HOP_LIMIT", 2)
+    h = make_harness({"local": registry})
+    for i in range(4):
+        h.policy(f"stage/s{i}", f"stage/s{i + 1}", "%n")
+    h.engine.run_cycle()
+    push_image(registry.url, "stage/s0", "1", build_image(seed=15))
+    h.engine.run_cycle()
+    assert h.tags("stage/s3") == ["1"]
+    assert h.tags("stage/s4") == []
+    assert "a chain of promotions reached 2 links" in h.history()[-1].reason
