@@ -72,7 +72,7 @@ def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     try:
         return int(args.handler(args, context) or 0)
     except HoisterError as exc:
-        log.info("%s failed: %s", args.command, exc)
+        log.debug("%s failed: %s", args.command, exc)
         print(f"hoister: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -62,7 +62,7 @@ def register(commands: Any) -> None:
 
 def _listen_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise InvalidInput(f"--listen '{text}' must be HOST:PORT, e.g. 127.0.0.1:5001")
     return host.strip("[]") or "127.0.0.1", int(port)
 

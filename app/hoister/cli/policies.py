@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hoister.cli.context import Context
 from hoister.cli.output import print_json, print_table
+from hoister.engine.dryrun import dry_run
 from hoister.errors import InvalidInput
 from hoister.policies import Policy, Rule, check_policy, describe_rule
 from hoister.policies.exchange import export_hoister, export_msr, parse_import, to_hoister
@@ -79,6 +81,11 @@ def register(commands: Any) -> None:
         sub = actions.add_parser(name, help=text)
         sub.add_argument("id", type=int)
         sub.set_defaults(handler=handler)
+
+    test = actions.add_parser("test", help="dry run: what the policy would do to existing tags")
+    test.add_argument("id", type=int)
+    test.add_argument("--json", action="store_true")
+    test.set_defaults(handler=test_policy)
 
     imp = actions.add_parser("import", help="import Hoister JSON or a list of MSR policies")
     imp.add_argument("file", help="a JSON file, or - for standard input")
@@ -213,6 +220,49 @@ def disable_policy(args: argparse.Namespace, ctx: Context) -> int:
 def remove_policy(args: argparse.Namespace, ctx: Context) -> int:
     removed = ctx.policies.remove(args.id)
     print(f"removed policy {removed.id}: {_route(removed)}")
+    return 0
+
+
+def test_policy(args: argparse.Namespace, ctx: Context) -> int:
+    policy = ctx.policies.get(args.id)
+    client = ctx.client_for(ctx.require_profile(policy.source_profile))
+    rows = dry_run(policy, client, datetime.now(UTC))
+    if args.json:
+        print_json(
+            [
+                {
+                    "tag": row.tag,
+                    "digest": row.digest,
+                    "verdict": row.evaluation.outcome.value,
+                    "targetTag": row.target_tag,
+                    "error": row.error,
+                    "rules": [
+                        {
+                            "rule": v.rule.to_json(),
+                            "verdict": v.outcome.value,
+                            "reason": v.reason,
+                            "source": v.source,
+                        }
+                        for v in row.evaluation.verdicts
+                    ],
+                }
+                for row in rows
+            ]
+        )
+        return 0
+    if not rows:
+        print(f"{policy.source_repository} has no tags", file=sys.stderr)
+        return 0
+    table = []
+    for row in rows:
+        verdict = "promote" if row.evaluation.matched else row.evaluation.outcome.value
+        target = f"{policy.target_repository}:{row.target_tag}" if row.target_tag else "-"
+        table.append((row.tag, verdict, target, row.error or row.evaluation.summary()))
+    print_table(("TAG", "VERDICT", "WOULD BECOME", "WHY"), table)
+    matched = sum(1 for row in rows if row.evaluation.matched)
+    print(
+        f"\n{matched} of {len(rows)} tags would be promoted (nothing was written)", file=sys.stderr
+    )
     return 0
 
 

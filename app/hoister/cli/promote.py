@@ -103,6 +103,10 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
     if result == "failed":
         raise HoisterError(row.reason)
     if result == "skipped":
+        current = ctx.client_for(target_profile).head_manifest(target_repository, tag)
+        if current is not None and current.digest == head.digest:
+            print(f"{target_repository}:{tag} already is {head.digest}; nothing to do")
+            return 0
         print(f"skipped: {row.reason}", file=sys.stderr)
         return 1
     print(f"promoted {source} -> {target_repository}:{tag} ({head.digest})")
