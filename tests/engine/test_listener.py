@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from hoister.engine import listener as listener_module
-from hoister.engine.listener import Listener, PushNotice, parse_envelope
+from hoister.engine.listener import Listener, PushNotice
+from hoister.engine.notices import parse_envelope
 from tests.support.fixtures import RegistryFactory
 from tests.support.images import (
     OCI_INDEX,

@@ -18,28 +18,20 @@ from __future__ import annotations
 import contextlib
 import hmac
 import ipaddress
-import json
 import logging
 import socket
 import socketserver
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from hoister.engine.tags import is_internal_tag
-from hoister.registry.mediatypes import MANIFEST_TYPES
-from hoister.registry.reference import DIGEST_RE, MAX_REPOSITORY_LENGTH, REPOSITORY_RE, TAG_RE
+from hoister.engine.notices import ENVELOPE_TYPES, PushNotice, parse_counted
 
 log = logging.getLogger(__name__)
 
-#: distribution 2.8 sends v1 although its docs say v2; plain JSON is what proxies send.
-_EVENTS = "application/vnd.docker.distribution.events"
-ENVELOPE_TYPES = frozenset({f"{_EVENTS}.v1+json", f"{_EVENTS}.v2+json", "application/json"})
 MIB = 1024 * 1024
 #: Event ids remembered for deduplication; a registry retries within minutes, not days.
 DEDUP_MEMORY = 10_000
@@ -56,112 +48,6 @@ COUNTERS = ("received", "accepted", "rejected_auth", "rejected_size", "malformed
 Route = Callable[[], tuple[int, str, bytes]]
 _Hdrs = dict[str, str] | None
 _TEXT = "text/plain; charset=utf-8"
-
-
-@dataclass(frozen=True)
-class PushNotice:
-    """A tag now points at a manifest: a candidate the engine re-checks before acting."""
-
-    repository: str
-    tag: str
-    digest: str
-    media_type: str
-    registry_host: str | None
-    event_id: str
-    timestamp: datetime | None
-    actor: str | None
-
-
-class _MalformedEvent(Exception):
-    """One event of a valid envelope cannot be trusted: skipped and counted, not fatal."""
-
-
-def parse_envelope(body: bytes) -> list[PushNotice]:
-    """Tagged manifest pushes in ``body``; ValueError when the envelope itself is unusable."""
-    return _parse(body)[0]
-
-
-def _parse(body: bytes) -> tuple[list[PushNotice], int]:
-    try:
-        document = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"body is not JSON: {exc.msg} at offset {exc.pos}") from None
-    except (ValueError, RecursionError):  # undecodable bytes, absurd nesting
-        raise ValueError("body is not UTF-8 JSON of a sane depth") from None
-    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
-        raise ValueError('expected a JSON object with an "events" list')
-    notices: list[PushNotice] = []
-    skipped = 0
-    for event in document["events"]:
-        try:
-            notice = _notice(event)
-        except _MalformedEvent as exc:
-            log.debug("skipping malformed event: %s", exc)
-            skipped += 1
-            continue
-        if notice is not None:
-            notices.append(notice)
-    return notices, skipped
-
-
-def _text(mapping: dict[str, Any], key: str) -> str:
-    value = mapping.get(key)
-    if not isinstance(value, str):
-        raise _MalformedEvent(f"{key} is not a string")
-    return value
-
-
-def _notice(event: Any) -> PushNotice | None:
-    """None for what is no trigger: pulls, mounts, blobs, untagged or internal manifests."""
-    if not isinstance(event, dict):
-        raise _MalformedEvent("event is not an object")
-    if event.get("action") != "push":
-        return None
-    target = event.get("target")
-    if not isinstance(target, dict):
-        raise _MalformedEvent("push without a target object")
-    media_type = _text(target, "mediaType")
-    if media_type not in MANIFEST_TYPES or target.get("tag") in (None, ""):
-        return None
-    tag = _text(target, "tag")
-    if TAG_RE.fullmatch(tag) is None:
-        raise _MalformedEvent(f"invalid tag {tag[:140]!r}")
-    if is_internal_tag(tag):
-        return None
-    repository, digest = _text(target, "repository"), _text(target, "digest")
-    if len(repository) > MAX_REPOSITORY_LENGTH or REPOSITORY_RE.fullmatch(repository) is None:
-        raise _MalformedEvent(f"invalid repository {repository[:260]!r}")
-    if DIGEST_RE.fullmatch(digest) is None:
-        raise _MalformedEvent(f"invalid digest {digest[:80]!r}")
-    if not (event_id := _text(event, "id")):
-        raise _MalformedEvent("event without an id")
-    actor = event.get("actor")
-    name = actor.get("name") if isinstance(actor, dict) else None
-    name = name if isinstance(name, str) and name else None
-    when, host = _timestamp(event.get("timestamp")), _host(event, target)
-    return PushNotice(repository, tag, digest, media_type, host, event_id, when, name)
-
-
-def _host(event: dict[str, Any], target: dict[str, Any]) -> str | None:
-    """The registry the client pushed to; ``target.url`` when the request part is absent."""
-    request = event.get("request")
-    host = request.get("host") if isinstance(request, dict) else None
-    if isinstance(host, str) and host:
-        return host
-    url = target.get("url")
-    try:
-        return (urlsplit(url).netloc or None) if isinstance(url, str) else None
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        return None
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """RFC 3339 with nanoseconds, as Go writes it; an unreadable time is not worth a drop."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _is_loopback(host: str) -> bool:
@@ -411,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.debug("client left after %d of %d bytes", len(body), length)
             return None
         try:
-            notices, skipped = _parse(body)
+            notices, skipped = parse_counted(body)
         except ValueError as exc:
             owner._bump("malformed")
             return self._reply(400, f"malformed envelope: {exc}\n")
