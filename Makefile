@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench clean venv sysdeps-run sysdeps-test
+.PHONY: run test lint bench screenshots clean venv sysdeps-run sysdeps-test
 
 # System packages first: creating the virtual environment may itself need python3-venv.
 sysdeps-run:
@@ -42,6 +42,9 @@ lint: $(VENV)/.installed-test
 
 bench: sysdeps-test $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+screenshots: sysdeps-test $(VENV)/.installed-run
+	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/screenshots.py docs/screenshots
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info app/*.egg-info .pytest_cache .ruff_cache

@@ -11,7 +11,8 @@ qt=(libgl1 libegl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3 l
     libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1)
 base=(python3 python3-venv python3-pip)
 case "$purpose" in
-  run)  wanted=("${base[@]}" "${qt[@]}") ;;
+  # the sandbox registry of the welcome page needs docker-registry too
+  run)  wanted=("${base[@]}" "${qt[@]}" docker-registry) ;;
   # tests: a real registry, an independent client, and a real Secret Service keyring
   test) wanted=("${base[@]}" "${qt[@]}" docker-registry skopeo gnome-keyring dbus-daemon xvfb) ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;

@@ -11,9 +11,11 @@ from PySide6.QtWidgets import QApplication
 
 from hoister import __version__
 from hoister.paths import Paths
-from hoister.profiles import ProfileStore
 from hoister.resources import resource_path
+from hoister.ui.context import AppContext
+from hoister.ui.errors import CrashReporter
 from hoister.ui.main_window import MainWindow
+from hoister.ui.theme import apply_theme
 
 log = logging.getLogger("hoister.qt")
 
@@ -49,6 +51,14 @@ def run_gui(paths: Paths) -> int:
     """Open the main window and run the event loop until it closes."""
     qInstallMessageHandler(_qt_message)
     app = create_application()
-    window = MainWindow(ProfileStore(paths.ensure().profiles_file))
+    context = AppContext.create(paths)
+    apply_theme(app, context.settings.get("theme"))
+    crashes = CrashReporter(paths)
+    crashes.install()
+    window = MainWindow(context)
     window.show()
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        crashes.uninstall()
+        context.close()

@@ -1,97 +1,317 @@
-"""The main window: the saved registry connections and where Hoister keeps its files.
+"""The main window: connections on the left, the selected repository on the right.
 
-Browsing, the Promotions tab and the background engine are added here as they land;
-this window reads only local files, so it opens instantly and never waits on a network.
+Everything that talks to a registry runs in the pool; the window only arranges views,
+wires their signals and keeps its geometry between runs.
 """
 
 from __future__ import annotations
 
-from html import escape
+import logging
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QInputDialog,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
+    QMessageBox,
+    QProgressBar,
     QSplitter,
-    QVBoxLayout,
+    QStackedWidget,
     QWidget,
 )
 
 from hoister import __version__
 from hoister.errors import HoisterError
-from hoister.profiles import ProfileStore
+from hoister.profiles import Profile
+from hoister.registry.reference import validate_repository
+from hoister.ui.connect_dialog import ConnectDialog
+from hoister.ui.context import AppContext
+from hoister.ui.errors import show_error
+from hoister.ui.repository_page import RepositoryPage
+from hoister.ui.sandbox_control import SandboxControl
+from hoister.ui.sidebar import Sidebar
+from hoister.ui.welcome import WelcomePage
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, profiles: ProfileStore) -> None:
-        super().__init__()
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
         self.setWindowTitle("Hoister")
-        self.resize(1000, 640)
-        self._profiles = profiles
+        self.resize(1280, 800)
+        self.page: RepositoryPage | None = None
+        self.sandbox = SandboxControl(ctx, self)
+        self._build()
+        self._menus()
+        self._restore()
+        self.sandbox.status.connect(self.show_status)
+        self.sandbox.ready.connect(self._sandbox_ready)
+        self.sandbox.failed.connect(self.welcome.show_error)
+        self._show_start()
+        self.sandbox.resume_if_configured()
 
-        self.connections = QListWidget()
-        self.connections.setObjectName("connections")
-        self.details = QLabel()
-        self.details.setObjectName("details")
-        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.details.setWordWrap(True)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.details.setMargin(16)
+    # -- layout ------------------------------------------------------------------------
 
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(8, 8, 0, 8)
-        side_layout.addWidget(QLabel("<b>Registries</b>"))
-        side_layout.addWidget(self.connections)
+    def _build(self) -> None:
+        self.sidebar = Sidebar(self.ctx)
+        self.welcome = WelcomePage(self.ctx.docker)
+        self.hint = QLabel("Select a repository on the left.")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.hint)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([300, 980])
+        self.setCentralWidget(self.splitter)
 
-        splitter = QSplitter()
-        splitter.addWidget(side)
-        splitter.addWidget(self.details)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 740])
-        self.setCentralWidget(splitter)
-        self.statusBar().showMessage(f"Hoister {__version__}")
+        self.status_label = QLabel()
+        self.activity_bar = QProgressBar()
+        self.activity_bar.setRange(0, 0)  # busy indicator
+        self.activity_bar.setMaximumWidth(120)
+        self.activity_bar.setTextVisible(False)
+        self.activity_bar.hide()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.activity_bar)
+        self._activity = QTimer(self)
+        self._activity.setInterval(250)
+        self._activity.timeout.connect(self._update_activity)
+        self._activity.start()
 
-        self.connections.currentItemChanged.connect(self._show_profile)
-        self.reload()
+        self.sidebar.repository_selected.connect(self.open_repository)
+        self.sidebar.add_requested.connect(self.add_connection)
+        self.sidebar.edit_requested.connect(self.edit_connection)
+        self.sidebar.remove_requested.connect(self.remove_connection)
+        self.sidebar.add_by_name_requested.connect(self.add_repository_by_name)
+        self.sidebar.activity.connect(self.show_status)
+        self.welcome.connect_requested.connect(self.add_connection)
+        self.welcome.docker_login_chosen.connect(self.add_docker_login)
+        self.welcome.sandbox_requested.connect(self._start_sandbox)
 
-    def reload(self) -> None:
-        """Fill the sidebar from the profiles file; a broken file is shown, not raised."""
-        self.connections.clear()
+    def _menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Add registry…", self.add_connection, "Ctrl+N")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view = self.menuBar().addMenu("&View")
+        self._action(view, "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh)
+        self._action(view, "&Filter tags", self.focus_filter, QKeySequence.StandardKey.Find)
+        self._action(view, "Filter &repositories", self.sidebar.focus_filter, "Ctrl+Shift+F")
+        theme = view.addMenu("&Theme")
+        for name in ("auto", "light", "dark"):
+            action = theme.addAction(name.capitalize())
+            action.setCheckable(True)
+            action.setChecked(self.ctx.settings.get("theme") == name)
+            action.triggered.connect(lambda _checked, n=name: self._set_theme(n))
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Open the &log folder", self._open_logs)
+        self._action(help_menu, "&About Hoister", self._about)
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- state ---------------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        geometry = self.ctx.settings.get("window_geometry")
+        if geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        splitter = (self.ctx.settings.get("splitters") or {}).get("main")
+        if splitter:
+            self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
+
+    def save_state(self) -> None:
+        self.ctx.settings.set("window_geometry", bytes(self.saveGeometry().toBase64()).decode())
+        splitters = dict(self.ctx.settings.get("splitters") or {})
+        splitters["main"] = bytes(self.splitter.saveState().toBase64()).decode()
+        self.ctx.settings.set("splitters", splitters)
         try:
-            profiles = self._profiles.list()
-        except HoisterError as exc:
-            self.details.setText(
-                f"<b>Your saved connections could not be read.</b><p>{escape(str(exc))}</p>"
-            )
-            return
-        for profile in profiles:
-            item = QListWidgetItem(profile.name)
-            item.setToolTip(profile.url)
-            item.setData(Qt.ItemDataRole.UserRole, profile)
-            self.connections.addItem(item)
-        if profiles:
-            self.connections.setCurrentRow(0)
-        else:
-            self.details.setText(
-                "<h2>Welcome to Hoister</h2>"
-                "<p>No registry connection is saved yet. Add one from a terminal:</p>"
-                "<pre>hoister profile add NAME --url https://registry.example.com \\\n"
-                "    --username USER --password-stdin</pre>"
-                "<p>Logins from <code>docker login</code> are used automatically.</p>"
-            )
+            self.ctx.settings.save()
+        except OSError as exc:
+            log.warning("settings not saved: %s", exc)
 
-    def _show_profile(self, current: QListWidgetItem | None, _previous: object = None) -> None:
-        if current is None:
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        self.sandbox.stop()
+        super().closeEvent(event)
+
+    # -- navigation ------------------------------------------------------------------
+
+    def _show_start(self) -> None:
+        has_profiles = bool(self.ctx.profiles.list())
+        if self.page is None:
+            self.stack.setCurrentWidget(self.hint if has_profiles else self.welcome)
+
+    @Slot(str, str)
+    def open_repository(self, profile: str, repository: str) -> None:
+        if self.page is not None and (self.page.profile_name, self.page.repository) == (
+            profile,
+            repository,
+        ):
             return
-        profile = current.data(Qt.ItemDataRole.UserRole)
-        tls = "not verified" if profile.insecure else "verified"
-        if profile.url.startswith("http://"):
-            tls = "plain HTTP"
-        self.details.setText(
-            f"<h2>{escape(profile.name)}</h2>"
-            f"<p>{escape(profile.url)}</p>"
-            f"<p>User: {escape(profile.username or 'anonymous')}<br>TLS: {tls}</p>"
+        page = RepositoryPage(self.ctx, profile, repository)
+        page.status.connect(self.show_status)
+        self.stack.addWidget(page)
+        self.stack.setCurrentWidget(page)
+        if self.page is not None:
+            self.stack.removeWidget(self.page)
+            self.page.deleteLater()
+        self.page = page
+        self.setWindowTitle(f"{repository} — Hoister")
+
+    @Slot()
+    def refresh(self) -> None:
+        if self.page is not None:
+            self.page.refresh()
+        else:
+            for profile in self.ctx.profiles.list():
+                self.sidebar.reconnect(profile.name)
+
+    @Slot()
+    def focus_filter(self) -> None:
+        if self.page is not None and hasattr(self.page.tags, "filter_edit"):
+            self.page.tabs.setCurrentWidget(self.page.tags)
+            self.page.tags.filter_edit.setFocus()
+            self.page.tags.filter_edit.selectAll()
+        else:
+            self.sidebar.focus_filter()
+
+    @Slot(str)
+    def show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    @Slot()
+    def _update_activity(self) -> None:
+        busy = self.ctx.pool.activeThreadCount() > 0
+        self.activity_bar.setVisible(busy)
+        self.activity_bar.setToolTip(f"{self.ctx.pool.activeThreadCount()} background task(s)")
+
+    # -- connections -----------------------------------------------------------------
+
+    @Slot()
+    def add_connection(self) -> None:
+        dialog = ConnectDialog(self.ctx, parent=self)
+        dialog.saved.connect(self._connection_saved)
+        dialog.open()
+
+    @Slot(str)
+    def edit_connection(self, name: str) -> None:
+        dialog = ConnectDialog(self.ctx, self.ctx.profiles.get(name), parent=self)
+        dialog.saved.connect(self._connection_saved)
+        dialog.open()
+
+    @Slot(str)
+    def _connection_saved(self, name: str) -> None:
+        self.sidebar.reload_profiles()
+        self.sidebar.reconnect(name)
+        self._show_start()
+        self.show_status(f"Saved connection {name}")
+
+    @Slot(str)
+    def remove_connection(self, name: str) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Remove connection",
+            f"Remove the connection '{name}'? Its stored password is removed too; "
+            "nothing in the registry changes.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            removed = self.ctx.profiles.remove(name)
+        except HoisterError as exc:
+            show_error(self, "Remove connection", exc)
+            return
+        self.ctx.forget_client(name)
+        if removed.username:
+            self.ctx.pool.start(
+                lambda: self.ctx.secrets.delete(removed.host, removed.username or "")
+            )
+        if self.page is not None and self.page.profile_name == name:
+            self.stack.removeWidget(self.page)
+            self.page.deleteLater()
+            self.page = None
+        self.sidebar.reload_profiles()
+        self._show_start()
+
+    @Slot(str)
+    def add_repository_by_name(self, name: str) -> None:
+        text, ok = QInputDialog.getText(self, "Add repository", "Repository name (e.g. team/app):")
+        if not ok or not text.strip():
+            return
+        try:
+            repository = validate_repository(text.strip())
+            profile = self.ctx.profiles.get(name)
+            if repository not in profile.repositories:
+                profile.repositories.append(repository)
+                self.ctx.profiles.update(profile)
+        except HoisterError as exc:
+            show_error(self, "Add repository", exc)
+            return
+        self.sidebar.reload_profiles()
+        self.sidebar.model.add_repositories(name, [repository])
+        self.sidebar.select_repository(name, repository)
+
+    @Slot(str)
+    def add_docker_login(self, host: str) -> None:
+        base = host.split(":")[0].split(".")[0] or "registry"
+        name = base
+        existing = {p.name for p in self.ctx.profiles.list()}
+        counter = 2
+        while name in existing:
+            name, counter = f"{base}-{counter}", counter + 1
+        try:
+            self.ctx.profiles.add(Profile(name=name, url=host))
+        except HoisterError as exc:
+            show_error(self, "Use a docker login", exc)
+            return
+        self._connection_saved(name)
+
+    # -- sandbox -----------------------------------------------------------------------
+
+    @Slot()
+    def _start_sandbox(self) -> None:
+        self.welcome.set_busy("Starting the sandbox registry…")
+        self.sandbox.start(load_samples=self.welcome.load_samples)
+
+    @Slot(str)
+    def _sandbox_ready(self, name: str) -> None:
+        self.welcome.set_busy(None)
+        self.sidebar.reload_profiles()
+        self.sidebar.reconnect(name)
+        self._show_start()
+
+    # -- misc --------------------------------------------------------------------------
+
+    def _set_theme(self, name: str) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from hoister.ui.theme import apply_theme
+
+        self.ctx.settings.set("theme", name)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+
+    def _open_logs(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.paths.logs)))
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About Hoister",
+            f"<h3>Hoister {__version__}</h3><p>Browse OCI and Docker registries and promote "
+            "images between repositories by policy.</p>"
+            f"<p>Log: {self.ctx.paths.log_file}</p>",
         )

@@ -1,0 +1,103 @@
+"""What every window and view of the app shares: stores, credentials, clients, the pool.
+
+Passed to widgets through their constructors (no globals), so tests can build a window
+around a temporary home, a test keyring and a client factory that slows or breaks the
+network on purpose.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QThreadPool
+
+from hoister.credentials import Credential, DockerConfig, SecretStore, resolve_credential
+from hoister.engine.clients import default_factory
+from hoister.facts.details import DetailsCache
+from hoister.paths import Paths
+from hoister.profiles import Profile, ProfileStore
+from hoister.registry import RegistryClient
+from hoister.settings import Settings
+from hoister.store import Database
+
+ClientFactory = Callable[[Profile, Credential | None], RegistryClient]
+
+#: Requests in flight per app: enough to fill a table quickly, few enough to be polite.
+POOL_SIZE = 6
+
+
+@dataclass
+class AppContext:
+    paths: Paths
+    profiles: ProfileStore
+    settings: Settings
+    secrets: SecretStore
+    docker: DockerConfig
+    database: Database
+    client_factory: ClientFactory = default_factory
+    details: DetailsCache = field(default_factory=DetailsCache)
+    pool: QThreadPool = field(default_factory=QThreadPool)
+    #: Passwords typed this session where no keyring works (never written anywhere).
+    session_secrets: dict[tuple[str, str], str] = field(default_factory=dict)
+    _clients: dict[str, tuple[Profile, RegistryClient]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.pool.setMaxThreadCount(POOL_SIZE)
+
+    @classmethod
+    def create(cls, paths: Paths, client_factory: ClientFactory = default_factory) -> AppContext:
+        paths.ensure()
+        return cls(
+            paths=paths,
+            profiles=ProfileStore(paths.profiles_file),
+            settings=Settings(paths.settings_file),
+            secrets=SecretStore(),
+            docker=DockerConfig(),
+            database=Database.open(paths.database),
+            client_factory=client_factory,
+        )
+
+    def credential(self, profile: Profile) -> Credential | None:
+        """Keyring or docker login; may talk to D-Bus or run a helper: call off the GUI thread."""
+        if profile.username and (profile.host, profile.username) in self.session_secrets:
+            return Credential(
+                profile.username,
+                self.session_secrets[(profile.host, profile.username)],
+                source="session",
+            )
+        return resolve_credential(profile, self.secrets, self.docker)
+
+    def client(self, profile_name: str) -> RegistryClient:
+        """The shared client of a profile (thread-safe; call from workers)."""
+        profile = self.profiles.get(profile_name)
+        with self._lock:
+            cached = self._clients.get(profile_name)
+            if cached is not None and cached[0] == profile:
+                return cached[1]
+        client = self.client_factory(profile, self.credential(profile))
+        with self._lock:
+            previous = self._clients.get(profile_name)
+            self._clients[profile_name] = (profile, client)
+        if previous is not None and previous[1] is not client:
+            previous[1].close()
+        return client
+
+    def forget_client(self, profile_name: str) -> None:
+        """After a profile or its password changed: the next request builds a new client."""
+        with self._lock:
+            cached = self._clients.pop(profile_name, None)
+        if cached is not None:
+            cached[1].close()
+
+    def close(self) -> None:
+        """Wait for running tasks, then close every client (called at exit)."""
+        self.pool.clear()
+        self.pool.waitForDone()
+        with self._lock:
+            clients = [c for _, c in self._clients.values()]
+            self._clients.clear()
+        for client in clients:
+            client.close()

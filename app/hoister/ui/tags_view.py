@@ -1,0 +1,537 @@
+"""The Tags tab: every tag of a repository, filterable, sortable by what people ask.
+
+A registry lists tag names only. The list arrives page by page; digests, sizes and
+creation times are read lazily, first for the rows on screen, and for every row once
+someone sorts by a column that needs them (newest first is the usual question). Reads
+go through a bounded queue so a repository of thousands of tags never floods the pool
+that the details pane and other views share.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hoister.facts.details import ImageDetails
+from hoister.registry import Descriptor, NotFound, Page, RegistryError
+from hoister.ui.context import AppContext
+from hoister.ui.models.tags_model import (
+    CREATED,
+    DETAIL_COLUMNS,
+    DIGEST,
+    PLATFORMS,
+    SIZE,
+    TAG,
+    TagsModel,
+    TagsProxy,
+)
+from hoister.ui.tag_details import Referrers, TagDetails, TagInfo
+from hoister.ui.workers import Fanout, Requester
+
+#: Detail reads in flight at once: leaves pool threads for the pane and other views.
+MAX_IN_FLIGHT = 4
+#: Rows above and below the visible ones read ahead, so scrolling finds them filled.
+READ_AHEAD = 30
+BANNER_STYLE = (  # light in both themes, so its text colour is fixed too
+    "QFrame#banner { background: #fdecea; border: 1px solid #e6b0aa; border-radius: 3px; }"
+    "QFrame#banner QLabel { color: #5f2120; }"
+)
+
+
+@dataclass(frozen=True)
+class RowDetails:
+    details: ImageDetails
+    referrers: list[Descriptor] | None  # read only when a fallback index names the digest
+
+
+def list_tags_page(ctx: AppContext, profile: str, repository: str, next_url: str | None) -> Page:
+    """Worker: one page of tag names."""
+    return ctx.client(profile).tags_page(repository, next_url)
+
+
+def fetch_row(
+    ctx: AppContext, profile: str, repository: str, tag: str, indexed: frozenset[str]
+) -> RowDetails:
+    """Worker: the tag's digest (HEAD), then its details from the cache or the registry."""
+    client = ctx.client(profile)
+    head = client.head_manifest(repository, tag)
+    if head is None:
+        raise NotFound(f"{repository}:{tag} no longer exists on {client.host}", host=client.host)
+    details = ctx.details.fetch(client, repository, tag, head.digest)
+    referrers = None
+    if head.digest in indexed:
+        try:
+            referrers = client.referrers(repository, head.digest)
+        except RegistryError:
+            referrers = None  # a badge less; the pane says why when the tag is opened
+    return RowDetails(details, referrers)
+
+
+class TagsView(QWidget):
+    loaded = Signal()  # the tag list is complete
+    details_progress = Signal(int, int)  # rows with details (or an error), rows
+
+    def __init__(
+        self, ctx: AppContext, profile_name: str, repository: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx, self.profile_name, self.repository = ctx, profile_name, repository
+        self.host = ctx.profiles.get(profile_name).host  # a local file, not the network
+        self.model = TagsModel(self)
+        self.proxy = TagsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self._lister = Requester(ctx.pool, self)
+        self._fetcher = Fanout(ctx.pool, self)
+        self._queue: deque[str] = deque()
+        self._requested: set[str] = set()
+        self._arrived: list[tuple[str, object]] = []
+        self._in_flight = 0
+        self._fetch_all = False
+        self._listing = False
+        self._links: set[str] = set()
+        self._failures: list[str] = []
+        self._list_error: str | None = None  # outranks detail failures in the banner
+        self._reselect: str | None = None
+        self._visible_timer = self._timer(150, self._fetch_visible)
+        self._flush_timer = self._timer(100, self._flush)
+        self._build()
+        self._connect()
+        self.refresh()
+
+    def _timer(self, interval: int, slot: object) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(interval)
+        timer.timeout.connect(slot)
+        return timer
+
+    # -- layout ----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.banner = QFrame()
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner_label = QLabel()
+        self.banner_label.setTextFormat(Qt.TextFormat.PlainText)  # the registry's words
+        self.banner_label.setWordWrap(True)
+        self.banner_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry_button = QPushButton("Retry")
+        banner_row = QHBoxLayout(self.banner)
+        banner_row.addWidget(self.banner_label, 1)
+        banner_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.banner.hide()
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter tags (Ctrl+F)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.refresh_action.setToolTip("Read the tag list again (F5)")
+        self.find_action = QAction("Filter", self)
+        self.find_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        for action in (self.refresh_action, self.find_action):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        refresh_button = QToolButton()
+        refresh_button.setDefaultAction(self.refresh_action)
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(refresh_button)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(TAG, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        measure = self.fontMetrics().horizontalAdvance
+        for column, sample in (
+            (TAG, "1.24.3-alpine-stable"),
+            (DIGEST, "sha256:0123456789ab"),
+            (SIZE, "999.9 MiB"),
+            (CREATED, "2026-12-31 23:59"),
+            (PLATFORMS, "linux/amd64, linux/arm64"),
+        ):
+            header.resizeSection(column, measure(sample) + 28)
+        self.empty_label = QLabel()
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.table_stack = QStackedWidget()
+        self.table_stack.addWidget(self.table)
+        self.table_stack.addWidget(self.empty_label)
+
+        self.details = TagDetails(self.ctx, self.profile_name, self.repository)
+        splitter = QSplitter()
+        splitter.addWidget(self.table_stack)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([600, 400])  # proportions; the pane needs room for layer tables
+
+        self.status_label = QLabel()
+        self.status_label.setToolTip(
+            "Signatures, SBOMs and referrer indexes are tags too; they show as badges in the "
+            "Provenance column of the image they describe. Backups Hoister kept are hidden."
+        )
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(200)
+        self.progress.setMaximumHeight(self.fontMetrics().height() + 4)
+        self.progress.hide()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        bottom.addWidget(self.progress)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+    def _connect(self) -> None:
+        self.refresh_action.triggered.connect(self.refresh)
+        self.find_action.triggered.connect(self._focus_filter)
+        self.retry_button.clicked.connect(self._retry)
+        self.filter_edit.textChanged.connect(self._filter)
+        self.table.installEventFilter(self)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.verticalScrollBar().valueChanged.connect(self._schedule_visible)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sorted)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.proxy.rowsInserted.connect(self._schedule_visible)
+        self.proxy.layoutChanged.connect(self._schedule_visible)
+        self._lister.ready.connect(self._page)
+        self._lister.error.connect(self._list_failed)
+        self._fetcher.ready.connect(self._row_arrived)
+        self._fetcher.error.connect(self._row_arrived)
+        self.details.set_known_digests(self.model.known_digests)
+        self.details.loaded.connect(self._pane_loaded)
+        self.details.referrers_loaded.connect(self._pane_referrers)
+        self.details.deleted.connect(self._deleted)
+        self.details.promoted.connect(self._promoted)
+
+    @property
+    def reading(self) -> bool:
+        """True while details are being read (or waiting for a free worker)."""
+        return bool(self._queue) or self._in_flight > 0
+
+    # -- the tag list ----------------------------------------------------------------
+
+    @Slot()
+    def refresh(self) -> None:
+        """Read the tag list again from the first page (details stay cached by digest)."""
+        self._reselect = self.selected_tag() or self._reselect
+        self._fetcher.reset()
+        self._queue.clear()
+        self._requested.clear()
+        self._arrived.clear()
+        self._failures.clear()
+        self._list_error = None
+        self._in_flight = 0
+        self._links.clear()
+        self._listing = True
+        self.banner.hide()
+        self.model.clear()
+        self._lister.submit(list_tags_page, self.ctx, self.profile_name, self.repository, None)
+        self._update_status()
+
+    @Slot(object)
+    def _page(self, page: object) -> None:
+        assert isinstance(page, Page)
+        self.model.append_tags(page.items)
+        if page.next_url and page.next_url not in self._links:
+            self._links.add(page.next_url)
+            self._lister.submit(
+                list_tags_page, self.ctx, self.profile_name, self.repository, page.next_url
+            )
+        else:
+            if page.next_url:
+                self._list_error = f"{self.host} sent a Link header back to a page already read"
+                self._show_banner(self._list_error)
+            self._listing = False
+            self.loaded.emit()
+        if self._fetch_all:
+            self._want(self.model.tags())
+        if self._reselect is not None and self.model.row_of(self._reselect) is not None:
+            self.select_tag(self._reselect)
+            self._reselect = None
+        self._update_status()
+
+    @Slot(object)
+    def _list_failed(self, error: object) -> None:
+        self._listing = False
+        what = "The tag list is incomplete" if self.model.rowCount() else "Could not list tags"
+        self._list_error = f"{what}: {error}"
+        self._show_banner(self._list_error)
+        self._update_status()
+
+    def _show_banner(self, text: str) -> None:
+        self.banner_label.setText(text)
+        self.banner.show()
+
+    @Slot()
+    def _retry(self) -> None:
+        if self._list_error is not None or not self._failures:
+            self.refresh()
+            return
+        self.banner.hide()
+        self._failures.clear()
+        failed = self.model.clear_errors()
+        self._requested.difference_update(failed)
+        self._want(failed, front=True)
+
+    # -- details, a bounded queue of reads -------------------------------------------
+
+    def _want(self, tags: list[str], front: bool = False) -> None:
+        fresh = [t for t in tags if t not in self._requested]
+        if front:
+            self._queue.extendleft(reversed(fresh))
+        else:
+            self._queue.extend(fresh)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._in_flight < MAX_IN_FLIGHT and self._queue:
+            tag = self._queue.popleft()
+            number = self.model.row_of(tag)
+            if tag in self._requested or number is None:
+                continue
+            row = self.model.row(number)
+            if row.details is not None or row.error:
+                continue
+            self._requested.add(tag)
+            self._in_flight += 1
+            self._fetcher.submit(
+                tag,
+                fetch_row,
+                self.ctx,
+                self.profile_name,
+                self.repository,
+                tag,
+                self.model.indexed_digests(),
+            )
+
+    @Slot()
+    def _schedule_visible(self) -> None:
+        """Scrolling fires often: read once it pauses, not for every pixel."""
+        self._visible_timer.start()
+
+    @Slot()
+    def _fetch_visible(self) -> None:
+        count = self.proxy.rowCount()
+        if not count:
+            return
+        top = max(self.table.rowAt(0), 0)
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        bottom = count - 1 if bottom < 0 else bottom
+        rows = range(max(0, top - READ_AHEAD), min(count, bottom + READ_AHEAD + 1))
+        tags = [self.proxy.index(r, TAG).data() for r in rows]
+        self._want([t for t in tags if isinstance(t, str)], front=True)
+
+    @Slot(object, object)
+    def _row_arrived(self, tag: object, result: object) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+        self._arrived.append((str(tag), result))
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+        self._pump()
+
+    @Slot()
+    def _flush(self) -> None:
+        arrived, self._arrived = self._arrived, []
+        good = [(t, r) for t, r in arrived if isinstance(r, RowDetails)]
+        self.model.update_many((t, r.details) for t, r in good)
+        for _, found in good:
+            if found.referrers is not None:
+                self.model.add_referrers(found.details.digest, found.referrers)
+        for tag, error in arrived:
+            if not isinstance(error, RowDetails):
+                self.model.set_error(tag, str(error))
+                self._failures.append(str(error))
+        if self._failures and self._list_error is None:
+            count = len(self._failures)
+            self._show_banner(
+                f"The details of {count} tag{'s' if count > 1 else ''} could not be read: "
+                f"{self._failures[0]}"
+            )
+        self.details_progress.emit(self.model.details_count(), self.model.rowCount())
+        self._update_status()
+
+    @Slot(int, Qt.SortOrder)
+    def _sorted(self, column: int, _order: Qt.SortOrder) -> None:
+        self._fetch_all = column in DETAIL_COLUMNS
+        if self._fetch_all:
+            self._want(self.model.tags())
+        else:
+            self._queue.clear()
+            self._schedule_visible()
+        self._update_status()
+
+    # -- selection, clipboard, the pane ----------------------------------------------
+
+    def selected_tag(self) -> str | None:
+        index = self.table.currentIndex()
+        if not index.isValid() or not self.table.selectionModel().isRowSelected(index.row()):
+            return None
+        value = index.siblingAtColumn(TAG).data()
+        return value if isinstance(value, str) else None
+
+    def select_tag(self, tag: str) -> None:
+        number = self.model.row_of(tag)
+        if number is None:
+            return
+        index = self.proxy.mapFromSource(self.model.index(number, TAG))
+        if index.isValid():
+            self.table.setCurrentIndex(index)
+            self.table.scrollTo(index)
+
+    def reference(self, tag: str) -> str:
+        return f"{self.host}/{self.repository}:{tag}"
+
+    def copy_reference(self) -> None:
+        """Ctrl+C: ``host/repo:tag`` of the selected row, ready for docker or skopeo."""
+        tag = self.selected_tag()
+        if tag is not None:
+            QGuiApplication.clipboard().setText(self.reference(tag))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The table would copy the cell's text; a reference is what people paste.
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.matches(QKeySequence.StandardKey.Copy)
+        ):
+            self.copy_reference()
+            return True
+        return super().eventFilter(watched, event)
+
+    @Slot(QPoint)
+    def _context_menu(self, position: QPoint) -> None:
+        tag = self.selected_tag()
+        if tag is None:
+            return
+        row = self.model.row(self.model.row_of(tag) or 0)
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        texts = [("Copy reference", self.reference(tag))]
+        texts.append(("Copy pull command", f"docker pull {self.reference(tag)}"))
+        if row.digest:
+            texts.append(("Copy digest", row.digest))
+        for label, text in texts:
+            action = menu.addAction(label)
+            action.setData(text)
+        menu.triggered.connect(self._copy_action)
+        menu.popup(self.table.viewport().mapToGlobal(position))
+
+    @Slot(QAction)
+    def _copy_action(self, action: QAction) -> None:
+        QGuiApplication.clipboard().setText(str(action.data()))
+
+    @Slot()
+    def _focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
+
+    @Slot(str)
+    def _filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        self._schedule_visible()
+        self._update_status()
+
+    @Slot(QModelIndex, QModelIndex)
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        tag = current.siblingAtColumn(TAG).data() if current.isValid() else None
+        if tag != self.details.tag:
+            self.details.show_tag(tag if isinstance(tag, str) else None)
+
+    @Slot(str, object)
+    def _pane_loaded(self, tag: str, info: object) -> None:
+        assert isinstance(info, TagInfo)
+        self.model.update_details(tag, info.details)
+        self._update_status()
+
+    @Slot(object)
+    def _pane_referrers(self, referrers: object) -> None:
+        assert isinstance(referrers, Referrers)
+        if not referrers.problem:
+            self.model.add_referrers(referrers.digest, referrers.descriptors)
+
+    @Slot(str, list)
+    def _deleted(self, _digest: str, tags: list[str]) -> None:
+        self.model.remove_tags(tags)
+        self._update_status()
+
+    @Slot(str)
+    def _promoted(self, reference: str) -> None:
+        prefix = f"{self.host}/{self.repository}:"
+        if reference.startswith(prefix):  # promoted into this very repository
+            self.model.append_tags([reference.removeprefix(prefix)])
+            self._update_status()
+
+    # -- status ----------------------------------------------------------------------
+
+    def _update_status(self) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        done = self.model.details_count()
+        filtered = bool(self.proxy.filterRegularExpression().pattern())
+        noun = "tag" if total == 1 else "tags"
+        parts = [f"{shown:,} of {total:,} {noun}" if filtered else f"{total:,} {noun}"]
+        parts.append(f"{done:,} with details")
+        hidden = self.model.hidden_count
+        if hidden:
+            parts.append(f"{hidden:,} internal tag{'s' if hidden > 1 else ''} hidden")
+        reading = self.reading
+        if self._listing:
+            parts.append("loading…")
+        elif total == 0 and not self.banner.isHidden():
+            parts = ["The tag list could not be read"]
+        elif reading:
+            parts.append("reading details…")
+        self.status_label.setText(" · ".join(parts))
+        if self._listing:
+            self.progress.setRange(0, 0)
+        elif self._fetch_all and reading:
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(done)
+        self.progress.setVisible(self._listing or (self._fetch_all and reading))
+        if total == 0:
+            empty = "Reading the tag list…" if self._listing else "This repository has no tags."
+            self.empty_label.setText(empty if self.banner.isHidden() else "")
+        elif shown == 0:
+            self.empty_label.setText(f"No tag matches “{self.filter_edit.text()}”.")
+        self.table_stack.setCurrentWidget(self.empty_label if shown == 0 else self.table)

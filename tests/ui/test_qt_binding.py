@@ -1,0 +1,15 @@
+"""A guard on the Qt binding itself: PySide6 6.12.0 aborted the app in QStandardItem.setData."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem
+
+
+def test_set_data_keeps_reference_counts_intact() -> None:
+    before = sys.getrefcount(None)
+    for _ in range(50_000):  # the sidebar sets data on tens of thousands of items
+        QStandardItem("x").setData(1, Qt.ItemDataRole.UserRole + 1)
+    assert sys.getrefcount(None) >= before

@@ -1,0 +1,96 @@
+"""Render the app's main screens offscreen to PNG files for the README.
+
+Runs the real app against a real sandbox registry loaded with the sample content, so the
+pictures show what a newcomer sees after `make run` and "Start a sandbox registry".
+
+    python tools/screenshots.py [OUTPUT_DIR]     (default: docs/screenshots)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from hoister.paths import default_paths  # noqa: E402
+from hoister.sample import load_sample_content  # noqa: E402
+from hoister.sandbox import SandboxRegistry  # noqa: E402
+from hoister.store import PolicyStore  # noqa: E402
+from hoister.ui.app import create_application  # noqa: E402
+from hoister.ui.context import AppContext  # noqa: E402
+from hoister.ui.main_window import MainWindow  # noqa: E402
+from hoister.ui.theme import apply_theme  # noqa: E402
+
+WIDTH, HEIGHT = 1280, 780
+
+
+def wait(app: QApplication, condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen did not finish loading")
+        app.processEvents()
+        time.sleep(0.01)
+    for _ in range(20):
+        app.processEvents()
+
+
+def shoot(widget: QWidget, path: Path) -> None:
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="hoister-shots-") as home:
+        os.environ["HOISTER_HOME"] = home
+        os.environ["DOCKER_CONFIG"] = str(Path(home) / "docker")
+        app = create_application([])
+        app.setStyleSheet("")
+        ctx = AppContext.create(default_paths())
+        apply_theme(app, "light")
+        window = MainWindow(ctx)
+        window.resize(WIDTH, HEIGHT)
+        window.show()
+        wait(app, lambda: window.isVisible())
+        shoot(window, out / "welcome.png")
+
+        sandbox = SandboxRegistry(ctx.paths.data)
+        with sandbox:
+            sandbox.start()
+            profile = sandbox.ensure_profile(ctx.profiles, "sandbox")
+            store = PolicyStore(ctx.database)
+            load_sample_content(ctx.client(profile.name), store, profile.name)
+            store.close()
+            window.sidebar.reload_profiles()
+            window.sidebar.load("sandbox")
+            wait(app, lambda: window.sidebar.model.repository_count("sandbox") > 0)
+            window.sidebar.select_repository("sandbox", "dev/website")
+            page = window.page
+            assert page is not None
+            wait(app, lambda: page.tags.model.rowCount() >= 5)
+            page.tags.table.selectRow(0)
+            wait(app, lambda: ctx.pool.activeThreadCount() == 0)
+            shoot(window, out / "tags.png")
+            for theme in ("dark",):
+                apply_theme(app, theme)
+                wait(app, lambda: True)
+                shoot(window, out / f"tags-{theme}.png")
+            apply_theme(app, "light")
+            window.close()
+            ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
