@@ -53,3 +53,29 @@ def blob_traffic(log_path: Path, sizes: Mapping[str, int]) -> dict[str, BlobTraf
                 traffic[namespace].uploads += 1
                 traffic[namespace].uploaded_bytes += sizes.get(digest, 0)
     return dict(traffic)
+
+
+_MANIFEST_HEAD = re.compile(
+    r'"HEAD /v2/(?P<repository>\S+?)/manifests/(?P<reference>[^\s/?]+) HTTP/[\d.]+" '
+    r'(?P<status>\d{3}) \S+ "[^"]*" "(?P<agent>[^"]*)"'
+)
+
+
+def manifest_heads(log_path: Path, repository: str, agent_prefix: str) -> dict[str, list[int]]:
+    """Statuses of the HEADs a client (by user agent) sent for each tag of ``repository``.
+
+    This is how a lost notification is told apart from a slow one: the engine answers a
+    notification by asking for the tag's current digest, and a 404 there means it looked
+    before the registry had written the tag.
+    """
+    heads: dict[str, list[int]] = defaultdict(list)
+    with log_path.open(errors="replace") as log:
+        for line in log:
+            match = _MANIFEST_HEAD.search(line)
+            if (
+                match is not None
+                and match["repository"] == repository
+                and match["agent"].startswith(agent_prefix)
+            ):
+                heads[match["reference"]].append(int(match["status"]))
+    return dict(heads)

@@ -13,6 +13,7 @@ from hoister.engine.listener import Listener, PushNotice
 from hoister.policies import Rule
 from hoister.profiles import Profile
 from hoister.registry import RegistryClient
+from hoister.store.times import now_utc
 from tests.engine.harness import EngineHarness
 from tests.registry.faults import FaultyTransport, reset, unavailable
 from tests.support.fixtures import RegistryFactory
@@ -155,7 +156,8 @@ def test_notification_promotes_while_the_engine_runs(
         token="notify-secret", on_notice=lambda n: engines[0].engine.notice(n)
     ) as listener:
         registry = registry_factory(notify_url=listener.url, notify_token="notify-secret")
-        h = make_harness({"local": registry})
+        # the real clock: the engine waits for time to pass (rechecks, the next poll)
+        h = make_harness({"local": registry}, clock=now_utc)
         engines.append(h)
         h.policy("dev/website", "qa/website", "%n", STABLE)
         baseline, promoted = threading.Event(), threading.Event()
@@ -175,3 +177,24 @@ def test_notification_promotes_while_the_engine_runs(
             registry.stop()
     assert not worker.is_alive()
     assert listener.accepted >= 1
+
+
+def test_notice_ahead_of_its_tag_is_checked_again(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    """distribution sends the push event before it writes the tag: the engine looks again."""
+    h = make_harness({"local": registry})
+    h.policy("dev/app", "qa/app", "%n", STABLE)
+    h.engine.run_cycle()
+    image = build_image(seed=27)
+    h.engine.notice(_notice("dev/app", "2-stable", image.digest, "early"))
+    assert h.engine.process_notices() == 0  # the tag is not there yet
+    assert h.engine.next_recheck() is not None
+    push_image(registry.url, "dev/app", "2-stable", image)
+    h.clock.advance(0.5)
+    assert h.engine.process_notices() == 1
+    h.engine.runner.run_due()
+    assert h.tags("qa/app") == ["2-stable"]
+    h.clock.advance(10)
+    assert h.engine.process_notices() == 0
+    assert h.engine.next_recheck() is None

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 #: A promotion into a repository with policies of its own triggers them; this many
 #: links at most, so a misconfiguration cannot run away.
 HOP_LIMIT = 8
+#: Seconds after which a notice whose digest the tag does not show yet is checked again.
+RECHECK_DELAYS = (0.2, 1.0, 3.0)
 
 
 class Engine:
@@ -75,6 +77,7 @@ class Engine:
         self._wake = threading.Event()
         self._inbox: queue.SimpleQueue[PushNotice] = queue.SimpleQueue()
         self._down: dict[str, str] = {}
+        self._rechecks: list[tuple[datetime, PushNotice, int]] = []
 
     # -- thread-owned resources ------------------------------------------------------------
 
@@ -158,10 +161,14 @@ class Engine:
                 remaining = (deadline - self.clock()).total_seconds()
                 if remaining <= 0:
                     break
-                if self._wake.wait(timeout=remaining):
+                recheck = self.next_recheck()
+                woken = self._wake.wait(
+                    timeout=min(remaining, recheck) if recheck is not None else remaining
+                )
+                if woken or recheck is not None:
                     self._wake.clear()
-                    self.process_notices()
-                    self.runner.run_due()
+                    if self.process_notices():
+                        self.runner.run_due()
 
     def resume(self) -> int:
         """Put back promotions a previous process left half-done; they run again."""
@@ -347,41 +354,62 @@ class Engine:
         )
 
     def process_notices(self) -> int:
-        """Turn queued notifications into candidates, checking each tag's current digest."""
-        handled = 0
+        """Turn notifications into candidates, checking each tag's current digest.
+
+        distribution announces a push before it has written the tag, and notifications
+        arrive unordered, so the registry's current answer decides: a notice whose digest
+        the tag does not (yet) show is looked at again a few times, then left to polling.
+        """
+        now = self.clock()
+        due = [(notice, attempt) for when, notice, attempt in self._rechecks if when <= now]
+        self._rechecks = [r for r in self._rechecks if r[0] > now]
+        batch: list[tuple[PushNotice, int]] = []
         while True:
             try:
-                notice = self._inbox.get_nowait()
+                batch.append((self._inbox.get_nowait(), 0))
             except queue.Empty:
-                return handled
-            profile = self._profile_for(notice)
-            if profile is None:
-                log.info(
-                    "notification for %s:%s matches no watched registry",
-                    notice.repository,
-                    notice.tag,
-                )
-                continue
-            try:
-                # Notifications arrive unordered: the registry's current answer decides.
-                current = self.clients.get(profile).head_manifest(notice.repository, notice.tag)
-            except (RegistryError, HoisterError) as exc:
-                self._outage(profile, exc)
-                continue
-            if current is None:
-                continue
-            now = self.clock()
-            self.watcher.note_pushed(profile, notice.repository, notice.tag, current.digest)
-            handled += self.handle_candidate(
-                Candidate(
-                    profile,
-                    notice.repository,
-                    notice.tag,
-                    current.digest,
-                    notice.timestamp or now,
-                    "notification",
-                )
+                break
+        handled = 0
+        for notice, attempt in [*batch, *due]:
+            handled += self._handle_notice(notice, attempt, now)
+        return handled
+
+    def _handle_notice(self, notice: PushNotice, attempt: int, now: datetime) -> int:
+        profile = self._profile_for(notice)
+        if profile is None:
+            log.info(
+                "notification for %s:%s matches no watched registry", notice.repository, notice.tag
             )
+            return 0
+        try:
+            current = self.clients.get(profile).head_manifest(notice.repository, notice.tag)
+        except (RegistryError, HoisterError) as exc:
+            self._outage(profile, exc)
+            return 0
+        if current is None or current.digest != notice.digest:
+            if attempt < len(RECHECK_DELAYS):
+                when = now + timedelta(seconds=RECHECK_DELAYS[attempt])
+                self._rechecks.append((when, notice, attempt + 1))
+            if current is None:
+                return 0
+        self.watcher.note_pushed(profile, notice.repository, notice.tag, current.digest)
+        return self.handle_candidate(
+            Candidate(
+                profile,
+                notice.repository,
+                notice.tag,
+                current.digest,
+                notice.timestamp or now,
+                "notification",
+            )
+        )
+
+    def next_recheck(self) -> float | None:
+        """Seconds until a notification is due to be looked at again, if any."""
+        if not self._rechecks:
+            return None
+        soonest = min(when for when, _, _ in self._rechecks)
+        return max(0.0, (soonest - self.clock()).total_seconds())
 
     def _profile_for(self, notice: PushNotice) -> str | None:
         sources = {

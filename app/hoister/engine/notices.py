@@ -56,6 +56,8 @@ def parse_counted(body: bytes) -> tuple[list[PushNotice], int]:
         raise ValueError(f"body is not JSON: {exc.msg} at offset {exc.pos}") from None
     except (ValueError, RecursionError):  # undecodable bytes, absurd nesting
         raise ValueError("body is not UTF-8 JSON of a sane depth") from None
+    if isinstance(document, dict) and document.get("type") in HARBOR_PUSH_TYPES:
+        return _harbor(document)
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise ValueError('expected a JSON object with an "events" list')
     notices: list[PushNotice] = []
@@ -69,6 +71,51 @@ def parse_counted(body: bytes) -> tuple[list[PushNotice], int]:
             continue
         if notice is not None:
             notices.append(notice)
+    return notices, skipped
+
+
+#: Harbor's webhooks use a payload of their own: one event per push with its resources.
+HARBOR_PUSH_TYPES = frozenset({"PUSH_ARTIFACT", "pushImage"})
+
+
+def _harbor(document: dict[str, Any]) -> tuple[list[PushNotice], int]:
+    data = document.get("event_data")
+    if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
+        raise ValueError("a Harbor event without event_data.resources")
+    repository = data.get("repository") if isinstance(data.get("repository"), dict) else {}
+    name = repository.get("repo_full_name")
+    if not isinstance(name, str) or REPOSITORY_RE.fullmatch(name) is None:
+        raise ValueError("a Harbor event without a valid repository.repo_full_name")
+    when = document.get("occur_at")
+    timestamp = datetime.fromtimestamp(when, UTC) if isinstance(when, int | float) else None
+    notices, skipped = [], 0
+    for resource in data["resources"]:
+        tag = resource.get("tag") if isinstance(resource, dict) else None
+        digest = resource.get("digest") if isinstance(resource, dict) else None
+        if not isinstance(tag, str) or not isinstance(digest, str):
+            skipped += 1
+            continue
+        if TAG_RE.fullmatch(tag) is None or DIGEST_RE.fullmatch(digest) is None:
+            skipped += 1
+            continue
+        if is_internal_tag(tag):
+            continue
+        url = str(resource.get("resource_url") or "")
+        host = url.split("/", 1)[0] or None
+        event_id = f"harbor:{name}:{tag}:{digest}:{when}"
+        operator = document.get("operator")
+        notices.append(
+            PushNotice(
+                name,
+                tag,
+                digest,
+                "",
+                host,
+                event_id,
+                timestamp,
+                operator if isinstance(operator, str) else None,
+            )
+        )
     return notices, skipped
 
 

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -41,6 +42,10 @@ EventKind = Literal["blob-start", "blob-progress", "blob-done", "manifest"]
 
 class Cancelled(HoisterError):
     """The user or the engine asked to stop; raised only before the tag is written."""
+
+
+#: Blobs of one image copied at once (per promotion; the engine runs one at a time).
+BLOB_CONCURRENCY = 4
 
 
 @dataclass
@@ -211,6 +216,7 @@ class _Copy:
         self.source, self.from_repo = request.source, request.source_repository
         self.target, self.to_repo = request.target, request.target_repository
         self.mountable = request.mountable
+        self.lock = threading.Lock()
 
     def emit(self, kind: EventKind, digest: str, done: int, total: int) -> None:
         if self.promoter.progress is not None:
@@ -233,8 +239,7 @@ class _Copy:
         for child in manifest.manifests:
             if self.target.head_manifest(self.to_repo, child.digest) is None:
                 self.copy_tree(self.source.get_manifest(self.from_repo, child.digest))
-        for blob in manifest.blobs:
-            self.copy_blob(blob)
+        self.copy_blobs(manifest.blobs)
         self.check_cancel()
         digest, indexed = put_manifest_indexed(
             self.target, self.to_repo, manifest.digest, manifest.data, manifest.media_type
@@ -247,20 +252,39 @@ class _Copy:
             raise DigestMismatch(
                 f"{self.target.host} stored {manifest.digest} as {digest}", host=self.target.host
             )
-        self.stats.manifests_written += 1
+        self.count(manifests_written=1)
         self.emit("manifest", digest, len(manifest.data), len(manifest.data))
+
+    def copy_blobs(self, blobs: list[Descriptor]) -> None:
+        """Copy an image's blobs a few at a time: each costs several round trips, and a
+        registry serves parallel requests about as fast as one."""
+        if len(blobs) <= 1:
+            for blob in blobs:
+                self.copy_blob(blob)
+            return
+        with ThreadPoolExecutor(
+            min(BLOB_CONCURRENCY, len(blobs)), thread_name_prefix="hoister-copy"
+        ) as pool:
+            futures = [pool.submit(self.copy_blob, blob) for blob in blobs]
+            wait(futures)
+        for future in futures:
+            future.result()  # the first failure, now that no copy is still running
 
     def copy_blob(self, blob: Descriptor) -> None:
         self.check_cancel()
         self.emit("blob-start", blob.digest, 0, blob.size)
         if self.target.head_blob(self.to_repo, blob.digest) is not None:
-            self.stats.blobs_present += 1
+            self.count(blobs_present=1)
         elif self.mountable and self._mount(blob):
-            self.stats.blobs_mounted += 1
+            self.count(blobs_mounted=1)
         else:
-            self.stats.bytes_moved += self._stream(blob)
-            self.stats.blobs_uploaded += 1
+            self.count(bytes_moved=self._stream(blob), blobs_uploaded=1)
         self.emit("blob-done", blob.digest, blob.size, blob.size)
+
+    def count(self, **increments: int) -> None:
+        with self.lock:
+            for name, value in increments.items():
+                setattr(self.stats, name, getattr(self.stats, name) + value)
 
     def _mount(self, blob: Descriptor) -> bool:
         try:
@@ -289,9 +313,15 @@ class _Copy:
 
         chunk_size = self.promoter.chunk_size
         try:
-            self.target.upload_blob(
-                self.to_repo, blob.digest, fresh, chunk_size=chunk_size, progress=progress
-            )
+            if blob.size <= chunk_size:
+                # One PUT instead of PATCH + PUT: a small blob is held whole in memory.
+                self.target.upload_blob(
+                    self.to_repo, blob.digest, lambda: b"".join(fresh()), progress=progress
+                )
+            else:
+                self.target.upload_blob(
+                    self.to_repo, blob.digest, fresh, chunk_size=chunk_size, progress=progress
+                )
         finally:
             for stream in streams:
                 stream.close()  # closes the download a failed attempt left open

@@ -7,7 +7,6 @@ click on another tag simply makes the older answer irrelevant.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
@@ -28,12 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hoister.facts.details import ImageDetails, PlatformImage
+from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor, NotFound, RegistryError, fallback_tag
 from hoister.registry.mediatypes import short_name
 from hoister.ui.context import AppContext
 from hoister.ui.delete_dialog import DeleteDialog
-from hoister.ui.format import human_size, local_time, short_digest
+from hoister.ui.details_html import image_html, none_html
+from hoister.ui.format import human_size, local_time
 from hoister.ui.models.tags_model import COSIGN_BADGES, badge_for_artifact
 from hoister.ui.promote_dialog import PromoteDialog
 from hoister.ui.workers import Requester
@@ -88,78 +88,6 @@ def load_referrers(ctx: AppContext, profile: str, repository: str, digest: str) 
     except RegistryError as exc:
         return Referrers(digest, [], [], f"referrers could not be listed: {exc}")
     return Referrers(digest, found, rows)
-
-
-def _table(rows: list[tuple[str, ...]], right: int | None = None) -> str:
-    cells = []
-    for row in rows:
-        tds = "".join(
-            f"<td{' align=right' if i == right else ''}>{escape(v)}</td>" for i, v in enumerate(row)
-        )
-        cells.append(f"<tr>{tds}</tr>")
-    return f"<table cellspacing=0 cellpadding=3>{''.join(cells)}</table>"
-
-
-def _section(title: str, body: str) -> str:
-    return f"<h4 style='margin-top:12px'>{escape(title)}</h4>{body}"
-
-
-def _none(text: str = "none") -> str:
-    return f"<p style='color:gray'>{escape(text)}</p>"
-
-
-def image_html(details: ImageDetails, image: PlatformImage, referrers: Referrers | None) -> str:
-    """One platform of the tag (or the image itself) as rich text."""
-    parts = []
-    if details.is_index:
-        rows = [
-            (i.platform, short_digest(i.manifest.digest), human_size(i.size))
-            for i in details.images
-        ]
-        parts.append(_section(f"Index of {len(rows)} platforms", _table(rows, right=2)))
-    config = image.config
-    if config is not None:
-        facts = [
-            ("Platform", image.platform),
-            ("Created", local_time(config.created) or "unknown"),
-            ("Entrypoint", json.dumps(config.entrypoint) if config.entrypoint else "—"),
-            ("Command", json.dumps(config.cmd) if config.cmd else "—"),
-            ("Working dir", config.workdir or "—"),
-            ("User", config.user or "root (default)"),
-        ]
-        parts.append(_section("Configuration", _table(facts)))
-        labels = sorted(config.labels.items())
-        parts.append(_section("Labels", _table(labels) if labels else _none()))
-        env = [tuple(e.partition("=")[::2]) for e in config.env]
-        parts.append(_section("Environment", _table(env) if env else _none()))
-    layers = [
-        (
-            str(n),
-            short_digest(d.digest),
-            short_name(d.media_type).rsplit(".", 1)[-1],
-            human_size(d.size),
-        )
-        for n, d in enumerate(image.layers, 1)
-    ]
-    total = human_size(sum(d.size for d in image.layers))
-    body = _table(layers, right=3) if layers else _none("no layers")
-    parts.append(_section(f"Layers ({len(layers)}, {total} compressed)", body))
-    if config is not None and config.history:
-        steps = "".join(
-            f"<li{' style=color:gray' if s.empty_layer else ''}>"
-            f"<code>{escape(s.created_by or '(no command recorded)')}</code></li>"
-            for s in config.history
-        )
-        parts.append(_section("Build history", f"<ol>{steps}</ol>"))
-    if referrers is None:
-        body = _none("looking for signatures and SBOMs…")
-    else:
-        rows = [(badge, kind, short_digest(digest)) for badge, kind, digest in referrers.rows]
-        body = _table(rows) if rows else _none(referrers.problem or "none")
-    parts.append(_section("Referrers (signatures, SBOMs, attestations)", body))
-    raw = json.dumps(image.manifest.json, indent=2)[:_RAW_LIMIT]
-    parts.append(_section("Manifest", f"<pre>{escape(raw)}</pre>"))
-    return "".join(parts)
 
 
 class TagDetails(QWidget):
@@ -335,7 +263,7 @@ class TagDetails(QWidget):
     @Slot(int)
     def _show_platform(self, number: int) -> None:
         if self.info is None or not self.info.details.images:
-            self.browser.setHtml(_none("this manifest has no images"))
+            self.browser.setHtml(none_html("this manifest has no images"))
             return
         images = self.info.details.images
         image = images[max(0, min(number, len(images) - 1))]

@@ -9,9 +9,6 @@ that the details pane and other views share.
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
-
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -32,8 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hoister.facts.details import ImageDetails
-from hoister.registry import Descriptor, NotFound, Page, RegistryError
 from hoister.ui.context import AppContext
 from hoister.ui.models.tags_model import (
     CREATED,
@@ -46,48 +41,17 @@ from hoister.ui.models.tags_model import (
     TagsProxy,
 )
 from hoister.ui.tag_details import Referrers, TagDetails, TagInfo
-from hoister.ui.workers import Fanout, Requester
+from hoister.ui.tags_loader import READ_AHEAD, TagsLoader
 
-#: Detail reads in flight at once: leaves pool threads for the pane and other views.
-MAX_IN_FLIGHT = 4
-#: Rows above and below the visible ones read ahead, so scrolling finds them filled.
-READ_AHEAD = 30
 BANNER_STYLE = (  # light in both themes, so its text colour is fixed too
     "QFrame#banner { background: #fdecea; border: 1px solid #e6b0aa; border-radius: 3px; }"
     "QFrame#banner QLabel { color: #5f2120; }"
 )
 
 
-@dataclass(frozen=True)
-class RowDetails:
-    details: ImageDetails
-    referrers: list[Descriptor] | None  # read only when a fallback index names the digest
-
-
-def list_tags_page(ctx: AppContext, profile: str, repository: str, next_url: str | None) -> Page:
-    """Worker: one page of tag names."""
-    return ctx.client(profile).tags_page(repository, next_url)
-
-
-def fetch_row(
-    ctx: AppContext, profile: str, repository: str, tag: str, indexed: frozenset[str]
-) -> RowDetails:
-    """Worker: the tag's digest (HEAD), then its details from the cache or the registry."""
-    client = ctx.client(profile)
-    head = client.head_manifest(repository, tag)
-    if head is None:
-        raise NotFound(f"{repository}:{tag} no longer exists on {client.host}", host=client.host)
-    details = ctx.details.fetch(client, repository, tag, head.digest)
-    referrers = None
-    if head.digest in indexed:
-        try:
-            referrers = client.referrers(repository, head.digest)
-        except RegistryError:
-            referrers = None  # a badge less; the pane says why when the tag is opened
-    return RowDetails(details, referrers)
-
-
 class TagsView(QWidget):
+    """Filter line, sortable table, details pane, status line; see :class:`TagsLoader`."""
+
     loaded = Signal()  # the tag list is complete
     details_progress = Signal(int, int)  # rows with details (or an error), rows
 
@@ -96,34 +60,19 @@ class TagsView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.ctx, self.profile_name, self.repository = ctx, profile_name, repository
-        self.host = ctx.profiles.get(profile_name).host  # a local file, not the network
         self.model = TagsModel(self)
         self.proxy = TagsProxy(self)
         self.proxy.setSourceModel(self.model)
-        self._lister = Requester(ctx.pool, self)
-        self._fetcher = Fanout(ctx.pool, self)
-        self._queue: deque[str] = deque()
-        self._requested: set[str] = set()
-        self._arrived: list[tuple[str, object]] = []
-        self._in_flight = 0
-        self._fetch_all = False
-        self._listing = False
-        self._links: set[str] = set()
-        self._failures: list[str] = []
+        self.loader = TagsLoader(ctx, profile_name, repository, self.model, self)
+        self.host = self.loader.host
         self._list_error: str | None = None  # outranks detail failures in the banner
         self._reselect: str | None = None
-        self._visible_timer = self._timer(150, self._fetch_visible)
-        self._flush_timer = self._timer(100, self._flush)
+        self._visible_timer = QTimer(self)
+        self._visible_timer.setSingleShot(True)
+        self._visible_timer.setInterval(150)
         self._build()
         self._connect()
         self.refresh()
-
-    def _timer(self, interval: int, slot: object) -> QTimer:
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.setInterval(interval)
-        timer.timeout.connect(slot)
-        return timer
 
     # -- layout ----------------------------------------------------------------------
 
@@ -234,10 +183,12 @@ class TagsView(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.proxy.rowsInserted.connect(self._schedule_visible)
         self.proxy.layoutChanged.connect(self._schedule_visible)
-        self._lister.ready.connect(self._page)
-        self._lister.error.connect(self._list_failed)
-        self._fetcher.ready.connect(self._row_arrived)
-        self._fetcher.error.connect(self._row_arrived)
+        self._visible_timer.timeout.connect(self._fetch_visible)
+        self.loader.loaded.connect(self.loaded)
+        self.loader.loaded.connect(self._reselect_tag)
+        self.loader.list_failed.connect(self._list_failed)
+        self.loader.details_progress.connect(self.details_progress)
+        self.loader.changed.connect(self._update_status)
         self.details.set_known_digests(self.model.known_digests)
         self.details.loaded.connect(self._pane_loaded)
         self.details.referrers_loaded.connect(self._pane_referrers)
@@ -246,104 +197,38 @@ class TagsView(QWidget):
 
     @property
     def reading(self) -> bool:
-        """True while details are being read (or waiting for a free worker)."""
-        return bool(self._queue) or self._in_flight > 0
+        return self.loader.reading
 
-    # -- the tag list ----------------------------------------------------------------
+    # -- loading ---------------------------------------------------------------------
 
     @Slot()
     def refresh(self) -> None:
-        """Read the tag list again from the first page (details stay cached by digest)."""
+        """Read the tag list again; the selected tag is selected again once listed."""
         self._reselect = self.selected_tag() or self._reselect
-        self._fetcher.reset()
-        self._queue.clear()
-        self._requested.clear()
-        self._arrived.clear()
-        self._failures.clear()
         self._list_error = None
-        self._in_flight = 0
-        self._links.clear()
-        self._listing = True
         self.banner.hide()
-        self.model.clear()
-        self._lister.submit(list_tags_page, self.ctx, self.profile_name, self.repository, None)
-        self._update_status()
+        self.loader.refresh()
 
-    @Slot(object)
-    def _page(self, page: object) -> None:
-        assert isinstance(page, Page)
-        self.model.append_tags(page.items)
-        if page.next_url and page.next_url not in self._links:
-            self._links.add(page.next_url)
-            self._lister.submit(
-                list_tags_page, self.ctx, self.profile_name, self.repository, page.next_url
-            )
-        else:
-            if page.next_url:
-                self._list_error = f"{self.host} sent a Link header back to a page already read"
-                self._show_banner(self._list_error)
-            self._listing = False
-            self.loaded.emit()
-        if self._fetch_all:
-            self._want(self.model.tags())
-        if self._reselect is not None and self.model.row_of(self._reselect) is not None:
+    @Slot()
+    def _reselect_tag(self) -> None:
+        if self._reselect is not None:
             self.select_tag(self._reselect)
             self._reselect = None
-        self._update_status()
 
-    @Slot(object)
-    def _list_failed(self, error: object) -> None:
-        self._listing = False
-        what = "The tag list is incomplete" if self.model.rowCount() else "Could not list tags"
-        self._list_error = f"{what}: {error}"
-        self._show_banner(self._list_error)
-        self._update_status()
-
-    def _show_banner(self, text: str) -> None:
-        self.banner_label.setText(text)
+    @Slot(str)
+    def _list_failed(self, message: str) -> None:
+        self._list_error = message
+        self.banner_label.setText(message)
         self.banner.show()
+        self._update_status()
 
     @Slot()
     def _retry(self) -> None:
-        if self._list_error is not None or not self._failures:
+        if self._list_error is not None or not self.loader.failures:
             self.refresh()
-            return
-        self.banner.hide()
-        self._failures.clear()
-        failed = self.model.clear_errors()
-        self._requested.difference_update(failed)
-        self._want(failed, front=True)
-
-    # -- details, a bounded queue of reads -------------------------------------------
-
-    def _want(self, tags: list[str], front: bool = False) -> None:
-        fresh = [t for t in tags if t not in self._requested]
-        if front:
-            self._queue.extendleft(reversed(fresh))
         else:
-            self._queue.extend(fresh)
-        self._pump()
-
-    def _pump(self) -> None:
-        while self._in_flight < MAX_IN_FLIGHT and self._queue:
-            tag = self._queue.popleft()
-            number = self.model.row_of(tag)
-            if tag in self._requested or number is None:
-                continue
-            row = self.model.row(number)
-            if row.details is not None or row.error:
-                continue
-            self._requested.add(tag)
-            self._in_flight += 1
-            self._fetcher.submit(
-                tag,
-                fetch_row,
-                self.ctx,
-                self.profile_name,
-                self.repository,
-                tag,
-                self.model.indexed_digests(),
-            )
+            self.banner.hide()
+            self.loader.retry_failed()
 
     @Slot()
     def _schedule_visible(self) -> None:
@@ -360,46 +245,12 @@ class TagsView(QWidget):
         bottom = count - 1 if bottom < 0 else bottom
         rows = range(max(0, top - READ_AHEAD), min(count, bottom + READ_AHEAD + 1))
         tags = [self.proxy.index(r, TAG).data() for r in rows]
-        self._want([t for t in tags if isinstance(t, str)], front=True)
-
-    @Slot(object, object)
-    def _row_arrived(self, tag: object, result: object) -> None:
-        self._in_flight = max(0, self._in_flight - 1)
-        self._arrived.append((str(tag), result))
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
-        self._pump()
-
-    @Slot()
-    def _flush(self) -> None:
-        arrived, self._arrived = self._arrived, []
-        good = [(t, r) for t, r in arrived if isinstance(r, RowDetails)]
-        self.model.update_many((t, r.details) for t, r in good)
-        for _, found in good:
-            if found.referrers is not None:
-                self.model.add_referrers(found.details.digest, found.referrers)
-        for tag, error in arrived:
-            if not isinstance(error, RowDetails):
-                self.model.set_error(tag, str(error))
-                self._failures.append(str(error))
-        if self._failures and self._list_error is None:
-            count = len(self._failures)
-            self._show_banner(
-                f"The details of {count} tag{'s' if count > 1 else ''} could not be read: "
-                f"{self._failures[0]}"
-            )
-        self.details_progress.emit(self.model.details_count(), self.model.rowCount())
-        self._update_status()
+        self.loader.want([t for t in tags if isinstance(t, str)], front=True)
 
     @Slot(int, Qt.SortOrder)
     def _sorted(self, column: int, _order: Qt.SortOrder) -> None:
-        self._fetch_all = column in DETAIL_COLUMNS
-        if self._fetch_all:
-            self._want(self.model.tags())
-        else:
-            self._queue.clear()
-            self._schedule_visible()
-        self._update_status()
+        self.loader.set_fetch_all(column in DETAIL_COLUMNS)
+        self._schedule_visible()
 
     # -- selection, clipboard, the pane ----------------------------------------------
 
@@ -505,9 +356,17 @@ class TagsView(QWidget):
 
     # -- status ----------------------------------------------------------------------
 
+    @Slot()
     def _update_status(self) -> None:
         total, shown = self.model.rowCount(), self.proxy.rowCount()
-        done = self.model.details_count()
+        done, listing = self.model.details_count(), self.loader.listing
+        failures = self.loader.failures
+        if failures and self._list_error is None:
+            self.banner_label.setText(
+                f"The details of {len(failures)} tag{'s' if len(failures) > 1 else ''} "
+                f"could not be read: {failures[0]}"
+            )
+            self.banner.show()
         filtered = bool(self.proxy.filterRegularExpression().pattern())
         noun = "tag" if total == 1 else "tags"
         parts = [f"{shown:,} of {total:,} {noun}" if filtered else f"{total:,} {noun}"]
@@ -515,23 +374,23 @@ class TagsView(QWidget):
         hidden = self.model.hidden_count
         if hidden:
             parts.append(f"{hidden:,} internal tag{'s' if hidden > 1 else ''} hidden")
-        reading = self.reading
-        if self._listing:
+        if listing:
             parts.append("loading…")
-        elif total == 0 and not self.banner.isHidden():
+        elif total == 0 and self._list_error is not None:
             parts = ["The tag list could not be read"]
-        elif reading:
+        elif self.reading:
             parts.append("reading details…")
         self.status_label.setText(" · ".join(parts))
-        if self._listing:
+        bulk = self.loader.fetch_all and self.reading
+        if listing:
             self.progress.setRange(0, 0)
-        elif self._fetch_all and reading:
+        elif bulk:
             self.progress.setRange(0, max(total, 1))
             self.progress.setValue(done)
-        self.progress.setVisible(self._listing or (self._fetch_all and reading))
+        self.progress.setVisible(listing or bulk)
         if total == 0:
-            empty = "Reading the tag list…" if self._listing else "This repository has no tags."
-            self.empty_label.setText(empty if self.banner.isHidden() else "")
+            empty = "Reading the tag list…" if listing else "This repository has no tags."
+            self.empty_label.setText("" if self._list_error else empty)
         elif shown == 0:
             self.empty_label.setText(f"No tag matches “{self.filter_edit.text()}”.")
         self.table_stack.setCurrentWidget(self.empty_label if shown == 0 else self.table)
