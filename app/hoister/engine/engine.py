@@ -78,6 +78,8 @@ class Engine:
         self._inbox: queue.SimpleQueue[PushNotice] = queue.SimpleQueue()
         self._down: dict[str, str] = {}
         self._rechecks: list[tuple[datetime, PushNotice, int]] = []
+        self._requests: queue.SimpleQueue[Candidate] = queue.SimpleQueue()
+        self._paused = threading.Event()
 
     # -- thread-owned resources ------------------------------------------------------------
 
@@ -154,21 +156,41 @@ class Engine:
 
     def _run_forever(self, interval: float) -> None:
         self.resume()
+        next_cycle = self.clock()
         while not self._stop.is_set():
-            self.run_cycle()
-            deadline = self.clock() + timedelta(seconds=interval)
-            while not self._stop.is_set():
-                remaining = (deadline - self.clock()).total_seconds()
-                if remaining <= 0:
-                    break
+            if not self._paused.is_set():
+                if self.clock() >= next_cycle:
+                    self.run_cycle()
+                    next_cycle = self.clock() + timedelta(seconds=interval)
+                elif self.process_notices():
+                    self.runner.run_due()
+            if self._paused.is_set():
+                timeout = interval  # woken by set_paused(False) or stop()
+            else:
+                timeout = (next_cycle - self.clock()).total_seconds()
                 recheck = self.next_recheck()
-                woken = self._wake.wait(
-                    timeout=min(remaining, recheck) if recheck is not None else remaining
-                )
-                if woken or recheck is not None:
-                    self._wake.clear()
-                    if self.process_notices():
-                        self.runner.run_due()
+                if recheck is not None:
+                    timeout = min(timeout, recheck)
+            if timeout > 0 and self._wake.wait(timeout):
+                self._wake.clear()
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume polling and promoting (thread-safe); a copy under way finishes."""
+        if paused:
+            self._paused.set()
+        else:
+            self._paused.clear()
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def submit(self, candidates: list[Candidate]) -> None:
+        """Candidates from elsewhere (Save & Apply, run now): evaluated on the engine's thread."""
+        for candidate in candidates:
+            self._requests.put(candidate)
+        self._wake.set()
 
     def resume(self) -> int:
         """Put back promotions a previous process left half-done; they run again."""
@@ -372,7 +394,11 @@ class Engine:
         handled = 0
         for notice, attempt in [*batch, *due]:
             handled += self._handle_notice(notice, attempt, now)
-        return handled
+        while True:
+            try:
+                handled += self.handle_candidate(self._requests.get_nowait())
+            except queue.Empty:
+                return handled
 
     def _handle_notice(self, notice: PushNotice, attempt: int, now: datetime) -> int:
         profile = self._profile_for(notice)

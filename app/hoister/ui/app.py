@@ -13,6 +13,7 @@ from hoister import __version__
 from hoister.paths import Paths
 from hoister.resources import resource_path
 from hoister.ui.context import AppContext
+from hoister.ui.engine_controller import EngineController
 from hoister.ui.errors import CrashReporter
 from hoister.ui.main_window import MainWindow
 from hoister.ui.theme import apply_theme
@@ -55,10 +56,13 @@ def run_gui(paths: Paths) -> int:
     apply_theme(app, context.settings.get("theme"))
     crashes = CrashReporter(paths)
     crashes.install()
-    window = MainWindow(context)
+    engine = EngineController(context)
+    window = MainWindow(context, engine)
     window.show()
+    engine.start()
     try:
         return int(app.exec())
     finally:
+        engine.stop()
         crashes.uninstall()
         context.close()

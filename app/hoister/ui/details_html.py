@@ -10,6 +10,7 @@ import json
 from html import escape
 from typing import TYPE_CHECKING
 
+from hoister.engine.provenance import ProvenanceRecord
 from hoister.facts.details import ImageDetails, PlatformImage
 from hoister.registry.mediatypes import short_name
 from hoister.ui.format import human_size, local_time, short_digest
@@ -39,9 +40,25 @@ def none_html(text: str = "none") -> str:
     return f"<p style='color:gray'>{escape(text)}</p>"
 
 
+def provenance_html(records: list[ProvenanceRecord]) -> str:
+    """Each promotion that brought the image here, newest first, in a sentence."""
+    lines = []
+    for record in records:
+        policy = f"policy '{record.policy_name}'" if record.policy_name else "a manual promotion"
+        lines.append(
+            f"Promoted to <b>{escape(record.target_repository)}:{escape(record.target_tag)}</b> "
+            f"from <b>{escape(record.source_repository)}:{escape(record.source_tag)}</b> "
+            f"on {escape(record.source_registry)} by {escape(policy)}, "
+            f"{escape(local_time(record.promoted_at))}, by {escape(record.promoted_by)}."
+        )
+    return "<br>".join(lines)
+
+
 def image_html(details: ImageDetails, image: PlatformImage, referrers: Referrers | None) -> str:
     """One platform of the tag (or the image itself) as rich text."""
     parts = []
+    if referrers is not None and referrers.provenance:
+        parts.append(_section("Where this image came from", provenance_html(referrers.provenance)))
     if details.is_index:
         rows = [
             (i.platform, short_digest(i.manifest.digest), human_size(i.size))

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -26,28 +27,40 @@ from hoister import __version__
 from hoister.errors import HoisterError
 from hoister.profiles import Profile
 from hoister.registry.reference import validate_repository
+from hoister.store.history import HistoryRow
 from hoister.ui.connect_dialog import ConnectDialog
 from hoister.ui.context import AppContext
+from hoister.ui.engine_controller import EngineController
+from hoister.ui.engine_status import EngineStatus
 from hoister.ui.errors import show_error
+from hoister.ui.history_view import HistoryView
 from hoister.ui.repository_page import RepositoryPage
 from hoister.ui.sandbox_control import SandboxControl
 from hoister.ui.sidebar import Sidebar
+from hoister.ui.tray import Tray
 from hoister.ui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, engine: EngineController | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.engine = engine
         self.setWindowTitle("Hoister")
         self.resize(1280, 800)
         self.page: RepositoryPage | None = None
+        self.tray: Tray | None = None
+        self._quitting = False
         self.sandbox = SandboxControl(ctx, self)
         self._build()
         self._menus()
         self._restore()
+        if engine is not None:
+            self._attach_engine(engine)
         self.sandbox.status.connect(self.show_status)
         self.sandbox.ready.connect(self._sandbox_ready)
         self.sandbox.failed.connect(self.welcome.show_error)
@@ -98,11 +111,26 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Add registry…", self.add_connection, "Ctrl+N")
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.close_to_tray_action = QAction("Keep promoting in the tray when closed", self)
+        self.close_to_tray_action.setCheckable(True)
+        self.close_to_tray_action.setChecked(bool(self.ctx.settings.get("close_to_tray")))
+        self.close_to_tray_action.toggled.connect(self._set_close_to_tray)
+        file_menu.addAction(self.close_to_tray_action)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.quit, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh)
         self._action(view, "&Filter tags", self.focus_filter, QKeySequence.StandardKey.Find)
         self._action(view, "Filter &repositories", self.sidebar.focus_filter, "Ctrl+Shift+F")
+        self.activity = QDockWidget("Activity: all promotions", self)
+        self.activity.setObjectName("activity")
+        self.activity.setWidget(HistoryView(self.ctx))
+        self.activity.hide()
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity)
+        toggle = self.activity.toggleViewAction()
+        toggle.setText("&Activity")
+        toggle.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        view.addAction(toggle)
         theme = view.addMenu("&Theme")
         for name in ("auto", "light", "dark"):
             action = theme.addAction(name.capitalize())
@@ -143,8 +171,23 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
+        if self.tray is not None and self.ctx.settings.get("close_to_tray") and not self._quitting:
+            # Keep promoting from the tray; "Quit" in the tray menu really quits.
+            self.hide()
+            self.tray.showMessage("Hoister", "Still promoting in the background.")
+            event.ignore()
+            return
+        if self.engine is not None:
+            self.engine.stop()
         self.sandbox.stop()
+        if self.tray is not None:
+            self.tray.hide()
         super().closeEvent(event)
+
+    @Slot()
+    def quit(self) -> None:
+        self._quitting = True
+        self.close()
 
     # -- navigation ------------------------------------------------------------------
 
@@ -152,6 +195,41 @@ class MainWindow(QMainWindow):
         has_profiles = bool(self.ctx.profiles.list())
         if self.page is None:
             self.stack.setCurrentWidget(self.hint if has_profiles else self.welcome)
+
+    def _attach_engine(self, engine: EngineController) -> None:
+        self.engine_status = EngineStatus(engine)
+        self.statusBar().addPermanentWidget(self.engine_status)
+        self.tray = Tray.create(self, engine)
+        engine.promotion_finished.connect(self._promotion_finished)
+        engine.promotion_failed.connect(self._promotion_failed)
+
+    @Slot(object)
+    def _promotion_finished(self, row: object) -> None:
+        assert isinstance(row, HistoryRow)
+        if row.outcome == "promoted":
+            self.show_status(
+                f"Promoted {row.source_repository}:{row.source_tag} → "
+                f"{row.target_repository}:{row.target_tag}"
+            )
+
+    @Slot(object)
+    def _promotion_failed(self, row: object) -> None:
+        assert isinstance(row, HistoryRow)
+        self.show_status(
+            f"Promotion of {row.source_repository}:{row.source_tag} failed: {row.reason}"
+        )
+
+    @Slot(list)
+    def submit_candidates(self, candidates: list) -> None:  # type: ignore[type-arg]
+        if self.engine is None:
+            show_error(self, "Promote", "The background engine is not running.")
+            return
+        self.engine.submit(candidates)
+        self.show_status(f"{len(candidates)} tag(s) handed to the background engine")
+
+    @Slot(bool)
+    def _set_close_to_tray(self, enabled: bool) -> None:
+        self.ctx.settings.set("close_to_tray", enabled)
 
     @Slot(str, str)
     def open_repository(self, profile: str, repository: str) -> None:
@@ -162,6 +240,7 @@ class MainWindow(QMainWindow):
             return
         page = RepositoryPage(self.ctx, profile, repository)
         page.status.connect(self.show_status)
+        page.submit_candidates.connect(self.submit_candidates)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         if self.page is not None:

@@ -7,12 +7,13 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from hoister.ui.context import AppContext
 from hoister.ui.history_view import HistoryView
-from hoister.ui.policies_panel import PoliciesPanel
+from hoister.ui.promotions_tab import PromotionsTab
 from hoister.ui.tags_view import TagsView
 
 
 class RepositoryPage(QWidget):
     status = Signal(str)
+    submit_candidates = Signal(list)  # tags for the background engine (Save & Apply, run now)
 
     def __init__(
         self, ctx: AppContext, profile_name: str, repository: str, parent: QWidget | None = None
@@ -25,7 +26,8 @@ class RepositoryPage(QWidget):
         title.setTextFormat(title.textFormat().RichText)
         self.tabs = QTabWidget()
         self.tags = TagsView(ctx, profile_name, repository)
-        self.promotions = PoliciesPanel(ctx, profile_name, repository)
+        self.promotions = PromotionsTab(ctx, profile_name, repository)
+        self.promotions.submit_candidates.connect(self.submit_candidates)
         self.history = HistoryView(ctx, repository)
         self.tabs.addTab(self.tags, "Tags")
         self.tabs.addTab(self.promotions, "Promotions")

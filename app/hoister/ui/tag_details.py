@@ -8,7 +8,7 @@ click on another tag simply makes the older answer irrelevant.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE, ProvenanceRecord, read_provenance
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor, NotFound, RegistryError, fallback_tag
 from hoister.registry.mediatypes import short_name
@@ -56,6 +57,7 @@ class Referrers:
     descriptors: list[Descriptor]  # from the referrers API or its fallback index
     rows: list[tuple[str, str, str]]
     problem: str = ""
+    provenance: list[ProvenanceRecord] = field(default_factory=list)
 
 
 def load_tag(ctx: AppContext, profile: str, repository: str, tag: str) -> TagInfo:
@@ -85,9 +87,12 @@ def load_referrers(ctx: AppContext, profile: str, repository: str, digest: str) 
             head = client.head_manifest(repository, tag)
             if head is not None:
                 rows.append((badge, f"cosign tag {tag[:15]}….{suffix}", head.digest))
+        provenance = []
+        if any(r.artifact_type == PROVENANCE_ARTIFACT_TYPE for r in found):
+            provenance = read_provenance(client, repository, digest)
     except RegistryError as exc:
         return Referrers(digest, [], [], f"referrers could not be listed: {exc}")
-    return Referrers(digest, found, rows)
+    return Referrers(digest, found, rows, provenance=provenance)
 
 
 class TagDetails(QWidget):

@@ -9,10 +9,11 @@ floods the pool that the details pane and other views share.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE, ProvenanceRecord, read_provenance
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor, NotFound, Page, RegistryError
 from hoister.ui.context import AppContext
@@ -31,6 +32,7 @@ READ_AHEAD = 30
 class RowDetails:
     details: ImageDetails
     referrers: list[Descriptor] | None  # read only when a fallback index names the digest
+    provenance: list[ProvenanceRecord] = field(default_factory=list)
 
 
 def list_tags_page(ctx: AppContext, profile: str, repository: str, next_url: str | None) -> Page:
@@ -53,7 +55,21 @@ def fetch_row(
             referrers = client.referrers(repository, head.digest)
         except RegistryError:
             referrers = None  # a badge less; the pane says why when the tag is opened
-    return RowDetails(details, referrers)
+    provenance: list[ProvenanceRecord] = []
+    if referrers and any(r.artifact_type == PROVENANCE_ARTIFACT_TYPE for r in referrers):
+        try:
+            provenance = read_provenance(client, repository, head.digest)
+        except RegistryError:
+            provenance = []
+    return RowDetails(details, referrers, provenance)
+
+
+def provenance_text(records: list[ProvenanceRecord]) -> str:
+    """The newest promotion that brought the image here, in words for the table."""
+    if not records:
+        return ""
+    newest = records[0]
+    return f"from {newest.source_repository}:{newest.source_tag}"
 
 
 class TagsLoader(QObject):
@@ -194,6 +210,8 @@ class TagsLoader(QObject):
         for _, found in good:
             if found.referrers is not None:
                 self.model.add_referrers(found.details.digest, found.referrers)
+            if found.provenance:
+                self.model.set_provenance(found.details.digest, provenance_text(found.provenance))
         for tag, error in arrived:
             if not isinstance(error, RowDetails):
                 self.model.set_error(tag, str(error))

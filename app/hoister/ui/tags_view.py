@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -103,8 +104,11 @@ class TagsView(QWidget):
             self.addAction(action)
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
+        self.promoted_only = QCheckBox("Promoted tags only")
+        self.promoted_only.setToolTip("Tags that a promotion brought here, with where from")
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.promoted_only)
         top.addWidget(refresh_button)
 
         self.table = QTableView()
@@ -176,6 +180,7 @@ class TagsView(QWidget):
         self.find_action.triggered.connect(self._focus_filter)
         self.retry_button.clicked.connect(self._retry)
         self.filter_edit.textChanged.connect(self._filter)
+        self.promoted_only.toggled.connect(self._promoted_only)
         self.table.installEventFilter(self)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.verticalScrollBar().valueChanged.connect(self._schedule_visible)
@@ -246,6 +251,13 @@ class TagsView(QWidget):
         rows = range(max(0, top - READ_AHEAD), min(count, bottom + READ_AHEAD + 1))
         tags = [self.proxy.index(r, TAG).data() for r in rows]
         self.loader.want([t for t in tags if isinstance(t, str)], front=True)
+
+    @Slot(bool)
+    def _promoted_only(self, checked: bool) -> None:
+        # provenance is read with the details: all rows are needed to know which qualify
+        self.proxy.set_promoted_only(checked)
+        self.loader.set_fetch_all(checked or self.proxy.sortColumn() in DETAIL_COLUMNS)
+        self._schedule_visible()
 
     @Slot(int, Qt.SortOrder)
     def _sorted(self, column: int, _order: Qt.SortOrder) -> None:

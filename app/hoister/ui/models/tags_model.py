@@ -360,6 +360,19 @@ class TagsProxy(QSortFilterProxyModel):
         self.setSortRole(SortRole)
         self.setFilterKeyColumn(TAG)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.promoted_only = False
+
+    def set_promoted_only(self, promoted_only: bool) -> None:
+        """Only tags that carry a provenance record (what QA looks for in a target)."""
+        self.promoted_only = promoted_only
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        source = self.sourceModel()
+        promoted = not isinstance(source, TagsModel) or bool(source.row(source_row).provenance)
+        if self.promoted_only and not promoted:
+            return False
+        return super().filterAcceptsRow(source_row, source_parent)
 
     def lessThan(self, left: Index, right: Index) -> bool:
         source = self.sourceModel()

@@ -1,0 +1,117 @@
+"""The promotion engine in the app: one long-lived thread, talked to through signals.
+
+The engine is the same plain-Python object the headless agent runs. Its callbacks fire on
+its own thread; this controller re-emits them as Qt signals, which Qt queues to the GUI
+thread, so no widget is ever touched from the engine's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+from hoister.engine.engine import Engine
+from hoister.engine.events import CycleReport, EngineCallbacks
+from hoister.engine.runner import default_actor
+from hoister.engine.watcher import Candidate
+from hoister.store.history import HistoryRow
+from hoister.store.queue import QueueEntry
+from hoister.ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+#: Seconds between polls while the app is open (notifications, where set up, are instant).
+POLL_INTERVAL = 30.0
+
+
+class EngineController(QObject):
+    state_changed = Signal(str)  # running, paused, stopped
+    cycle_done = Signal(object)  # CycleReport
+    promotion_started = Signal(object)  # QueueEntry
+    promotion_finished = Signal(object)  # HistoryRow (promoted or skipped)
+    promotion_failed = Signal(object)  # HistoryRow
+    problem = Signal(str)
+    recovered = Signal(str)
+
+    def __init__(
+        self, ctx: AppContext, interval: float = POLL_INTERVAL, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.interval = interval
+        self.engine: Engine | None = None
+        self._thread: threading.Thread | None = None
+        self.state = "stopped"
+
+    def _callbacks(self) -> EngineCallbacks:
+        # Called on the engine's thread: only signal emissions here, which Qt queues.
+        def finished(_entry: QueueEntry, row: HistoryRow) -> None:
+            self.promotion_finished.emit(row)
+
+        def failed(_entry: QueueEntry, row: HistoryRow) -> None:
+            self.promotion_failed.emit(row)
+
+        def cycle(report: CycleReport) -> None:
+            self.cycle_done.emit(report)
+
+        return EngineCallbacks(
+            started=self.promotion_started.emit,
+            finished=finished,
+            failed=failed,
+            cycle_done=cycle,
+            problem=self.problem.emit,
+            recovered=self.recovered.emit,
+        )
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.engine = Engine(
+            self.ctx.database,
+            self.ctx.profiles,
+            self.ctx.credential,
+            actor=default_actor(agent=False),
+            callbacks=self._callbacks(),
+            client_factory=self.ctx.client_factory,
+        )
+        self._thread = threading.Thread(
+            target=self._run, args=(self.engine,), name="hoister-engine"
+        )
+        self._thread.start()
+        self._set_state("running")
+
+    def _run(self, engine: Engine) -> None:
+        try:
+            engine.run_forever(self.interval)
+        except Exception:  # the engine catches its own failures; this is a last resort
+            log.exception("the promotion engine stopped unexpectedly")
+            self.problem.emit("The promotion engine stopped unexpectedly; see the log.")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop and join: a copy in progress is abandoned before its tag (it resumes later)."""
+        if self.engine is not None:
+            self.engine.stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("the promotion engine did not stop within %.0f s", timeout)
+        self._thread = None
+        self.engine = None
+        self._set_state("stopped")
+
+    def set_paused(self, paused: bool) -> None:
+        if self.engine is None:
+            return
+        self.engine.set_paused(paused)
+        self._set_state("paused" if paused else "running")
+
+    def submit(self, candidates: list[Candidate]) -> None:
+        """Tags to evaluate now (Save & Apply, Run now); promoted exactly once, as any push."""
+        if self.engine is not None:
+            self.engine.submit(candidates)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.state_changed.emit(state)

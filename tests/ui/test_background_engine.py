@@ -1,0 +1,97 @@
+"""The engine running behind the window: live history, status, pause and resume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from hoister.engine.watcher import Candidate
+from hoister.policies import Policy, Rule, check_policy
+from hoister.store import PolicyStore
+from hoister.ui.context import AppContext
+from hoister.ui.engine_controller import EngineController
+from hoister.ui.engine_status import EngineStatus
+from hoister.ui.history_view import HistoryView
+from tests.support.images import build_image, push_image
+from tests.support.registry import RegistryServer
+from tests.ui.conftest import ContextFactory
+
+SEED = Policy(
+    source_profile="local",
+    source_repository="dev/website",
+    target_repository="qa/website",
+    tag_template="%n-qa",
+    rules=(Rule("tag", "ew", ["stable"]),),
+    name="Stable builds to QA",
+)
+
+
+@pytest.fixture
+def running(
+    make_context: ContextFactory, registry: RegistryServer
+) -> Iterator[tuple[AppContext, EngineController]]:
+    ctx = make_context(local=registry)
+    with PolicyStore(ctx.database) as store:
+        store.add(SEED, check=check_policy)
+    controller = EngineController(ctx, interval=3600)
+    yield ctx, controller
+    controller.stop()
+
+
+def test_promotions_appear_live_in_the_history(
+    qtbot: QtBot, running, registry: RegistryServer
+) -> None:  # type: ignore[no-untyped-def]
+    ctx, controller = running
+    history = HistoryView(ctx)
+    status = EngineStatus(controller)
+    qtbot.addWidget(history)
+    qtbot.addWidget(status)
+    with qtbot.waitSignal(controller.cycle_done, timeout=15000):
+        controller.start()  # the first cycle records the (empty) baseline
+    assert "Promotions running" in status.label.text()
+    image = build_image(seed=70)
+    push_image(registry.url, "dev/website", "1.1-stable", image)
+    with qtbot.waitSignal(controller.promotion_finished, timeout=15000) as finished:
+        controller.submit(
+            [
+                Candidate(
+                    "local", "dev/website", "1.1-stable", image.digest, datetime.now(UTC), "poll"
+                )
+            ]
+        )
+    row = finished.args[0]
+    assert (row.outcome, row.target_repository, row.target_tag) == (
+        "promoted",
+        "qa/website",
+        "1.1-stable-qa",
+    )
+    history.refresh()
+    qtbot.waitUntil(lambda: history.model.rowCount() == 2, timeout=10000)  # matched + promoted
+    texts = [history.proxy.index(r, history.model.TARGET).data() for r in range(2)]
+    assert "qa/website:1.1-stable-qa" in texts
+
+
+def test_pause_and_resume(qtbot: QtBot, running, registry: RegistryServer) -> None:  # type: ignore[no-untyped-def]
+    _, controller = running
+    status = EngineStatus(controller)
+    qtbot.addWidget(status)
+    with qtbot.waitSignal(controller.cycle_done, timeout=15000):
+        controller.start()
+    qtbot.mouseClick(status.pause_button, Qt.MouseButton.LeftButton)
+    assert controller.state == "paused"
+    assert "Promotions paused" in status.label.text()
+    assert status.pause_button.text() == "Resume"
+    image = build_image(seed=71)
+    push_image(registry.url, "dev/website", "2.0-stable", image)
+    candidate = Candidate(
+        "local", "dev/website", "2.0-stable", image.digest, datetime.now(UTC), "poll"
+    )
+    with qtbot.assertNotEmitted(controller.promotion_finished, wait=1000):
+        controller.submit([candidate])  # held while paused
+    with qtbot.waitSignal(controller.promotion_finished, timeout=15000):
+        status.pause_button.click()  # resume
+    assert controller.state == "running"
