@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from hoister.engine.dryrun import DryRunRow
 from hoister.policies import Outcome, Policy, Verdict, describe_rule
@@ -105,7 +105,7 @@ class DryRunModel(QAbstractTableModel):
 
     @property
     def target_column(self) -> int:
-        """"Would become" comes after the criteria, whose number depends on the policy."""
+        """The "Would become" column follows the criteria, as many as the policy has rules."""
         return FIRST_CRITERION + self.rule_count
 
     def row(self, number: int) -> DryRunRow:
@@ -166,7 +166,8 @@ class DryRunModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column == self.target_column and row.error:
             return QColor(COLOURS[ERROR])
         if role == Qt.ItemDataRole.FontRole and column == VERDICT and would_promote(row):
-            font = self._bold()
+            font = QFont()
+            font.setBold(True)
             return font
         return None
 
@@ -212,13 +213,6 @@ class DryRunModel(QAbstractTableModel):
         if column == VERDICT:
             return f"{_VERDICT_ORDER[verdict_of(row)]} {natural_key(row.tag)}"
         return self._display(row, column).lower()
-
-    def _bold(self) -> Any:
-        from PySide6.QtGui import QFont
-
-        font = QFont()
-        font.setBold(True)
-        return font
 
 
 class DryRunFilter(QSortFilterProxyModel):

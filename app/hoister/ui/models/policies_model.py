@@ -10,6 +10,9 @@ at once, and goes back to the stored state if the tab reports a refusal.
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -20,8 +23,10 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QColor
 
-from hoister.policies import Policy, describe_rule
+from hoister.policies import Policy, Route, describe_rule
+from hoister.store import Database, PolicyStore, from_db_time
 from hoister.store.history import HistoryRow
 from hoister.ui.format import local_time
 
@@ -32,6 +37,7 @@ RowRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
+FAILED_COLOUR = QColor("#d0453a")  # readable on the light and the dark palette
 #: Reasons are whole sentences; the cell shows the start, the tooltip all of it.
 SHORT_REASON = 60
 
@@ -60,6 +66,47 @@ def result_text(row: HistoryRow | None) -> str:
     if row.outcome == "matched":
         return f"queued {row.source_tag or ''}".rstrip()
     return f"{row.outcome}: {shorten(row.reason)}" if row.reason else row.outcome
+
+
+@dataclass(frozen=True)
+class PromotionsData:
+    as_source: list[Policy]
+    as_target: list[Policy]
+    last_results: dict[int, HistoryRow]
+
+
+_HISTORY_FIELDS = [f.name for f in dataclasses.fields(HistoryRow)]
+
+
+def latest_results(conn: sqlite3.Connection, policy_ids: list[int]) -> dict[int, HistoryRow]:
+    """The newest history row of each policy, in one query (the store lists by repository)."""
+    if not policy_ids:
+        return {}
+    marks = ",".join("?" * len(policy_ids))
+    rows = conn.execute(
+        "SELECT h.* FROM history h JOIN (SELECT MAX(id) AS id FROM history"
+        f" WHERE policy_id IN ({marks}) GROUP BY policy_id) m ON h.id = m.id",
+        policy_ids,
+    )
+    results: dict[int, HistoryRow] = {}
+    for row in rows:
+        values: dict[str, Any] = {
+            f: from_db_time(row[f]) if f.endswith("_at") else row[f] for f in _HISTORY_FIELDS
+        }
+        results[int(row["policy_id"])] = HistoryRow(**values)
+    return results
+
+
+def load_promotions(database: Database, route: Route) -> PromotionsData:
+    """Worker: both lists and their latest results, on a connection of its own."""
+    store = PolicyStore(database)
+    try:
+        as_source, as_target = store.list(source=route), store.list(target=route)
+    finally:
+        store.close()
+    ids = sorted({p.id for p in [*as_source, *as_target] if p.id is not None})
+    with database.connection() as conn:
+        return PromotionsData(as_source, as_target, latest_results(conn, ids))
 
 
 class PoliciesModel(QAbstractTableModel):
@@ -171,6 +218,9 @@ class PoliciesModel(QAbstractTableModel):
             return Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(policy, column)
+        if role == Qt.ItemDataRole.ForegroundRole and column == LAST_RESULT:
+            row = self._results.get(policy.id or -1)
+            return FAILED_COLOUR if row is not None and row.outcome == "failed" else None
         return None
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
