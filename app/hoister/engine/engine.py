@@ -80,6 +80,7 @@ class Engine:
         self._rechecks: list[tuple[datetime, PushNotice, int]] = []
         self._requests: queue.SimpleQueue[Candidate] = queue.SimpleQueue()
         self._paused = threading.Event()
+        self._poll_now = threading.Event()
 
     # -- thread-owned resources ------------------------------------------------------------
 
@@ -159,7 +160,8 @@ class Engine:
         next_cycle = self.clock()
         while not self._stop.is_set():
             if not self._paused.is_set():
-                if self.clock() >= next_cycle:
+                if self._poll_now.is_set() or self.clock() >= next_cycle:
+                    self._poll_now.clear()
                     self.run_cycle()
                     next_cycle = self.clock() + timedelta(seconds=interval)
                 elif self.process_notices():
@@ -173,6 +175,12 @@ class Engine:
                     timeout = min(timeout, recheck)
             if timeout > 0 and self._wake.wait(timeout):
                 self._wake.clear()
+
+    def poll_now(self) -> None:
+        """Run a poll cycle as soon as possible (thread-safe): after a policy was saved, so
+        its repository's baseline is taken before the next push rather than after."""
+        self._poll_now.set()
+        self._wake.set()
 
     def set_paused(self, paused: bool) -> None:
         """Pause or resume polling and promoting (thread-safe); a copy under way finishes."""

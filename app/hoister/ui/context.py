@@ -79,10 +79,15 @@ class AppContext:
                 return cached[1]
         client = self.client_factory(profile, self.credential(profile))
         with self._lock:
-            previous = self._clients.get(profile_name)
-            self._clients[profile_name] = (profile, client)
-        if previous is not None and previous[1] is not client:
-            previous[1].close()
+            cached = self._clients.get(profile_name)
+            if cached is not None and cached[0] == profile:
+                # Another worker built one meanwhile: use it, drop ours (never in use yet).
+                spare, client = client, cached[1]
+            else:
+                spare = cached[1] if cached is not None else None
+                self._clients[profile_name] = (profile, client)
+        if spare is not None and spare is not client:
+            spare.close()
         return client
 
     def forget_client(self, profile_name: str) -> None:

@@ -107,6 +107,10 @@ class EngineController(QObject):
         self.engine.set_paused(paused)
         self._set_state("paused" if paused else "running")
 
+    def poll_now(self) -> None:
+        if self.engine is not None:
+            self.engine.poll_now()
+
     def submit(self, candidates: list[Candidate]) -> None:
         """Tags to evaluate now (Save & Apply, Run now); promoted exactly once, as any push."""
         if self.engine is not None:

@@ -227,6 +227,13 @@ class MainWindow(QMainWindow):
         self.engine.submit(candidates)
         self.show_status(f"{len(candidates)} tag(s) handed to the background engine")
 
+    @Slot(int)
+    def _policy_saved(self, _policy_id: int) -> None:
+        # The baseline of a newly watched repository is taken now, so a push made right
+        # after saving counts as new.
+        if self.engine is not None:
+            self.engine.poll_now()
+
     @Slot(bool)
     def _set_close_to_tray(self, enabled: bool) -> None:
         self.ctx.settings.set("close_to_tray", enabled)
@@ -241,6 +248,7 @@ class MainWindow(QMainWindow):
         page = RepositoryPage(self.ctx, profile, repository)
         page.status.connect(self.show_status)
         page.submit_candidates.connect(self.submit_candidates)
+        page.policy_saved.connect(self._policy_saved)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         if self.page is not None:

@@ -89,6 +89,7 @@ class PromotionsTab(QWidget):
     REFRESH_MS = 3000
     submit_candidates = Signal(list)  # list[Candidate], for the app's engine
     loaded = Signal()  # a reload was shown (tests and the owner wait on it)
+    policy_saved = Signal(int)  # the engine should look at the repository now
 
     def __init__(
         self, ctx: AppContext, profile_name: str, repository: str, parent: QWidget | None = None
@@ -344,6 +345,7 @@ class PromotionsTab(QWidget):
     @Slot(int, bool)
     def _saved(self, policy_id: int, apply: bool) -> None:
         self.refresh()
+        self.policy_saved.emit(policy_id)
         if apply:  # Save & Apply: the dry run of the policy exactly as stored
             self._submit("apply", policy_id)
 

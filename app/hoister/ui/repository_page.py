@@ -14,6 +14,7 @@ from hoister.ui.tags_view import TagsView
 class RepositoryPage(QWidget):
     status = Signal(str)
     submit_candidates = Signal(list)  # tags for the background engine (Save & Apply, run now)
+    policy_saved = Signal(int)
 
     def __init__(
         self, ctx: AppContext, profile_name: str, repository: str, parent: QWidget | None = None
@@ -28,6 +29,7 @@ class RepositoryPage(QWidget):
         self.tags = TagsView(ctx, profile_name, repository)
         self.promotions = PromotionsTab(ctx, profile_name, repository)
         self.promotions.submit_candidates.connect(self.submit_candidates)
+        self.promotions.policy_saved.connect(self.policy_saved)
         self.history = HistoryView(ctx, repository)
         self.tabs.addTab(self.tags, "Tags")
         self.tabs.addTab(self.promotions, "Promotions")

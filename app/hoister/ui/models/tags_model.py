@@ -364,8 +364,9 @@ class TagsProxy(QSortFilterProxyModel):
 
     def set_promoted_only(self, promoted_only: bool) -> None:
         """Only tags that carry a provenance record (what QA looks for in a target)."""
+        self.beginFilterChange()
         self.promoted_only = promoted_only
-        self.invalidateFilter()
+        self.endFilterChange()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         source = self.sourceModel()
