@@ -21,6 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from hoister.engine.engine import Engine  # noqa: E402
 from hoister.paths import default_paths  # noqa: E402
 from hoister.sample import load_sample_content  # noqa: E402
 from hoister.sandbox import SandboxRegistry  # noqa: E402
@@ -47,6 +48,19 @@ def wait(app: QApplication, condition: Callable[[], bool], seconds: float = 30.0
 def shoot(widget: QWidget, path: Path) -> None:
     widget.grab().save(str(path))
     print(f"wrote {path}")
+
+
+def promote_one_stable_build(ctx: AppContext, profile: str) -> None:
+    """Run the engine once on this thread: baseline, then a new stable build promoted."""
+    engine = Engine(ctx.database, ctx.profiles, ctx.credential, actor="alice@workstation")
+    try:
+        engine.run_cycle()
+        client = ctx.client(profile)
+        manifest = client.get_manifest("dev/website", "1.2-stable")
+        client.put_manifest("dev/website", "1.4-stable", manifest.data, manifest.media_type)
+        engine.run_cycle()
+    finally:
+        engine.close()
 
 
 def main() -> int:
@@ -80,6 +94,7 @@ def main() -> int:
             assert page is not None
             wait(app, lambda: page.tags.model.rowCount() >= 5)
             page.tags.table.selectRow(0)
+            wait(app, lambda: page.tags.model.details_count() == page.tags.model.rowCount())
             wait(app, lambda: ctx.pool.activeThreadCount() == 0)
             shoot(window, out / "tags.png")
             for theme in ("dark",):
@@ -87,6 +102,39 @@ def main() -> int:
                 wait(app, lambda: True)
                 shoot(window, out / f"tags-{theme}.png")
             apply_theme(app, "light")
+
+            # a promotion, so the history and the target's tags have something to show
+            promote_one_stable_build(ctx, profile.name)
+            page.tabs.setCurrentWidget(page.promotions)
+            page.promotions.refresh()
+            wait(app, lambda: page.promotions.model.rowCount() >= 1)
+            wait(app, lambda: ctx.pool.activeThreadCount() == 0)
+            page.promotions.table.selectRow(0)
+            wait(app, lambda: ctx.pool.activeThreadCount() == 0)
+            shoot(window, out / "promotions.png")
+
+            editor = page.promotions.open_editor(page.promotions.selected_policy())
+            editor.resize(900, 720)
+            wait(app, lambda: editor.template.preview_label.text().count("→") == 1)
+            wait(app, lambda: ctx.pool.activeThreadCount() == 0)
+            shoot(editor, out / "editor.png")
+            editor.reject()
+
+            page.tabs.setCurrentWidget(page.history)
+            page.history.refresh()
+            wait(app, lambda: page.history.model.rowCount() >= 2)
+            shoot(window, out / "history.png")
+
+            window.sidebar.reconnect("sandbox")
+            wait(app, lambda: window.sidebar.model.repository_count("sandbox") >= 2)
+            window.sidebar.select_repository("sandbox", "qa/website")
+            target = window.page
+            assert target is not None
+            wait(app, lambda: target.tags.model.rowCount() >= 1)
+            target.tags.table.selectRow(0)
+            details = target.tags.details
+            wait(app, lambda: "Where this image came from" in details.browser.toPlainText())
+            shoot(window, out / "provenance.png")
             window.close()
             ctx.close()
     return 0

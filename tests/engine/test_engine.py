@@ -155,3 +155,42 @@ def test_chain_stops_at_the_hop_limit(
     assert h.tags("stage/s3") == ["1"]
     assert h.tags("stage/s4") == []
     assert "a chain of promotions reached 2 links" in h.history()[-1].reason
+
+
+def test_webhook_receives_the_promotion_event(
+    registry: RegistryServer,
+    make_harness: Make,
+    notification_sink,  # type: ignore[no-untyped-def]
+) -> None:
+    h = make_harness({"local": registry})
+    h.policy("dev/app", "qa/app", "%n-qa", STABLE, webhook_url=notification_sink.url, name="hooked")
+    h.engine.run_cycle()
+    image = build_image(seed=16)
+    push_image(registry.url, "dev/app", "5-stable", image)
+    assert h.engine.run_cycle().promoted == 1
+    [(headers, event)] = notification_sink.wait_for(lambda received: len(received) == 1)
+    assert headers["content-type"] == "application/json"
+    assert event == {
+        "type": "PROMOTION",
+        "sourceRepository": "dev/app",
+        "sourceTag": "5-stable",
+        "targetRepository": "qa/app",
+        "targetTag": "5-stable-qa",
+        "promotedAt": "2026-11-30T09:00:00Z",
+        "digest": image.digest,
+        "policyId": event["policyId"],
+        "policyName": "hooked",
+        "promotedBy": "test@hoister",
+    }
+
+
+def test_a_webhook_that_fails_does_not_undo_the_promotion(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    h = make_harness({"local": registry})
+    h.policy("dev/app", "qa/app", "%n", STABLE, webhook_url="http://127.0.0.1:9/hook")
+    h.engine.run_cycle()
+    push_image(registry.url, "dev/app", "6-stable", build_image(seed=17))
+    assert h.engine.run_cycle().promoted == 1
+    assert h.tags("qa/app") == ["6-stable"]
+    assert "webhook not delivered" in h.history()[-1].reason

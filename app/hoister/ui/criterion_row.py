@@ -212,6 +212,9 @@ class CriterionRow(QWidget):
             self._kind = spec.value_type
             editor = self._make_editor(spec.value_type)
             self._value_box.replaceWidget(self.value_widget, editor)
+            # hidden at once: deleteLater waits for the event loop, and until then the old
+            # editor would be painted over the row at its default size
+            self.value_widget.hide()
             self.value_widget.deleteLater()
             self.value_widget = editor
         self._operator_chosen()

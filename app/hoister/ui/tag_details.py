@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTextBrowser,
     QToolButton,
@@ -162,6 +163,10 @@ class TagDetails(QWidget):
         self.digest_label = QLabel()
         self.digest_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.digest_label.setWordWrap(True)
+        # a digest is one long word: it must not dictate the pane's width (clipped instead,
+        # the whole text stays selectable and copyable)
+        for label in (self.digest_label, self.title):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.platform_combo = QComboBox()

@@ -150,10 +150,10 @@ class TagsView(QWidget):
         splitter = QSplitter()
         splitter.addWidget(self.table_stack)
         splitter.addWidget(self.details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([600, 400])  # proportions; the pane needs room for layer tables
+        splitter.setSizes([640, 360])  # the table first; the pane scrolls
 
         self.status_label = QLabel()
         self.status_label.setToolTip(

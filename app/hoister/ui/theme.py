@@ -58,4 +58,9 @@ def apply_theme(app: QApplication, theme: str) -> str:
     app.setStyle("Fusion")
     dark = theme == "dark" or (theme == "auto" and system_prefers_dark())
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    # Style sheets resolve palette(...) when they are set: set them again for the new one.
+    for widget in app.allWidgets():
+        sheet = widget.styleSheet()
+        if sheet:
+            widget.setStyleSheet(sheet)
     return "dark" if dark else "light"
