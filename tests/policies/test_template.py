@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import locale
 import re
+import shutil
 import string
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -177,9 +179,22 @@ def test_module_never_asks_the_locale_for_names() -> None:
     assert not imported & {"time", "calendar", "locale"}
 
 
+def _compiled_locale(folder: Path) -> str | None:
+    """Build de_DE.UTF-8 into ``folder`` with localedef (Debian's ``locales`` sources)."""
+    localedef = shutil.which("localedef")
+    if localedef is None or not Path("/usr/share/i18n/locales/de_DE").exists():
+        return None
+    result = subprocess.run(
+        [localedef, "-i", "de_DE", "-f", "UTF-8", str(folder / "de_DE.UTF-8")],
+        capture_output=True,
+        timeout=120,
+    )
+    return "de_DE.UTF-8" if (folder / "de_DE.UTF-8").exists() or result.returncode == 0 else None
+
+
 @pytest.fixture
-def foreign_time_locale() -> Iterator[str]:
-    """Switch LC_TIME to a non-English locale, or skip when the machine has none."""
+def foreign_time_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Switch LC_TIME to a non-English locale: an installed one, else one built for the test."""
     for name in NON_ENGLISH_LOCALES:
         try:
             with time_locale(name):
@@ -187,7 +202,13 @@ def foreign_time_locale() -> Iterator[str]:
                 return
         except locale.Error:
             continue
-    pytest.skip("no non-English locale is installed on this machine")
+    built = _compiled_locale(tmp_path)
+    if built is not None:
+        monkeypatch.setenv("LOCPATH", str(tmp_path))  # glibc reads it at each setlocale
+        with time_locale(built):
+            yield built
+            return
+    pytest.skip("no non-English locale is installed and localedef cannot build one")
 
 
 def test_names_stay_english_under_a_foreign_locale(foreign_time_locale: str) -> None:
