@@ -24,6 +24,8 @@ from hoister.errors import HoisterError
 from hoister.facts.gather import FactsGatherer
 from hoister.policies import (
     CompiledPolicy,
+    Evaluation,
+    Outcome,
     Policy,
     PolicyError,
     Route,
@@ -34,6 +36,7 @@ from hoister.policies import (
 from hoister.profiles import ProfileStore
 from hoister.registry import RegistryError
 from hoister.store import Database, PolicyStore
+from hoister.store.facts import Undecided, UndecidedStore
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.queue import QueueEntry, QueueStore
 from hoister.store.times import now_utc
@@ -97,6 +100,10 @@ class Engine:
         return HistoryStore(self.db, self.clock)
 
     @cached_property
+    def undecided(self) -> UndecidedStore:
+        return UndecidedStore(self.db, self.clock)
+
+    @cached_property
     def watcher(self) -> Watcher:
         return Watcher(WatchStore(self.db, self.clock), self.clock)
 
@@ -119,7 +126,7 @@ class Engine:
     def close(self) -> None:
         """Release connections and clients; call on the engine's thread."""
         self.clients.close()
-        for name in ("policies", "queue", "history"):
+        for name in ("policies", "queue", "history", "undecided"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()
         if "watcher" in self.__dict__:
@@ -225,6 +232,7 @@ class Engine:
             candidates += len(found)
             for candidate in found:
                 enqueued += self.handle_candidate(candidate)
+        enqueued += self.revisit_undecided()
         self.process_notices()
         counts = self.runner.run_due()
         report = CycleReport(
@@ -314,6 +322,7 @@ class Engine:
         enqueued = 0
         for policy in compiled:
             evaluation = evaluate(policy, facts, now)
+            self._note_undecided(candidate, policy.policy, evaluation, now)
             if not evaluation.matched:
                 log.debug(
                     "%s: %s:%s not promoted: %s",
@@ -340,6 +349,53 @@ class Engine:
                 continue  # this (policy, digest, tag) was promoted or queued before
             enqueued += 1
             self.history.add(self._row(entry, policy.policy, "matched", evaluation.summary(), now))
+        return enqueued
+
+    def _note_undecided(
+        self, candidate: Candidate, policy: Policy, evaluation: Evaluation, now: datetime
+    ) -> None:
+        """Remember images a policy could not decide yet; forget them once it could."""
+        if policy.id is None:
+            return
+        if evaluation.outcome is Outcome.UNKNOWN:
+            self.undecided.remember(
+                Undecided(
+                    policy.id,
+                    candidate.profile,
+                    candidate.repository,
+                    candidate.tag,
+                    candidate.digest,
+                    evaluation.summary(),
+                    now,
+                )
+            )
+        elif candidate.trigger == "facts":
+            self.undecided.forget(policy.id, candidate.digest, candidate.tag)
+
+    def revisit_undecided(self) -> int:
+        """Evaluate again what waited for facts (a scan report usually arrives after the
+        image: MSR evaluated after scan completion too). Returns promotions enqueued."""
+        enqueued = 0
+        for item in self.undecided.due():
+            try:
+                current = self.clients.get(item.profile).head_manifest(item.repository, item.tag)
+            except (RegistryError, HoisterError):
+                continue  # the outage is reported by polling; try again next cycle
+            if current is None or current.digest != item.digest:
+                # the tag moved on: its new digest is a candidate of its own
+                self.undecided.forget(item.policy_id, item.digest, item.tag)
+                continue
+            enqueued += self.handle_candidate(
+                Candidate(
+                    item.profile,
+                    item.repository,
+                    item.tag,
+                    item.digest,
+                    item.first_seen,
+                    "facts",
+                    only_policy=item.policy_id,
+                )
+            )
         return enqueued
 
     def _refuse_hop(self, candidate: Candidate, policy: Policy) -> None:

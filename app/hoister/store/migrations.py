@@ -176,7 +176,25 @@ MIGRATION_2: Final[Migration] = (
     """,
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (MIGRATION_1, MIGRATION_2)
+#: Images a policy could not decide yet (a rule's facts unknown, e.g. no scan report):
+#: looked at again each poll cycle, so a report that arrives after the image still counts.
+MIGRATION_3: Final[Migration] = (
+    """
+    CREATE TABLE undecided (
+        policy_id INTEGER NOT NULL REFERENCES policies (id) ON DELETE CASCADE,
+        profile TEXT NOT NULL,
+        repository TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        first_seen TEXT NOT NULL,
+        last_checked TEXT NOT NULL,
+        PRIMARY KEY (policy_id, digest, tag)
+    )
+    """,
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
 
 #: The schema version this code writes and understands.
 LATEST_VERSION: Final = len(MIGRATIONS)
@@ -190,4 +208,5 @@ TABLES: Final = (
     "queue",
     "facts",
     "policy_baselines",
+    "undecided",
 )
