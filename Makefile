@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench screenshots clean venv sysdeps-run sysdeps-test
+.PHONY: run test lint bench screenshots clean venv sysdeps-run sysdeps-test package package-check
 
 # System packages first: creating the virtual environment may itself need python3-venv.
 sysdeps-run:
@@ -39,6 +39,18 @@ test: sysdeps-test $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests tools
 	$(BIN)/ruff format --check app tests tools
+
+$(VENV)/.installed-package: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[package]'
+	touch $@ $(VENV)/.installed-run
+
+# The desktop bundle (PyInstaller, one folder): dist/hoister/hoister. See packaging/README.md.
+package: sysdeps-run $(VENV)/.installed-package
+	PYTHON=$(BIN)/python bash tools/package.sh build
+
+# Runs the built bundle: --version, a CLI command, the GUI offscreen, the real keyring.
+package-check:
+	bash tools/package.sh check
 
 bench: sysdeps-test $(VENV)/.installed-test
 	$(BIN)/python -m bench

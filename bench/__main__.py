@@ -12,7 +12,7 @@ import sys
 import time
 from types import FrameType
 
-from bench import copy, latency
+from bench import copy, latency, layers
 from bench.common import machine_lines
 
 QUICK_IMAGES = 10
@@ -32,7 +32,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "push-to-promoted latency with polling vs notifications.",
     )
     parser.add_argument(
-        "which", nargs="?", choices=("all", "copy", "latency"), default="all", help="what to run"
+        "which",
+        nargs="?",
+        choices=("all", "copy", "latency", "layers"),
+        default="all",
+        help="what to run",
     )
     parser.add_argument(
         "--quick",
@@ -64,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             copy.run(copy.CopySettings(images=images, layer_size=args.layer_kib * 1024))
         if args.which in ("all", "latency"):
             latency.run(QUICK_PUSHES if args.quick else FULL_PUSHES)
+        if args.which == "layers":  # 1 GiB to inflate per reader: only when asked for
+            layers.run(1 if args.quick else 3)
     except KeyboardInterrupt:
         print("\ninterrupted; everything the benchmark started has been stopped", file=sys.stderr)
         return 130

@@ -13,8 +13,10 @@ base=(python3 python3-venv python3-pip)
 case "$purpose" in
   # the sandbox registry of the welcome page needs docker-registry too
   run)  wanted=("${base[@]}" "${qt[@]}" docker-registry) ;;
-  # tests: a real registry, an independent client, and a real Secret Service keyring
-  test) wanted=("${base[@]}" "${qt[@]}" docker-registry skopeo gnome-keyring dbus-daemon xvfb) ;;
+  # tests: a real registry, an independent client, a real Secret Service keyring, and the
+  # validators of the packaging files (.desktop, AppStream metainfo, systemd units)
+  test) wanted=("${base[@]}" "${qt[@]}" docker-registry skopeo gnome-keyring dbus-daemon xvfb locales
+                desktop-file-utils appstream systemd) ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 

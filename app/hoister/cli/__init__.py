@@ -38,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hoister {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.add_parser("gui", help="open the desktop app (the default)")
+    gui = commands.add_parser("gui", help="open the desktop app (the default)")
+    # Open the window, close it shortly after, exit 0 only if all went well: proves a
+    # build (the PyInstaller bundle above all) can start the app. Not for users.
+    gui.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
     profiles.register(commands)
     browse.register(commands)
     policies.register(commands)
@@ -67,7 +70,7 @@ def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     if args.command in (None, "gui"):
         from hoister.ui.app import run_gui  # Qt is loaded only for the GUI
 
-        return run_gui(paths)
+        return run_gui(paths, smoke_test=getattr(args, "smoke_test", False))
     context = Context(paths)
     try:
         return int(args.handler(args, context) or 0)

@@ -3,6 +3,8 @@
 The agent polls the repositories that policies watch, listens for registry
 notifications when asked to, and promotes until SIGINT or SIGTERM; then it abandons a
 copy in progress before its tag is written (it resumes at the next start) and exits 0.
+With ``--listen`` the same port also serves ``/healthz`` and Prometheus ``/metrics``, so
+a supervisor and a monitoring system can watch an agent nobody is looking at.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from hoister.cli.output import human_size, print_json, print_table
 from hoister.engine.engine import Engine
 from hoister.engine.events import CycleReport, EngineCallbacks
 from hoister.engine.listener import Listener
+from hoister.engine.metrics import AgentMetrics, chain
 from hoister.engine.runner import default_actor
 from hoister.errors import InvalidInput
 from hoister.logsetup import attach_console
@@ -36,7 +39,8 @@ def register(commands: Any) -> None:
     run.add_argument(
         "--listen",
         metavar="HOST:PORT",
-        help="receive registry notifications here (loopback unless you say otherwise)",
+        help="receive registry notifications and serve /healthz and /metrics here "
+        "(loopback unless you say otherwise)",
     )
     run.add_argument(
         "--interval",
@@ -119,30 +123,45 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
     attach_console()
     if args.interval <= 0:
         raise InvalidInput("--interval must be a positive number of seconds")
+    metrics = AgentMetrics(args.interval)
     engine = Engine(
         ctx.database,
         ctx.profiles,
         ctx.credential_for,
         actor=default_actor(agent=True),
-        callbacks=agent_callbacks(),
+        # Metrics first, so a scrape that follows a log line already counts its event.
+        callbacks=chain(metrics.callbacks(), agent_callbacks()),
     )
     listener = None
     if args.listen:
         host, port = _listen_address(args.listen)
         try:
-            listener = Listener(host, port, token=_token(args), on_notice=engine.notice)
+            listener = Listener(
+                host,
+                port,
+                token=_token(args),
+                on_notice=engine.notice,
+                extra_routes={"/healthz": metrics.healthz, "/metrics": metrics.metrics},
+            )
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
+        metrics.watch_listener(listener.counters)
+
+    received: list[signal.Signals] = []
 
     def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s; stopping", signal.Signals(signum).name)
+        # Only stop and remember here. A log call from a signal handler can interrupt a
+        # log line being written to the same stream; that reentrant write raises, and an
+        # exception here would skip engine.stop() and leave the agent running for good.
         engine.stop()
+        received.append(signal.Signals(signum))
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if listener is not None:
-            listener.start()
-            log.info("listening for registry notifications on %s", listener.url)
+            listener.start()  # it logs the address registries should post to
+            base = listener.url.removesuffix(listener.path)
+            log.info("health at %s/healthz, metrics at %s/metrics", base, base)
         if args.once:
             engine.resume()
             report = engine.run_cycle()
@@ -150,6 +169,8 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         engine.run_forever(args.interval)
         return 0
     finally:
+        if received:
+            log.info("received %s; stopping", received[0].name)
         if listener is not None:
             listener.stop()
         engine.close()

@@ -169,7 +169,9 @@ class RegistrySession:
         answered_challenge = False
         while True:
             request_headers = dict(headers or {})
-            request_headers.update(self.auth.headers(scopes))
+            if not any(name.lower() == "authorization" for name in request_headers):
+                # a caller's own Authorization (Harbor's API wants Basic) is kept
+                request_headers.update(self.auth.headers(scopes))
             request = self._http.build_request(
                 method, self.url(url), params=params, headers=request_headers, content=content
             )

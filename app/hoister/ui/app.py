@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QObject, QTimer, QtMsgType, Slot, qInstallMessageHandler
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -19,6 +19,10 @@ from hoister.ui.main_window import MainWindow
 from hoister.ui.theme import apply_theme
 
 log = logging.getLogger("hoister.qt")
+
+#: How long ``gui --smoke-test`` lets the event loop run (ms): the first paint, the
+#: engine's first cycle and any queued start-up work happen in it.
+SMOKE_TEST_MS = 1000
 
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
@@ -48,10 +52,74 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_gui(paths: Paths) -> int:
-    """Open the main window and run the event loop until it closes."""
+class _ErrorRecords(logging.Handler):
+    """Keeps every ERROR-or-worse record: one of them fails the smoke test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.name}: {record.getMessage()}")
+
+
+class SmokeTest(QObject):
+    """``hoister gui --smoke-test``: open the window, close it by itself, say how it went.
+
+    ``make package-check`` runs it on the PyInstaller bundle, where a missing hidden
+    import, Qt plugin or resource file only shows at run time. Anything logged at ERROR
+    (an uncaught exception goes through the crash reporter, which logs it) fails it, and
+    so does an app icon that cannot be drawn (resources or the SVG plugin left out).
+    """
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__()
+        self.app = app
+        self.window: MainWindow | None = None
+        self.context: AppContext | None = None
+        self.errors = _ErrorRecords()
+        logging.getLogger().addHandler(self.errors)  # from the start: building counts too
+        self.problems: list[str] = ["the event loop ended before the window was checked"]
+
+    def start(self, window: MainWindow, context: AppContext) -> None:
+        self.window = window
+        self.context = context
+        QTimer.singleShot(SMOKE_TEST_MS, self.finish)
+
+    @Slot()
+    def finish(self) -> None:
+        assert self.window is not None and self.context is not None
+        self.problems = []
+        if not self.window.isVisible():
+            self.problems.append("the main window is not visible")
+        if self.app.windowIcon().pixmap(32).isNull():
+            self.problems.append("the app icon cannot be drawn (resources/icons, SVG plugin)")
+        if not self.problems and not self.errors.messages:
+            keyring = self.context.secrets.backend_name
+            print(f"hoister gui: main window shown (keyring: {keyring})", flush=True)
+        self.window.quit()  # the normal way out: settings saved, engine and sandbox stopped
+        self.app.exit(0)  # also ends a modal dialog's loop (the crash dialog, say)
+
+    def result(self, status: int) -> int:
+        """0 if the window was shown and nothing was logged as an error until the end."""
+        logging.getLogger().removeHandler(self.errors)
+        problems = self.problems + [f"logged: {message}" for message in self.errors.messages]
+        if status != 0:
+            problems.append(f"the event loop ended with status {status}")
+        for problem in problems:
+            print(f"hoister gui: smoke test failed: {problem}", file=sys.stderr)
+        return 1 if problems else 0
+
+
+def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
+    """Open the main window and run the event loop until it closes.
+
+    ``smoke_test``: close the window by itself shortly after the loop has started and
+    return 0 only if everything worked (see :class:`SmokeTest`).
+    """
     qInstallMessageHandler(_qt_message)
     app = create_application()
+    smoke = SmokeTest(app) if smoke_test else None
     context = AppContext.create(paths)
     apply_theme(app, context.settings.get("theme"))
     crashes = CrashReporter(paths)
@@ -60,9 +128,12 @@ def run_gui(paths: Paths) -> int:
     window = MainWindow(context, engine)
     window.show()
     engine.start()
+    if smoke is not None:
+        smoke.start(window, context)
     try:
-        return int(app.exec())
+        status = int(app.exec())
     finally:
         engine.stop()
         crashes.uninstall()
         context.close()
+    return smoke.result(status) if smoke is not None else status

@@ -1,0 +1,311 @@
+"""What the headless agent tells operators: ``/healthz`` and Prometheus ``/metrics``.
+
+A server that promotes images unattended needs to be watched from outside: a health
+check that a supervisor (Docker's ``HEALTHCHECK``, a Kubernetes probe) can act on, and
+counters a monitoring system can graph and alert on. Both are fed from the engine's
+plain callbacks, so the engine itself knows nothing about them, and both are served by
+the notification :class:`~hoister.engine.listener.Listener` as extra routes, so the agent
+opens one port, not two.
+
+The callbacks run on the engine's thread while scrapes arrive on the listener's handler
+threads, hence one lock around every piece of state. Labels never carry repository or
+profile names: those would make the series count grow with the registry, and metrics
+are served without the notification token, so they must not describe what is inside.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+
+from hoister import __version__
+from hoister.engine.events import CycleReport, EngineCallbacks
+from hoister.store.history import HistoryRow
+from hoister.store.queue import QueueEntry
+
+#: The content type of Prometheus' text exposition format.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_TEXT = "text/plain; charset=utf-8"
+#: Extra seconds allowed on top of three intervals before a silent engine is unhealthy:
+#: one poll cycle can legitimately take a while (a large copy runs inside it).
+HEALTH_GRACE = 60.0
+OUTCOMES = ("promoted", "skipped", "failed")
+#: Listener counter -> the ``reason`` label of hoister_notifications_rejected_total.
+REJECTIONS = {
+    "rejected_auth": "auth",
+    "rejected_size": "size",
+    "malformed": "malformed",
+    "duplicates": "duplicate",
+}
+
+Response = tuple[int, str, bytes]
+CounterSource = Callable[[], Mapping[str, int]]
+
+
+def _number(value: float) -> str:
+    """Format a sample value the way Prometheus parses it (integers without a dot)."""
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class _Exposition:
+    """Collects families in order; each gets its HELP and TYPE line once."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(
+        self,
+        name: str,
+        kind: str,
+        help_text: str,
+        samples: list[tuple[Mapping[str, str], float]],
+    ) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            rendered = ",".join(f'{key}="{_label(val)}"' for key, val in labels.items())
+            series = f"{name}{{{rendered}}}" if rendered else name
+            self.lines.append(f"{series} {_number(value)}")
+
+    def body(self) -> bytes:
+        return ("\n".join(self.lines) + "\n").encode("utf-8")
+
+
+class AgentMetrics:
+    """Counters and gauges of one agent process, served as ``/healthz`` and ``/metrics``.
+
+    ``interval`` is the agent's poll interval: the health check expects a finished poll
+    cycle at least every ``3 * interval + HEALTH_GRACE`` seconds. ``clock`` returns unix
+    seconds; tests pass a fake one.
+    """
+
+    def __init__(self, interval: float, *, clock: Callable[[], float] = time.time) -> None:
+        if interval <= 0:
+            raise ValueError("the poll interval must be positive")
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = clock()
+        self._outcomes = dict.fromkeys(OUTCOMES, 0)
+        self._cycles = 0
+        self._last_finished: float | None = None
+        self._last_duration: float | None = None
+        self._last_repositories = 0
+        self._queue_length = 0
+        self._problems = 0
+        self._down: set[str] = set()
+        self._listener: CounterSource | None = None
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def watch_listener(self, counters: CounterSource) -> None:
+        """Include a listener's counters (pass ``listener.counters``) in every scrape."""
+        with self._lock:
+            self._listener = counters
+
+    def callbacks(self) -> EngineCallbacks:
+        """Engine callbacks that update these metrics; combine with others via :func:`chain`."""
+        return EngineCallbacks(
+            finished=self.on_finished,
+            failed=self.on_failed,
+            cycle_done=self.on_cycle,
+            problem=self.on_problem,
+            recovered=self.on_recovered,
+        )
+
+    def on_finished(self, entry: QueueEntry, row: HistoryRow) -> None:
+        """A promotion ended without error: promoted, or skipped (nothing to do)."""
+        outcome = row.outcome if row.outcome in self._outcomes else "promoted"
+        with self._lock:
+            self._outcomes[outcome] += 1
+
+    def on_failed(self, entry: QueueEntry, row: HistoryRow) -> None:
+        with self._lock:
+            self._outcomes["failed"] += 1
+
+    def on_cycle(self, report: CycleReport) -> None:
+        with self._lock:
+            self._cycles += 1
+            self._last_finished = report.finished_at.timestamp()
+            self._last_duration = max(0.0, (report.finished_at - report.started_at).total_seconds())
+            self._last_repositories = report.repositories
+            self._queue_length = report.queue_length
+
+    def on_problem(self, message: str) -> None:
+        """A registry became unreachable; the engine reports each outage once.
+
+        The message starts with ``"<profile>: "`` (profile names cannot hold ``:``),
+        which is how the matching ``recovered`` callback is paired with it.
+        """
+        profile = message.partition(": ")[0]
+        with self._lock:
+            self._problems += 1
+            self._down.add(profile)
+
+    def on_recovered(self, profile: str) -> None:
+        with self._lock:
+            self._down.discard(profile)
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def healthz(self) -> Response:
+        """200 while the engine keeps finishing poll cycles, else 503 with the reason.
+
+        Before the first cycle finishes the agent is "starting" (200) for as long as a
+        cycle may take; a first cycle that never ends is as unhealthy as a later one.
+        """
+        now = self._clock()
+        limit = 3 * self.interval + HEALTH_GRACE
+        with self._lock:
+            last, started = self._last_finished, self._started
+        if last is None:
+            waited = now - started
+            if waited <= limit:
+                return 200, _TEXT, b"starting\n"
+            reason = f"no poll cycle has finished in the {waited:.0f} s since the agent started"
+            return 503, _TEXT, f"unhealthy: {reason} (limit {limit:.0f} s)\n".encode()
+        age = now - last
+        if age <= limit:
+            return 200, _TEXT, b"ok\n"
+        reason = f"the last poll cycle finished {age:.0f} s ago"
+        return 503, _TEXT, f"unhealthy: {reason} (limit {limit:.0f} s)\n".encode()
+
+    def metrics(self) -> Response:
+        """The Prometheus text exposition of every counter and gauge."""
+        listener_source = self._listener
+        listener = dict(listener_source()) if listener_source is not None else {}
+        with self._lock:
+            outcomes = dict(self._outcomes)
+            cycles, last, duration = self._cycles, self._last_finished, self._last_duration
+            repositories, queue_length = self._last_repositories, self._queue_length
+            problems, down, started = self._problems, len(self._down), self._started
+        out = _Exposition()
+        out.family("hoister_up", "gauge", "1 while the agent is running.", [({}, 1)])
+        out.family(
+            "hoister_info",
+            "gauge",
+            "The Hoister version, as a label.",
+            [({"version": __version__}, 1)],
+        )
+        out.family(
+            "hoister_start_time_seconds",
+            "gauge",
+            "When the agent started, in unix seconds.",
+            [({}, started)],
+        )
+        out.family(
+            "hoister_promotions_total",
+            "counter",
+            "Promotions finished since the agent started, by outcome.",
+            [({"outcome": name}, outcomes[name]) for name in OUTCOMES],
+        )
+        out.family(
+            "hoister_queue_length",
+            "gauge",
+            "Promotions waiting in the durable queue at the end of the last poll cycle.",
+            [({}, queue_length)],
+        )
+        out.family(
+            "hoister_poll_cycles_total",
+            "counter",
+            "Poll cycles finished since the agent started.",
+            [({}, cycles)],
+        )
+        # No sample before the first cycle: a 0 would read as "last polled in 1970" and
+        # fire every staleness alert at start; absent() tells the two cases apart.
+        out.family(
+            "hoister_last_poll_timestamp_seconds",
+            "gauge",
+            "When the last poll cycle finished, in unix seconds.",
+            [] if last is None else [({}, last)],
+        )
+        out.family(
+            "hoister_last_poll_duration_seconds",
+            "gauge",
+            "How long the last poll cycle took, promotions included.",
+            [] if duration is None else [({}, duration)],
+        )
+        out.family(
+            "hoister_watched_repositories",
+            "gauge",
+            "Source repositories polled in the last cycle.",
+            [({}, repositories)],
+        )
+        out.family(
+            "hoister_registry_problems_total",
+            "counter",
+            "Times a registry became unreachable or refused the agent.",
+            [({}, problems)],
+        )
+        out.family(
+            "hoister_registries_unreachable",
+            "gauge",
+            "Registries currently failing (an outage not yet recovered).",
+            [({}, down)],
+        )
+        out.family(
+            "hoister_notifications_received_total",
+            "counter",
+            "Registry notification deliveries (POSTs to the events path) received.",
+            [({}, listener.get("received", 0))],
+        )
+        out.family(
+            "hoister_notifications_accepted_total",
+            "counter",
+            "Push events handed to the engine.",
+            [({}, listener.get("accepted", 0))],
+        )
+        out.family(
+            "hoister_notifications_rejected_total",
+            "counter",
+            "Deliveries or events not acted on, by reason.",
+            [({"reason": label}, listener.get(key, 0)) for key, label in REJECTIONS.items()],
+        )
+        return 200, CONTENT_TYPE, out.body()
+
+
+def chain(*callbacks: EngineCallbacks) -> EngineCallbacks:
+    """One set of callbacks that calls each given set in order.
+
+    The agent needs both its log lines and its metrics from the same events; the engine
+    takes one :class:`EngineCallbacks`, so they are combined here rather than each
+    consumer knowing about the other.
+    """
+
+    def combine(found: list[Callable[..., None] | None]) -> Callable[..., None] | None:
+        present = [callback for callback in found if callback is not None]
+        if len(present) <= 1:
+            return present[0] if present else None
+        return _calls(present)
+
+    combined = EngineCallbacks(
+        **{
+            f.name: combine([getattr(c, f.name) for c in callbacks])
+            for f in fields(EngineCallbacks)
+            if f.name != "extra"
+        }
+    )
+    for key in dict.fromkeys(key for c in callbacks for key in c.extra):
+        combined.extra[key] = _calls([c.extra[key] for c in callbacks if key in c.extra])
+    return combined
+
+
+def _calls(parts: list[Callable[..., None]]) -> Callable[..., None]:
+    def call_all(*args: object) -> None:
+        for part in parts:
+            part(*args)
+
+    return call_all

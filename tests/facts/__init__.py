@@ -1,0 +1,1 @@
+"""Tests of hoister.facts: SBOMs, scan reports, layers and package databases."""
