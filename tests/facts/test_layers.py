@@ -81,10 +81,12 @@ def zeros_layer(members: Sequence[tuple[str, int | bytes]]) -> Blob:
     return Blob(b"".join(out), OCI_LAYER)
 
 
-def image_of(*layers: Blob, labels: dict[str, str] | None = None) -> Image:
+def image_of(
+    *layers: Blob, labels: dict[str, str] | None = None, architecture: str = "amd64"
+) -> Image:
     """An OCI image over ``layers``; its diff_ids are made up (nothing here reads them)."""
     config: dict[str, Any] = {
-        "architecture": "amd64",
+        "architecture": architecture,
         "os": "linux",
         "config": {"Labels": dict(labels or {})},
         "rootfs": {"type": "layers", "diff_ids": [b.digest for b in layers]},

@@ -225,8 +225,9 @@ def remove_policy(args: argparse.Namespace, ctx: Context) -> int:
 
 def test_policy(args: argparse.Namespace, ctx: Context) -> int:
     policy = ctx.policies.get(args.id)
-    client = ctx.client_for(ctx.require_profile(policy.source_profile))
-    rows = dry_run(policy, client, datetime.now(UTC))
+    profile = ctx.require_profile(policy.source_profile)
+    client = ctx.client_for(profile)
+    rows = dry_run(policy, client, datetime.now(UTC), scanner=profile.scanner)
     if args.json:
         print_json(
             [
@@ -259,6 +260,9 @@ def test_policy(args: argparse.Namespace, ctx: Context) -> int:
         target = f"{policy.target_repository}:{row.target_tag}" if row.target_tag else "-"
         table.append((row.tag, verdict, target, row.error or row.evaluation.summary()))
     print_table(("TAG", "VERDICT", "WOULD BECOME", "WHY"), table)
+    sources = sorted({v.source for row in rows for v in row.evaluation.verdicts if v.source})
+    if sources:
+        print(f"facts from: {'; '.join(sources)}", file=sys.stderr)
     matched = sum(1 for row in rows if row.evaluation.matched)
     print(
         f"\n{matched} of {len(rows)} tags would be promoted (nothing was written)", file=sys.stderr

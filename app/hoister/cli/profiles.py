@@ -38,6 +38,12 @@ def register(commands: Any) -> None:
     add.add_argument(
         "--ca-file", help="CA certificate (PEM) that signed the registry's certificate"
     )
+    add.add_argument(
+        "--scanner",
+        metavar="COMMAND",
+        help="vulnerability scanner to run for policies that need scan results, "
+        "e.g. 'trivy image --format json {ref}'",
+    )
     add.add_argument("--replace", action="store_true", help="overwrite a profile of the same name")
     add.add_argument(
         "--no-verify", action="store_true", help="save without contacting the registry"
@@ -73,7 +79,12 @@ def add_profile(args: argparse.Namespace, ctx: Context) -> int:
         username=args.username,
         insecure=args.insecure,
         ca_file=args.ca_file,
+        scanner=args.scanner,
     )
+    if args.scanner:
+        from hoister.facts.scanner import scanner_arguments
+
+        scanner_arguments(args.scanner, "registry.example.com/repo@sha256:" + "0" * 64)
     existing = {p.name for p in ctx.profiles.list()}
     if profile.name in existing and not args.replace:
         raise InvalidInput(

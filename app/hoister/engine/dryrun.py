@@ -12,7 +12,15 @@ from datetime import datetime
 
 from hoister.engine.tags import is_internal_tag
 from hoister.facts.gather import FactsGatherer
-from hoister.policies import Evaluation, Policy, PolicyError, compile_policy, evaluate, needed_facts
+from hoister.policies import (
+    CompiledPolicy,
+    Evaluation,
+    Policy,
+    PolicyError,
+    compile_policy,
+    evaluate,
+    needed_facts,
+)
 from hoister.policies import target_tag as render_target
 from hoister.registry import RegistryClient
 
@@ -26,12 +34,26 @@ class DryRunRow:
     error: str | None = None
 
 
+def platform_of(policies: list[CompiledPolicy]) -> str | None:
+    """The platform a policy names (``platform eq linux/arm64``) chooses the image read."""
+    for policy in policies:
+        for rule in policy.rules:
+            if rule.rule.field == "platform" and rule.rule.operator == "eq" and rule.rule.values:
+                return rule.rule.values[0]
+    return None
+
+
 def dry_run(
-    policy: Policy, client: RegistryClient, now: datetime, tags: Iterable[str] | None = None
+    policy: Policy,
+    client: RegistryClient,
+    now: datetime,
+    tags: Iterable[str] | None = None,
+    scanner: str | None = None,
 ) -> list[DryRunRow]:
     compiled = compile_policy(policy)
     needed = needed_facts(compiled) - {"tag"}
-    gatherer = FactsGatherer(client)
+    gatherer = FactsGatherer(client, scanner=scanner)
+    platform = platform_of([compiled])
     listing = tags if tags is not None else client.tags(policy.source_repository)
     rows = []
     for tag in listing:
@@ -41,7 +63,7 @@ def dry_run(
         if needed or "%D" in policy.tag_template:
             head = client.head_manifest(policy.source_repository, tag)
             digest = head.digest if head else None
-        facts = gatherer.gather(policy.source_repository, tag, digest, needed)
+        facts = gatherer.gather(policy.source_repository, tag, digest, needed, platform=platform)
         evaluation = evaluate(compiled, facts, now)
         target, error = None, None
         if evaluation.matched:

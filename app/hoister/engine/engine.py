@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from hoister.engine.clients import ClientFactory, ClientPool, CredentialResolver, default_factory
+from hoister.engine.dryrun import platform_of
 from hoister.engine.events import CycleReport, EngineCallbacks
 from hoister.engine.listener import PushNotice
 from hoister.engine.runner import Runner, default_actor
@@ -36,7 +37,7 @@ from hoister.policies import (
 from hoister.profiles import ProfileStore
 from hoister.registry import RegistryError
 from hoister.store import Database, PolicyStore
-from hoister.store.facts import Undecided, UndecidedStore
+from hoister.store.facts import FactsCache, Undecided, UndecidedStore
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.queue import QueueEntry, QueueStore
 from hoister.store.times import now_utc
@@ -100,6 +101,10 @@ class Engine:
         return HistoryStore(self.db, self.clock)
 
     @cached_property
+    def facts_cache(self) -> FactsCache:
+        return FactsCache(self.db, self.clock)
+
+    @cached_property
     def undecided(self) -> UndecidedStore:
         return UndecidedStore(self.db, self.clock)
 
@@ -126,7 +131,7 @@ class Engine:
     def close(self) -> None:
         """Release connections and clients; call on the engine's thread."""
         self.clients.close()
-        for name in ("policies", "queue", "history", "undecided"):
+        for name in ("policies", "queue", "history", "undecided", "facts_cache"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()
         if "watcher" in self.__dict__:
@@ -311,12 +316,18 @@ class Engine:
             return 0
         compiled = [c for c in (self._compile(p) for p in policies) if c is not None]
         needed = set().union(*(needed_facts(c) for c in compiled)) if compiled else set()
-        facts = FactsGatherer(self.clients.get(candidate.profile)).gather(
+        gatherer = FactsGatherer(
+            self.clients.get(candidate.profile),
+            self.facts_cache,
+            scanner=self.clients.profile(candidate.profile).scanner,
+        )
+        facts = gatherer.gather(
             candidate.repository,
             candidate.tag,
             candidate.digest,
             needed,
             updated_at=candidate.seen_at,
+            platform=platform_of(compiled),
         )
         now = self.clock()
         enqueued = 0

@@ -12,8 +12,10 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from hoister.facts.contents import ContentsReader
 from hoister.facts.model import ImageFacts
 from hoister.registry import Manifest, RegistryClient, RegistryError, fallback_tag
+from hoister.store.facts import FactsCache
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,9 @@ SIGNATURE_TYPES = frozenset(
 #: Facts this module can read; the rest (components, licenses, vulnerabilities) come from
 #: SBOMs and scan reports.
 IMAGE_FACTS = frozenset({"created", "labels", "annotations", "platforms", "size"})
-NOT_YET = "no SBOM or scan report for this image is known to Hoister"
+#: Facts read from what is attached to the image, its layers, or a scanner.
+CONTENT_FACTS = frozenset({"components", "licenses", "vulnerabilities"})
+NOT_YET = "nothing tells (no SBOM, package database or scan report was found)"
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -50,8 +54,11 @@ def _pick_child(manifest: Manifest) -> str | None:
 
 
 class FactsGatherer:
-    def __init__(self, client: RegistryClient) -> None:
+    def __init__(
+        self, client: RegistryClient, cache: FactsCache | None = None, scanner: str | None = None
+    ) -> None:
         self.client = client
+        self.contents = ContentsReader(client, cache, scanner)
 
     def gather(
         self,
@@ -61,33 +68,57 @@ class FactsGatherer:
         needed: Collection[str],
         *,
         updated_at: datetime | None = None,
+        platform: str | None = None,
     ) -> ImageFacts:
         values: dict[str, Any] = {"updated_at": updated_at}
-        missing: dict[str, str] = {
-            "components": NOT_YET,
-            "licenses": NOT_YET,
-            "vulnerabilities": NOT_YET,
-        }
+        sources: dict[str, str] = {}
+        missing: dict[str, str] = {}
         if updated_at is None:
             missing["updated_at"] = "Hoister has not seen when this tag was pushed"
         wanted = set(needed)
-        reference = digest or tag
+        contents_wanted = wanted & CONTENT_FACTS
+        image_wanted = wanted & IMAGE_FACTS
+        if "licenses" in contents_wanted:
+            image_wanted.add("labels")  # the licenses label counts too
         try:
-            if wanted & IMAGE_FACTS:
-                values.update(self._image_facts(repository, reference))
+            if contents_wanted and digest is None:
+                head = self.client.head_manifest(repository, tag)
+                digest = head.digest if head is not None else None
+            if image_wanted:
+                values.update(self._image_facts(repository, digest or tag))
             if "signed" in wanted:
-                values["signed"] = self._signed(repository, digest or reference)
+                values["signed"] = self._signed(repository, digest or tag)
+            if contents_wanted and digest is not None:
+                found = self.contents.read(
+                    repository,
+                    digest,
+                    contents_wanted,
+                    labels=values.get("labels"),
+                    platform=platform,
+                )
+                for name in contents_wanted:
+                    value = getattr(found, name)
+                    if value is not None:
+                        values[name] = value
+                sources.update(found.sources)
+                missing.update(found.missing)
         except RegistryError as exc:
             log.info("facts of %s:%s unknown: %s", repository, tag, exc)
             for name in wanted - {"tag", "updated_at"}:
                 missing.setdefault(name, f"the registry could not be read: {exc}")
                 values.pop(name, None)
+        for name in CONTENT_FACTS:
+            if values.get(name) is None:
+                missing.setdefault(name, NOT_YET)
+        for name, value in values.items():
+            if value is not None:
+                sources.setdefault(name, "registry")
         return ImageFacts(
             repository=repository,
             tag=tag,
             digest=digest,
             missing=missing,
-            sources={k: "registry" for k in values if values[k] is not None},
+            sources=sources,
             **values,
         )
 

@@ -11,6 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from hoister.engine.provenance import ProvenanceRecord
+from hoister.facts.contents import Contents
 from hoister.facts.details import ImageDetails, PlatformImage
 from hoister.registry.mediatypes import short_name
 from hoister.ui.format import human_size, local_time, short_digest
@@ -54,11 +55,41 @@ def provenance_html(records: list[ProvenanceRecord]) -> str:
     return "<br>".join(lines)
 
 
+def contents_html(contents: Contents) -> str:
+    """What the policies' component, license and vulnerability rules would read."""
+    rows = []
+    if contents.vulnerabilities is not None:
+        v = contents.vulnerabilities
+        rows.append(
+            (
+                "Vulnerabilities",
+                f"{v.critical} critical · {v.major} major · {v.minor} minor · {v.all} in all",
+                contents.sources.get("vulnerabilities", ""),
+            )
+        )
+    else:
+        rows.append(("Vulnerabilities", "unknown", contents.missing.get("vulnerabilities", "")))
+    for name, label in (("components", "Components"), ("licenses", "Licenses")):
+        value = getattr(contents, name)
+        if value is None:
+            rows.append((label, "unknown", contents.missing.get(name, "")))
+            continue
+        shown = ", ".join(value[:30]) + (f" and {len(value) - 30} more" if len(value) > 30 else "")
+        rows.append((f"{label} ({len(value)})", shown or "none", contents.sources.get(name, "")))
+    badges = []
+    if contents.has_sbom:
+        badges.append("SBOM attached")
+    body = _table(rows)
+    return body + (f"<p>{' · '.join(badges)}</p>" if badges else "")
+
+
 def image_html(details: ImageDetails, image: PlatformImage, referrers: Referrers | None) -> str:
     """One platform of the tag (or the image itself) as rich text."""
     parts = []
     if referrers is not None and referrers.provenance:
         parts.append(_section("Where this image came from", provenance_html(referrers.provenance)))
+    if referrers is not None and referrers.contents is not None:
+        parts.append(_section("Contents and security", contents_html(referrers.contents)))
     if details.is_index:
         rows = [
             (i.platform, short_digest(i.manifest.digest), human_size(i.size))

@@ -29,9 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE, ProvenanceRecord, read_provenance
+from hoister.errors import HoisterError
+from hoister.facts.contents import Contents, ContentsReader
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor, NotFound, RegistryError, fallback_tag
 from hoister.registry.mediatypes import short_name
+from hoister.store.facts import FactsCache
 from hoister.ui.context import AppContext
 from hoister.ui.delete_dialog import DeleteDialog
 from hoister.ui.details_html import image_html, none_html
@@ -59,6 +62,7 @@ class Referrers:
     rows: list[tuple[str, str, str]]
     problem: str = ""
     provenance: list[ProvenanceRecord] = field(default_factory=list)
+    contents: Contents | None = None
 
 
 def load_tag(ctx: AppContext, profile: str, repository: str, tag: str) -> TagInfo:
@@ -93,7 +97,25 @@ def load_referrers(ctx: AppContext, profile: str, repository: str, digest: str) 
             provenance = read_provenance(client, repository, digest)
     except RegistryError as exc:
         return Referrers(digest, [], [], f"referrers could not be listed: {exc}")
-    return Referrers(digest, found, rows, provenance=provenance)
+    return Referrers(
+        digest,
+        found,
+        rows,
+        provenance=provenance,
+        contents=read_contents(ctx, profile, repository, digest),
+    )
+
+
+def read_contents(ctx: AppContext, profile: str, repository: str, digest: str) -> Contents | None:
+    """Worker: components, licenses and vulnerabilities, as the policies would see them."""
+    cache = FactsCache(ctx.database)
+    try:
+        reader = ContentsReader(ctx.client(profile), cache, ctx.profiles.get(profile).scanner)
+        return reader.read(repository, digest, {"components", "licenses", "vulnerabilities"})
+    except HoisterError as exc:
+        return Contents(missing={"components": str(exc)})
+    finally:
+        cache.close()
 
 
 class TagDetails(QWidget):

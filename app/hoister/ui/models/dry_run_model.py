@@ -83,7 +83,9 @@ def reason_in_cell(verdict: Verdict) -> str:
     if sep and describe_rule(verdict.rule).startswith(label):
         reason = rest
     word = _OUTCOME_WORDS[verdict.outcome][0]
-    return f"{word}: {reason}"
+    # "critical = 0, from Trivy report attached 2026-11-30": where the fact came from
+    source = f", from {verdict.source}" if verdict.source and verdict.source != "registry" else ""
+    return f"{word}: {reason}{source}"
 
 
 class DryRunModel(QAbstractTableModel):
