@@ -184,3 +184,15 @@ def test_the_platform_rule_chooses_which_image_of_an_index_is_read(
     push_image(registry.url, REPO, "1.0", build_index([amd, arm]))
     h.engine.run_cycle()
     assert h.tags("qa/arm") == ["1.0"]
+
+
+def test_image_facts_are_cached_by_digest(registry: RegistryServer, make_harness: Make) -> None:
+    h = make_harness({"local": registry})
+    h.policy(REPO, "qa/web", "%n", Rule("label.team", "eq", ["web"]))
+    h.engine.run_cycle()
+    image = image_of(layer(("etc/app", b"z")), labels={"team": "web"})
+    push_image(registry.url, REPO, "1.0", image)
+    h.engine.run_cycle()
+    assert h.tags("qa/web") == ["1.0"]
+    cached = h.engine.facts_cache.get(image.digest, "image")
+    assert cached is not None and cached[0]["labels"] == {"team": "web"}

@@ -53,6 +53,25 @@ def _pick_child(manifest: Manifest) -> str | None:
     return children[0].digest if children else None
 
 
+def _freeze(facts: dict[str, Any]) -> dict[str, Any]:
+    """JSON for the cache: times as ISO text, tuples as lists."""
+    out = dict(facts)
+    if out.get("created") is not None:
+        out["created"] = out["created"].isoformat()
+    if out.get("platforms") is not None:
+        out["platforms"] = list(out["platforms"])
+    return out
+
+
+def _thaw(value: dict[str, Any]) -> dict[str, Any]:
+    out = dict(value)
+    if out.get("created") is not None:
+        out["created"] = _parse_time(out["created"])
+    if out.get("platforms") is not None:
+        out["platforms"] = tuple(out["platforms"])
+    return out
+
+
 class FactsGatherer:
     def __init__(
         self, client: RegistryClient, cache: FactsCache | None = None, scanner: str | None = None
@@ -123,6 +142,18 @@ class FactsGatherer:
         )
 
     def _image_facts(self, repository: str, reference: str) -> dict[str, Any]:
+        """Facts of the image itself: immutable for a digest, so cached by it in the store."""
+        cache = self.contents.cache
+        if cache is not None and reference.startswith("sha256:"):
+            cached = cache.get(reference, "image")
+            if cached is not None:
+                return _thaw(cached[0])
+        facts = self._read_image_facts(repository, reference)
+        if cache is not None and reference.startswith("sha256:"):
+            cache.put(reference, "image", _freeze(facts), "registry")
+        return facts
+
+    def _read_image_facts(self, repository: str, reference: str) -> dict[str, Any]:
         manifest = self.client.get_manifest(repository, reference)
         facts: dict[str, Any] = {"annotations": manifest.annotations}
         image = manifest
