@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from hoister.policies.values import format_size
+
 
 def print_json(value: Any, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
@@ -25,11 +27,4 @@ def print_table(
 
 
 def human_size(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
+    return "-" if size is None else format_size(size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
+from typing import Self
 
 from hoister.store.db import Database
 from hoister.store.times import now_utc
@@ -21,7 +22,7 @@ class ConnectionOwner:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> ConnectionOwner:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -11,45 +11,26 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from types import TracebackType
 
 from hoister.policies.errors import PolicyNotFound
 from hoister.policies.model import Policy, Route
-from hoister.store.db import Database, transaction
+from hoister.store.base import ConnectionOwner
+from hoister.store.db import transaction
 from hoister.store.policy_rows import INSERT_SQL, UPDATE_SQL, policy_from_row, policy_to_row
-from hoister.store.times import now_utc, to_db_time
+from hoister.store.times import to_db_time
 
 #: ``check(candidate, others)``: raise (e.g. :class:`~hoister.policies.errors.CycleError`)
 #: to refuse ``candidate`` given the ``others`` it would be stored next to.
 PolicyCheck = Callable[[Policy, list[Policy]], None]
 
 
-class PolicyStore:
+class PolicyStore(ConnectionOwner):
     """Add, change, list and remove policies.
 
     A store holds one connection, and sqlite3 connections belong to the thread that made
     them: create one store per thread (the GUI thread and the engine thread each have
     theirs, on the same :class:`Database`) and :meth:`close` it on that thread.
     """
-
-    def __init__(self, db: Database, clock: Callable[[], datetime] = now_utc) -> None:
-        self._db = db
-        self._clock = clock
-        self._conn = db.connect()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> PolicyStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- writing -----------------------------------------------------------------------
 

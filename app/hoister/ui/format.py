@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hoister.policies.values import format_size
+
 
 def short_digest(digest: str | None) -> str:
     if not digest:
@@ -13,14 +15,7 @@ def short_digest(digest: str | None) -> str:
 
 
 def human_size(size: int | None) -> str:
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"  # pragma: no cover
+    return "" if size is None else format_size(size)
 
 
 def local_time(moment: datetime | None) -> str:
