@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import subprocess
 import sys
@@ -12,32 +11,12 @@ from pathlib import Path
 import pytest
 
 from hoister import __version__
-from hoister.cli import main
 from tests.conftest import MemoryKeyring
 from tests.support.fixtures import TokenRegistry
 from tests.support.images import build_image, build_index, push_image
 from tests.support.registry import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    *argv: str,
-    stdin: str | None = None,
-) -> tuple[int, str, str]:
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    return lambda *argv, stdin=None: run(capsys, monkeypatch, *argv, stdin=stdin)
 
 
 def test_version(cli) -> None:  # type: ignore[no-untyped-def]

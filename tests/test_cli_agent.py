@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -14,26 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from hoister.cli import main
 from hoister.registry import RegistryClient
 from tests.support.fixtures import RegistryFactory
 from tests.support.images import Blob, Image, build_image, push_image, skopeo_inspect
 from tests.support.registry import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    def run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in err
-        return code, out, err
-
-    return run
 
 
 def _seed(cli, registry: RegistryServer) -> None:  # type: ignore[no-untyped-def]

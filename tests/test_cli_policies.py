@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from hoister.cli import main
-
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    def run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in err
-        return code, out, err
-
-    assert run("profile", "add", "local", "--url", "http://127.0.0.1:5000", "--no-verify")[0] == 0
-    return run
+def cli(cli):  # type: ignore[no-untyped-def]
+    """The suite's ``cli``, with a saved connection to name in policies."""
+    assert cli("profile", "add", "local", "--url", "http://127.0.0.1:5000", "--no-verify")[0] == 0
+    return cli
 
 
 SEED = [
