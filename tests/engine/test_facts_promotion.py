@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -196,3 +197,26 @@ def test_image_facts_are_cached_by_digest(registry: RegistryServer, make_harness
     assert h.tags("qa/web") == ["1.0"]
     cached = h.engine.facts_cache.get(image.digest, "image")
     assert cached is not None and cached[0]["labels"] == {"team": "web"}
+
+
+def test_a_configured_scanner_answers_when_nothing_is_attached(
+    registry: RegistryServer,
+    make_harness: Make,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The admin's scanner command runs with the image's reference; its report decides."""
+    seen = tmp_path / "scanned"
+    scanner = tmp_path / "fake-trivy"
+    report = json.dumps(trivy([trivy_vuln("CVE-9", "openssl", "CRITICAL")]))
+    scanner.write_text(f"#!/bin/sh\necho \"$1\" >> {seen}\ncat <<'EOF'\n{report}\nEOF\n")
+    scanner.chmod(0o755)
+    h = make_harness({"local": registry})
+    profile = h.profiles.get("local")
+    h.profiles.update(replace(profile, scanner=f"{scanner} {{ref}}"))
+    h.policy(REPO, "prod/website", "%n", Rule("vulnerability_critical", "gte", ["1"]))
+    h.engine.run_cycle()
+    image = image_of(layer(("etc/app", b"s")))
+    push_image(registry.url, REPO, "1.0", image)
+    h.engine.run_cycle()
+    assert h.tags("prod/website") == ["1.0"]
+    assert seen.read_text().strip() == f"{registry.host}/{REPO}@{image.digest}"

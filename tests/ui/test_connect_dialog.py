@@ -95,3 +95,15 @@ def test_bad_input_is_reported_in_place(qtbot: QtBot, make_context: ContextFacto
     _connect(qtbot, dialog)
     assert "cannot connect to 127.0.0.1:9" in dialog.status.text()
     assert dialog.ctx.profiles.list() == []
+
+
+def test_a_scanner_command_is_saved_with_the_connection(
+    qtbot: QtBot, make_context: ContextFactory, registry: RegistryServer
+) -> None:
+    dialog = _dialog(qtbot, make_context)
+    dialog.url_edit.setText(registry.url)
+    dialog.name_edit.setText("local")
+    dialog.scanner_edit.setText("trivy image --format json {ref}")
+    with qtbot.waitSignal(dialog.saved, timeout=15000):
+        qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+    assert dialog.ctx.profiles.get("local").scanner == "trivy image --format json {ref}"

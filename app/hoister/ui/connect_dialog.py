@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from hoister.credentials import Credential
 from hoister.errors import HoisterError, InvalidInput
+from hoister.facts.scanner import scanner_arguments
 from hoister.profiles import Profile, parse_registry_url, validate_profile_name
 from hoister.registry import ApiInfo, Unauthorized
 from hoister.ui.context import AppContext
@@ -103,6 +104,11 @@ class ConnectDialog(QDialog):
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_edit, 1)
         ca_row.addWidget(browse)
+        self.scanner_edit = QLineEdit()
+        self.scanner_edit.setPlaceholderText("optional, e.g. trivy image --format json {ref}")
+        self.scanner_edit.setToolTip(
+            "Run for policies with vulnerability criteria when no scan report is attached"
+        )
         self.login_note = QLabel()
         self.login_note.setWordWrap(True)
         self.username_edit = QLineEdit()
@@ -117,6 +123,7 @@ class ConnectDialog(QDialog):
         form.addRow("Name", self.name_edit)
         form.addRow("", self.insecure_box)
         form.addRow("CA file", ca_row)
+        form.addRow("Scanner", self.scanner_edit)
         form.addRow("", self.login_note)
         form.addRow("Username", self.username_edit)
         form.addRow("Password or token", self.password_edit)
@@ -147,6 +154,7 @@ class ConnectDialog(QDialog):
         self.name_edit.setReadOnly(True)
         self.insecure_box.setChecked(profile.insecure)
         self.ca_edit.setText(profile.ca_file or "")
+        self.scanner_edit.setText(profile.scanner or "")
         if profile.username:
             self.username_edit.setText(profile.username)
             self.login_note.setText("Leave the password empty to keep the stored one.")
@@ -178,8 +186,15 @@ class ConnectDialog(QDialog):
             username=self.username_edit.text().strip() or None,
             insecure=self.insecure_box.isChecked(),
             ca_file=self.ca_edit.text().strip() or None,
+            scanner=self._scanner(),
             repositories=list(self.editing.repositories) if self.editing else [],
         )
+
+    def _scanner(self) -> str | None:
+        command = self.scanner_edit.text().strip()
+        if command:
+            scanner_arguments(command, "registry.example.com/repo@sha256:" + "0" * 64)
+        return command or None
 
     @Slot()
     def verify(self) -> None:
