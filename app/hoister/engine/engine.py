@@ -432,21 +432,13 @@ class Engine:
     def _row(
         self, entry: QueueEntry, policy: Policy, outcome: str, reason: str, now: datetime
     ) -> HistoryRow:
-        return HistoryRow(
-            policy_id=policy.id,
+        return HistoryRow.for_entry(
+            entry,
             policy_name=policy.name,
-            source_profile=entry.source_profile,
-            source_repository=entry.source_repository,
-            source_tag=entry.source_tag,
-            source_digest=entry.source_digest,
-            target_profile=entry.target_profile,
-            target_repository=entry.target_repository,
-            target_tag=entry.target_tag,
             outcome=outcome,
             reason=reason,
-            started_at=now,
-            finished_at=now,
-            hop=entry.hop,
+            started=now,
+            finished=now,
             actor=self.actor,
         )
 

@@ -302,28 +302,18 @@ class Runner:
         started: datetime,
         result: PromotionOutcome | None = None,
     ) -> HistoryRow:
-        finished = self.clock()
         stats = result.stats if result is not None else None
         return self.history.add(
-            HistoryRow(
-                policy_id=entry.policy_id,
+            HistoryRow.for_entry(
+                entry,
                 policy_name=route.policy_name if route else "",
-                source_profile=entry.source_profile,
-                source_repository=entry.source_repository,
-                source_tag=entry.source_tag,
-                source_digest=entry.source_digest,
-                target_profile=entry.target_profile,
-                target_repository=entry.target_repository,
-                target_tag=entry.target_tag,
                 outcome=outcome,
                 reason=reason,
-                started_at=started,
-                finished_at=finished,
-                duration_ms=int((finished - started).total_seconds() * 1000),
+                started=started,
+                finished=self.clock(),
+                actor=self.actor,
                 bytes_moved=stats.bytes_moved if stats else 0,
                 blobs_mounted=stats.blobs_mounted if stats else 0,
                 blobs_uploaded=stats.blobs_uploaded if stats else 0,
-                hop=entry.hop,
-                actor=self.actor,
             )
         )

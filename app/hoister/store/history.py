@@ -8,6 +8,7 @@ from typing import Any
 
 from hoister.store.base import ConnectionOwner
 from hoister.store.db import transaction
+from hoister.store.queue import QueueEntry
 from hoister.store.times import from_db_time, to_db_time
 
 OUTCOMES = ("matched", "promoted", "skipped", "failed")
@@ -35,6 +36,44 @@ class HistoryRow:
     hop: int = 0
     actor: str = ""
     id: int | None = None
+
+    @classmethod
+    def for_entry(
+        cls,
+        entry: QueueEntry,
+        *,
+        policy_name: str,
+        outcome: str,
+        reason: str,
+        started: datetime,
+        finished: datetime,
+        actor: str,
+        bytes_moved: int = 0,
+        blobs_mounted: int = 0,
+        blobs_uploaded: int = 0,
+    ) -> HistoryRow:
+        """The row for a queued promotion: its route from the entry, the rest as given."""
+        return cls(
+            policy_id=entry.policy_id,
+            policy_name=policy_name,
+            source_profile=entry.source_profile,
+            source_repository=entry.source_repository,
+            source_tag=entry.source_tag,
+            source_digest=entry.source_digest,
+            target_profile=entry.target_profile,
+            target_repository=entry.target_repository,
+            target_tag=entry.target_tag,
+            outcome=outcome,
+            reason=reason,
+            started_at=started,
+            finished_at=finished,
+            duration_ms=int((finished - started).total_seconds() * 1000),
+            bytes_moved=bytes_moved,
+            blobs_mounted=blobs_mounted,
+            blobs_uploaded=blobs_uploaded,
+            hop=entry.hop,
+            actor=actor,
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
