@@ -127,33 +127,41 @@ def test_referrer_and_backup_tags_are_not_pushes(
     assert [t for t in h.client().tags("qa/app") if t.endswith(".sig")] == []
 
 
-def test_existing_target_tag_is_skipped_with_a_reason(
+def test_a_constant_template_that_collides_fails_visibly_and_can_be_retried(
     registry: RegistryServer, make_harness: Make
 ) -> None:
     h = make_harness({"local": registry})
     h.policy("dev/app", "qa/app", "%n", STABLE)
     h.engine.run_cycle()
-    push_image(registry.url, "qa/app", "3.0-stable", build_image(seed=13))
+    other = build_image(seed=13)
+    push_image(registry.url, "qa/app", "3.0-stable", other)
     push_image(registry.url, "dev/app", "3.0-stable", build_image(seed=14))
     report = h.engine.run_cycle()
-    assert (report.promoted, report.skipped) == (0, 1)
-    skipped = h.history()[-1]
-    assert skipped.outcome == "skipped"
-    assert "exists" in skipped.reason
+    assert (report.promoted, report.skipped, report.failed) == (0, 0, 1)
+    failed = h.history()[-1]
+    assert failed.outcome == "failed"
+    assert f"collides with qa/app:3.0-stable, which holds {other.digest}" in failed.reason
+    assert h.client().head_manifest("qa/app", "3.0-stable").digest == other.digest
+    # The cause removed (the foreign tag deleted), a retry promotes it.
+    h.client().delete_manifest("qa/app", other.digest)
+    [entry] = h.engine.queue.entries("failed")
+    assert entry.id is not None and h.engine.queue.retry(entry.id) is not None
+    assert h.engine.run_cycle().promoted == 1
+    assert h.history()[-1].outcome == "promoted"
 
 
 def test_chain_stops_at_the_hop_limit(
     registry: RegistryServer, make_harness: Make, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("hoister.engine.engine.HOP_LIMIT", 2)
+    monkeypatch.setattr("hoister.engine.hops.HOP_LIMIT", 2)
     h = make_harness({"local": registry})
     for i in range(4):
         h.policy(f"stage/s{i}", f"stage/s{i + 1}", "%n")
     h.engine.run_cycle()
     push_image(registry.url, "stage/s0", "1", build_image(seed=15))
     h.engine.run_cycle()
-    assert h.tags("stage/s3") == ["1"]
-    assert h.tags("stage/s4") == []
+    assert h.tags("stage/s2") == ["1"]  # two links: s0 -> s1 -> s2
+    assert h.tags("stage/s3") == []
     assert "a chain of promotions reached 2 links" in h.history()[-1].reason
 
 

@@ -22,7 +22,7 @@ def _snapshot(path: Path) -> tuple[bytes, int, list[str]]:
 
 def test_fresh_database_has_latest_schema_and_all_tables(database: Database) -> None:
     with database.connection() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 4
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         names = {row["name"] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert set(TABLES) <= names

@@ -85,7 +85,7 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
             )
         )
         assert entry is not None and entry.id is not None
-        claimed = engine.queue.claim(entry.id)
+        claimed = engine.runner.claim(entry.id)
         assert claimed is not None
         route = Route(
             None,

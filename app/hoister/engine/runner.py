@@ -1,10 +1,16 @@
-"""Executing queued promotions: copy, record, attach provenance, notify, chain.
+"""Executing queued promotions: claim, copy, record provenance, finish, chain, notify.
 
-Each entry was written to the queue before anything was copied. Its target tag is
-rendered at the first attempt and stored, so a retry after a crash writes the same tag;
-the copy itself writes the tag last. An interrupted copy goes back to the queue; a
-failure that may pass (network, 5xx) is retried with backoff, one that will not
-(permission, missing image, digest mismatch) fails at once with its reason.
+Each entry was written to the queue before anything was copied, and is run by the one
+engine that holds its claim (see :mod:`hoister.store.queue`). Its target tag is rendered
+when it first runs and stored, so a retry after a crash writes the same tag; the copy
+itself writes the tag last. The provenance record is part of the promotion: an entry is
+finished only once it is attached, and a resumed entry first looks for the record an
+earlier attempt may have written. The finish and its history row are one transaction.
+
+An interrupted copy goes back to the queue; a failure that may pass (network, 5xx) is
+retried with backoff for as long as :data:`GIVE_UP_AFTER`; one that will not
+(permission, missing image, digest mismatch) fails at once with its reason. Nothing a
+single entry raises stops the runner.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from hoister.engine.clients import ClientPool
+from hoister.engine.collisions import describe_holder, next_distinct_time
 from hoister.engine.events import EngineCallbacks
+from hoister.engine.lease import Heartbeat
 from hoister.engine.promoter import Cancelled, Promoter, PromotionOutcome, PromotionRequest
-from hoister.engine.provenance import ProvenanceRecord, attach_provenance
+from hoister.engine.provenance import ProvenanceRecord, attach_provenance, read_provenance
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.engine.webhook import send_webhook
 from hoister.errors import HoisterError
@@ -35,11 +43,27 @@ from hoister.policies import (
 )
 from hoister.registry import ProtocolError, ServerError, TooManyRequests, Unreachable
 from hoister.registry.errors import DigestMismatch, PaginationLoop
+from hoister.store import Database
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.policies import PolicyStore
-from hoister.store.queue import QueueEntry, QueueStore
+from hoister.store.queue import DEFAULT_LEASE, LostClaim, QueueEntry, QueueStore
 
 log = logging.getLogger(__name__)
+
+#: A promotion that keeps failing for reasons that may pass is retried this long.
+GIVE_UP_AFTER = timedelta(days=1)
+#: The longest wait between two tries of one promotion.
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+class TagTaken(Exception):
+    """The rendered target tag belongs to another image (internal to the runner)."""
+
+    def __init__(self, tag: str, digest: str | None, origin: str | None) -> None:
+        super().__init__(tag)
+        self.tag = tag
+        self.digest = digest
+        self.origin = origin
 
 
 def default_actor(agent: bool) -> str:
@@ -85,6 +109,7 @@ class Runner:
     def __init__(
         self,
         *,
+        db: Database,
         policies: PolicyStore,
         queue: QueueStore,
         history: HistoryStore,
@@ -92,13 +117,16 @@ class Runner:
         watcher: Watcher,
         clock: Callable[[], datetime],
         actor: str,
+        owner: str,
         callbacks: EngineCallbacks,
         cancel: threading.Event,
         on_chain: Callable[[Candidate], object],
-        max_attempts: int = 5,
+        lease: timedelta = DEFAULT_LEASE,
         retry_base: timedelta = timedelta(seconds=30),
+        give_up_after: timedelta = GIVE_UP_AFTER,
         chunk_size: int = 8 * 1024 * 1024,
     ) -> None:
+        self.db = db
         self.policies = policies
         self.queue = queue
         self.history = history
@@ -106,35 +134,59 @@ class Runner:
         self.watcher = watcher
         self.clock = clock
         self.actor = actor
+        self.owner = owner
         self.callbacks = callbacks
         self.cancel = cancel
         self.on_chain = on_chain
-        self.max_attempts = max_attempts
+        self.lease = lease
         self.retry_base = retry_base
+        self.give_up_after = give_up_after
         self.chunk_size = chunk_size
 
     def run_due(self) -> dict[str, int]:
         """Execute every entry that is due now; returns counts by outcome."""
-        counts = {"promoted": 0, "skipped": 0, "failed": 0, "retry": 0}
+        counts = {"promoted": 0, "skipped": 0, "failed": 0, "retry": 0, "lost": 0}
         while not self.cancel.is_set():
-            entry = self.queue.claim_next(self.clock())
+            entry = self.queue.claim_next(self.owner, self.clock(), self.lease)
             if entry is None:
                 break
             counts[self.execute(entry)] += 1
         return counts
 
+    def claim(self, entry_id: int) -> QueueEntry | None:
+        """Claim one pending entry for this runner (a manual promotion)."""
+        return self.queue.claim(entry_id, self.owner, self.lease)
+
     def execute(self, entry: QueueEntry, route: Route | None = None) -> str:
-        """Run one claimed entry; ``route`` overrides the policy's (manual promotions)."""
+        """Run one entry this runner claimed; ``route`` overrides the policy's (manual).
+
+        Returns ``promoted``, ``skipped``, ``failed``, ``retry`` (back in the queue: a
+        transient failure, an interruption, or a tag to wait for) or ``lost`` (another
+        engine took the entry over).
+        """
         assert entry.id is not None
         started = self.clock()
         try:
+            with Heartbeat(self.db, entry, self.lease, self.cancel) as beat:
+                return self._execute(entry, route, started, beat)
+        except LostClaim as exc:
+            log.warning("%s", exc)
+            return "lost"
+        except Exception:  # a broken database, a bug: the entry stays claimed, lapses, reruns
+            log.exception("unexpected error around promotion %s", entry.id)
+            return "retry"
+
+    def _execute(
+        self, entry: QueueEntry, route: Route | None, started: datetime, beat: Heartbeat
+    ) -> str:
+        try:
             route = route or self._route(entry)
         except PolicyNotFound:
-            self.queue.finish(entry.id, "skipped", "the policy was deleted")
+            # The entry went with its policy (ON DELETE CASCADE): nothing left to finish.
+            log.info("promotion %s: its policy was deleted before it ran", entry.id)
             return "skipped"
         if route is None:
-            self.queue.finish(entry.id, "skipped", "the policy was disabled")
-            self._record(entry, None, "skipped", "the policy was disabled before it ran", started)
+            self._finish(entry, None, "skipped", "the policy was disabled before it ran", started)
             return "skipped"
         self.callbacks.emit("started", entry)
         try:
@@ -147,16 +199,24 @@ class Runner:
                 entry.target_tag,
                 entry.attempts,
             )
-            outcome = self._copy(entry, route)
+            outcome = self._copy(entry, route, beat)
+            if outcome.status == "skipped" and route.policy_id is not None:
+                raise self._taken(entry, outcome)
+            return self._succeeded(entry, route, outcome, started)
+        except LostClaim:
+            raise
+        except TagTaken as taken:
+            return self._collision(entry, route, taken, started)
         except Cancelled:
-            self.queue.retry_later(entry.id, "interrupted; resumes at the next start", self.clock())
+            if beat.lost.is_set():
+                raise LostClaim(f"promotion {entry.id} was taken over by another engine") from None
+            self.queue.retry_later(entry, "interrupted; resumes at the next start", self.clock())
             return "retry"
         except HoisterError as exc:
             return self._failed(entry, route, exc, started)
         except Exception as exc:  # a bug must not kill the engine thread
             log.exception("unexpected error promoting %s", entry)
             return self._failed(entry, route, exc, started)
-        return self._succeeded(entry, route, outcome, started)
 
     # -- steps -------------------------------------------------------------------------
 
@@ -166,18 +226,25 @@ class Runner:
         policy = self.policies.get(entry.policy_id)
         return route_of(policy) if policy.enabled else None
 
-    def _ensure_target_tag(self, entry: QueueEntry) -> QueueEntry:
-        if entry.target_tag is not None:
-            return entry
-        assert entry.policy_id is not None and entry.id is not None
+    def _render(self, entry: QueueEntry) -> Callable[[datetime], str]:
+        assert entry.policy_id is not None
         compiled = compile_policy(self.policies.get(entry.policy_id))
         facts = ImageFacts(entry.source_repository, entry.source_tag, digest=entry.source_digest)
-        now = self.clock()
-        tag = target_tag(compiled, facts, evaluate(compiled, facts, now), now)
-        self.queue.set_target_tag(entry.id, tag)
+        evaluation = evaluate(compiled, facts, self.clock())
+        return lambda when: target_tag(compiled, facts, evaluation, when)
+
+    def _ensure_target_tag(self, entry: QueueEntry) -> QueueEntry:
+        """Render the tag now (time tokens say when the promotion was made) and reserve it."""
+        if entry.target_tag is not None:
+            return entry
+        tag = self._render(entry)(self.clock())
+        holder = self.queue.reserve_target_tag(entry, tag)
+        if holder is not None:
+            origin = f"reserved by the promotion of {holder.source_repository}:{holder.source_tag}"
+            raise TagTaken(tag, holder.source_digest, origin)
         return replace(entry, target_tag=tag)
 
-    def _copy(self, entry: QueueEntry, route: Route) -> PromotionOutcome:
+    def _copy(self, entry: QueueEntry, route: Route, beat: Heartbeat) -> PromotionOutcome:
         assert entry.target_tag is not None
 
         def progress(event: object) -> None:
@@ -185,7 +252,11 @@ class Runner:
             total = getattr(event, "total_bytes", None)
             self.callbacks.emit("progress", entry, done, total)
 
-        promoter = Promoter(chunk_size=self.chunk_size, cancel=self.cancel, progress=progress)
+        promoter = Promoter(
+            chunk_size=self.chunk_size,
+            cancel=beat.cancel,  # type: ignore[arg-type]
+            progress=progress,
+        )
         source = self.clients.get(entry.source_profile)
         target = self.clients.get(entry.target_profile)
         return promoter.promote(
@@ -201,6 +272,54 @@ class Runner:
             )
         )
 
+    def _taken(self, entry: QueueEntry, outcome: PromotionOutcome) -> TagTaken:
+        """The target tag exists for another image: find out which, for the message."""
+        assert entry.target_tag is not None
+        target = self.clients.get(entry.target_profile)
+        digest: str | None = None
+        origin: str | None = None
+        try:
+            current = target.head_manifest(entry.target_repository, entry.target_tag)
+            digest = current.digest if current else None
+            if digest is not None:
+                records = read_provenance(target, entry.target_repository, digest)
+                if records:
+                    origin = f"promoted from {records[0].source_repository}:{records[0].source_tag}"
+        except HoisterError as exc:  # the message is the less precise, nothing else changes
+            log.info("could not tell what holds %s: %s", entry.target_tag, exc)
+        return TagTaken(entry.target_tag, digest, origin)
+
+    def _collision(
+        self, entry: QueueEntry, route: Route, taken: TagTaken, started: datetime
+    ) -> str:
+        held = describe_holder(entry.target_repository, taken.tag, taken.digest, taken.origin)
+        when = None
+        if entry.policy_id is not None:
+            now = self.clock()
+            when = next_distinct_time(self._render(entry), now)
+        if when is not None:
+            self.queue.retry_later(
+                entry,
+                f"waiting: {held}; the template gives a new tag at {when.isoformat()}",
+                when,
+                rerender=True,
+            )
+            log.info("%s is taken; promotion %s renders again at %s", taken.tag, entry.id, when)
+            return "retry"
+        if entry.policy_id is None:
+            reason = f"target tag {held}; skipped as asked"
+            row = self._finish(entry, route, "skipped", reason, started)
+            self.callbacks.emit("finished", entry, row)
+            return "skipped"
+        reason = (
+            f"collides with {held}; this policy's template gives {entry.source_repository}:"
+            f"{entry.source_tag} ({entry.source_digest}) the same tag. Change the template or "
+            "the target, then retry"
+        )
+        row = self._finish(entry, route, "failed", reason, started)
+        self.callbacks.emit("failed", entry, row)
+        return "failed"
+
     def _succeeded(
         self, entry: QueueEntry, route: Route, outcome: PromotionOutcome, started: datetime
     ) -> str:
@@ -212,75 +331,111 @@ class Runner:
             outcome.status == "unchanged" and entry.attempts > 1
         )
         notes = [outcome.reason] if outcome.reason else []
-        if promoted:
-            record = ProvenanceRecord(
-                policy_id=route.policy_id,
-                policy_name=route.policy_name,
-                source_registry=self.clients.host_of(entry.source_profile),
-                source_repository=entry.source_repository,
-                source_tag=entry.source_tag,
-                source_digest=entry.source_digest,
-                target_repository=entry.target_repository,
-                target_tag=entry.target_tag,
-                promoted_at=now,
-                promoted_by=self.actor,
-            )
-            notes += self._after_promotion(entry, route, outcome, record)
-        state = "done" if promoted else "skipped"
-        self.queue.finish(entry.id, state, None if promoted else outcome.reason)
-        row = self._record(
-            entry, route, "promoted" if promoted else "skipped", "; ".join(notes), started, outcome
+        record = ProvenanceRecord(
+            policy_id=route.policy_id,
+            policy_name=route.policy_name,
+            source_registry=self.clients.host_of(entry.source_profile),
+            source_repository=entry.source_repository,
+            source_tag=entry.source_tag,
+            source_digest=entry.source_digest,
+            target_repository=entry.target_repository,
+            target_tag=entry.target_tag,
+            promoted_at=now,
+            promoted_by=self.actor,
         )
-        self.callbacks.emit("finished", entry, row)
-        if promoted:
-            self.watcher.note_pushed(
-                entry.target_profile, entry.target_repository, entry.target_tag, entry.source_digest
-            )
-            self.on_chain(
-                Candidate(
-                    entry.target_profile,
-                    entry.target_repository,
-                    entry.target_tag,
-                    entry.source_digest,
-                    now,
-                    "chain",
-                    hop=entry.hop + 1,
-                )
-            )
-        return "promoted" if promoted else "skipped"
-
-    def _after_promotion(
-        self, entry: QueueEntry, route: Route, outcome: PromotionOutcome, record: ProvenanceRecord
-    ) -> list[str]:
-        notes = []
-        if route.record_provenance:
-            target = self.clients.get(entry.target_profile)
-            try:
-                subject = target.head_manifest(entry.target_repository, outcome.digest)
-                if subject is None:
-                    raise HoisterError(f"{outcome.digest} is not in {entry.target_repository}")
-                attach_provenance(target, entry.target_repository, subject, record)
-            except HoisterError as exc:
-                log.warning("provenance for %s not recorded: %s", entry.target_repository, exc)
-                notes.append(f"provenance not recorded: {exc}")
-        if route.policy_id is not None:
-            self.policies.mark_promoted(route.policy_id, record.promoted_at)
-        if route.webhook_url:
-            problem = send_webhook(route.webhook_url, record)
+        if promoted and route.record_provenance:
+            self.queue.check(entry)  # fencing: an owner taken over writes no record
+            notes += self._provenance(entry, outcome, record)
+        if promoted and route.webhook_url:
+            # Before the finish: delivered at least once (a crash in between sends it
+            # again on resume), and a failure shows in the history row.
+            problem = _guarded_webhook(route.webhook_url, record)
             if problem:
                 notes.append(problem)
-        return notes
+        state = "promoted" if promoted else "skipped"
+        row = self._finish(entry, route, state, "; ".join(notes), started, outcome)
+        self.callbacks.emit("finished", entry, row)
+        if promoted:
+            self._after_promotion(entry, route, record)
+        return state
+
+    def _provenance(
+        self, entry: QueueEntry, outcome: PromotionOutcome, record: ProvenanceRecord
+    ) -> list[str]:
+        """Attach the record unless an earlier attempt of this entry already did.
+
+        A failure that may pass raises, so the entry is retried and finished only with
+        its record; one that will not (a registry that refuses artifacts) becomes a note.
+        """
+        target = self.clients.get(entry.target_profile)
+        try:
+            if entry.attempts > 1 or outcome.status == "unchanged":
+                for found in read_provenance(target, entry.target_repository, outcome.digest):
+                    if _same_promotion(found, record):
+                        return ["provenance recorded by an earlier attempt"]
+            subject = target.head_manifest(entry.target_repository, outcome.digest)
+            if subject is None:
+                raise HoisterError(f"{outcome.digest} is not in {entry.target_repository}")
+            attach_provenance(target, entry.target_repository, subject, record)
+        except HoisterError as exc:
+            if is_transient(exc):
+                raise
+            log.warning("provenance for %s not recorded: %s", entry.target_repository, exc)
+            return [f"provenance not recorded: {exc}"]
+        return []
+
+    def _after_promotion(self, entry: QueueEntry, route: Route, record: ProvenanceRecord) -> None:
+        """What follows a finished promotion; each step guarded, none can undo it.
+
+        The chain is enqueued before the target tag is noted as seen: a crash between the
+        two leaves the tag for the next poll to find, never lost.
+        """
+        assert entry.target_tag is not None
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("chain", lambda: self.on_chain(self._chain_candidate(entry, record))),
+            (
+                "watch",
+                lambda: self.watcher.note_pushed(
+                    entry.target_profile,
+                    entry.target_repository,
+                    entry.target_tag or "",
+                    entry.source_digest,
+                ),
+            ),
+        ]
+        if route.policy_id is not None:
+            policy_id = route.policy_id
+            steps.append(
+                ("policy", lambda: self.policies.mark_promoted(policy_id, record.promoted_at))
+            )
+        for name, step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("after promotion %s: %s step failed", entry.id, name)
+
+    def _chain_candidate(self, entry: QueueEntry, record: ProvenanceRecord) -> Candidate:
+        assert entry.target_tag is not None
+        return Candidate(
+            entry.target_profile,
+            entry.target_repository,
+            entry.target_tag,
+            entry.source_digest,
+            record.promoted_at,
+            "chain",
+            hop=entry.hop + 1,
+        )
 
     def _failed(
         self, entry: QueueEntry, route: Route, exc: BaseException, started: datetime
     ) -> str:
         assert entry.id is not None
         message = str(exc) or type(exc).__name__
-        if is_transient(exc) and entry.attempts < self.max_attempts:
-            delay = self.retry_base * (2 ** (entry.attempts - 1))
-            self.queue.retry_later(
-                entry.id, message, self.clock() + min(delay, timedelta(minutes=15))
-            )
+        now = self.clock()
+        created = entry.created_at or now
+        if is_transient(exc) and now - created < self.give_up_after:
+            delay = min(self.retry_base * (2 ** min(entry.attempts - 1, 10)), MAX_BACKOFF)
+            self.queue.retry_later(entry, message, now + delay)
             log.warning(
                 "promotion %s failed (attempt %d), will retry: %s",
                 entry.id,
@@ -288,12 +443,11 @@ class Runner:
                 message,
             )
             return "retry"
-        self.queue.finish(entry.id, "failed", message)
-        row = self._record(entry, route, "failed", message, started)
+        row = self._finish(entry, route, "failed", message, started)
         self.callbacks.emit("failed", entry, row)
         return "failed"
 
-    def _record(
+    def _finish(
         self,
         entry: QueueEntry,
         route: Route | None,
@@ -302,18 +456,41 @@ class Runner:
         started: datetime,
         result: PromotionOutcome | None = None,
     ) -> HistoryRow:
+        """Finish the entry and write its history row in one transaction (fenced)."""
         stats = result.stats if result is not None else None
-        return self.history.add(
-            HistoryRow.for_entry(
-                entry,
-                policy_name=route.policy_name if route else "",
-                outcome=outcome,
-                reason=reason,
-                started=started,
-                finished=self.clock(),
-                actor=self.actor,
-                bytes_moved=stats.bytes_moved if stats else 0,
-                blobs_mounted=stats.blobs_mounted if stats else 0,
-                blobs_uploaded=stats.blobs_uploaded if stats else 0,
-            )
+        row = HistoryRow.for_entry(
+            entry,
+            policy_name=route.policy_name if route else "",
+            outcome=outcome,
+            reason=reason,
+            started=started,
+            finished=self.clock(),
+            actor=self.actor,
+            bytes_moved=stats.bytes_moved if stats else 0,
+            blobs_mounted=stats.blobs_mounted if stats else 0,
+            blobs_uploaded=stats.blobs_uploaded if stats else 0,
         )
+        state = {"promoted": "done"}.get(outcome, outcome)
+        written = self.queue.finish(
+            entry, state, None if outcome == "promoted" else reason, history=row
+        )
+        assert written is not None
+        return written
+
+
+def _same_promotion(found: ProvenanceRecord, record: ProvenanceRecord) -> bool:
+    return (
+        found.policy_id == record.policy_id
+        and found.source_digest == record.source_digest
+        and found.source_tag == record.source_tag
+        and found.source_repository == record.source_repository
+        and found.target_tag == record.target_tag
+    )
+
+
+def _guarded_webhook(url: str, record: ProvenanceRecord) -> str | None:
+    try:
+        return send_webhook(url, record)
+    except Exception as exc:  # a receiver's fault must not undo the promotion
+        log.exception("webhook %s failed", url)
+        return f"webhook not delivered: {exc}"

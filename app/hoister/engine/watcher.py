@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from hoister.engine.tags import is_internal_tag
@@ -52,9 +52,14 @@ def could_match(policy: CompiledPolicy, repository: str, tag: str) -> bool:
 
 @dataclass(frozen=True)
 class PollResult:
+    """What one poll found. ``commit`` stores what it saw: call it only once the
+    candidates are safely queued, so a crash in between means they are found again
+    (queueing is idempotent) rather than never."""
+
     candidates: list[Candidate]
     baseline: bool  # this poll was the first sight of the repository
     tags: int
+    commit: Callable[[], None] = field(default=lambda: None, compare=False)
 
 
 class Watcher:
@@ -107,10 +112,13 @@ class Watcher:
                         )
                     )
         gone = set(known) - set(tags)
-        self.watch.record(profile, repository, seen, gone, baseline=first, when=now)
-        if first:
-            log.info("baseline of %s:%s: %d tags recorded", profile, repository, len(tags))
-        return PollResult(candidates, first, len(tags))
+
+        def commit() -> None:
+            self.watch.record(profile, repository, seen, gone, baseline=first, when=now)
+            if first:
+                log.info("baseline of %s:%s: %d tags recorded", profile, repository, len(tags))
+
+        return PollResult(candidates, first, len(tags), commit)
 
     def _resolve(
         self,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hoister.store.base import ConnectionOwner
 from hoister.store.db import transaction
-from hoister.store.queue import QueueEntry
 from hoister.store.times import from_db_time, to_db_time
+
+if TYPE_CHECKING:
+    from hoister.store.queue import QueueEntry
 
 OUTCOMES = ("matched", "promoted", "skipped", "failed")
 
@@ -35,6 +38,7 @@ class HistoryRow:
     blobs_uploaded: int = 0
     hop: int = 0
     actor: str = ""
+    entry_id: int | None = None  # the queue entry this row is about, if any
     id: int | None = None
 
     @classmethod
@@ -73,6 +77,7 @@ class HistoryRow:
             blobs_uploaded=blobs_uploaded,
             hop=entry.hop,
             actor=actor,
+            entry_id=entry.id,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -85,20 +90,40 @@ class HistoryRow:
 _COLUMNS = [f for f in HistoryRow.__dataclass_fields__ if f != "id"]
 
 
+def insert_row(conn: sqlite3.Connection, row: HistoryRow) -> HistoryRow:
+    """Insert ``row`` inside the caller's transaction (the queue finishes an entry and
+    writes its row at once); returns the row with its id."""
+    if row.outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {row.outcome!r}")
+    values = [
+        to_db_time(getattr(row, c)) if c.endswith("_at") else getattr(row, c) for c in _COLUMNS
+    ]
+    cursor = conn.execute(
+        f"INSERT INTO history ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+        values,
+    )
+    return HistoryRow(**{**asdict(row), "id": cursor.lastrowid})
+
+
 class HistoryStore(ConnectionOwner):
     def add(self, row: HistoryRow) -> HistoryRow:
-        if row.outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {row.outcome!r}")
-        values = [
-            to_db_time(getattr(row, c)) if c.endswith("_at") else getattr(row, c) for c in _COLUMNS
-        ]
         with transaction(self._conn):
-            cursor = self._conn.execute(
-                f"INSERT INTO history ({', '.join(_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(_COLUMNS))})",
-                values,
+            return insert_row(self._conn, row)
+
+    def for_entry(self, entry_id: int) -> list[HistoryRow]:
+        """Every row about one queue entry, oldest first (a match, then its outcome)."""
+        return [
+            self._read(r)
+            for r in self._conn.execute(
+                "SELECT * FROM history WHERE entry_id = ? ORDER BY id", (entry_id,)
             )
-        return HistoryRow(**{**asdict(row), "id": cursor.lastrowid})
+        ]
+
+    @staticmethod
+    def _read(r: Any) -> HistoryRow:
+        return HistoryRow(
+            **{c: from_db_time(r[c]) if c.endswith("_at") else r[c] for c in [*_COLUMNS, "id"]}
+        )
 
     def recent(
         self,
@@ -119,9 +144,4 @@ class HistoryStore(ConnectionOwner):
             args += [profile, profile]
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
-        return [
-            HistoryRow(
-                **{c: from_db_time(r[c]) if c.endswith("_at") else r[c] for c in [*_COLUMNS, "id"]}
-            )
-            for r in self._conn.execute(sql, args)
-        ]
+        return [self._read(r) for r in self._conn.execute(sql, args)]

@@ -194,7 +194,22 @@ MIGRATION_3: Final[Migration] = (
     """,
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (MIGRATION_1, MIGRATION_2, MIGRATION_3)
+#: Queue entries are *claimed*: an owner (one engine: agent, app, CLI), a lease it renews
+#: while it works, and a claim number raised by every claim. Finishing an entry checks the
+#: claim number, so an owner whose lease expired and was taken over cannot finish it again
+#: (fencing). A history row names the entry it is about, so a caller can find the row of
+#: its own promotion rather than "the latest one".
+MIGRATION_4: Final[Migration] = (
+    "ALTER TABLE queue ADD COLUMN owner TEXT NULL",
+    "ALTER TABLE queue ADD COLUMN lease_until TEXT NULL",
+    "ALTER TABLE queue ADD COLUMN claim INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE history ADD COLUMN entry_id INTEGER NULL",
+    "CREATE INDEX queue_lease ON queue (state, lease_until)",
+    "CREATE INDEX queue_target ON queue (target_profile, target_repository, target_tag)",
+    "CREATE INDEX history_entry ON history (entry_id)",
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4)
 
 #: The schema version this code writes and understands.
 LATEST_VERSION: Final = len(MIGRATIONS)

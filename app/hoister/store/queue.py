@@ -1,20 +1,79 @@
-"""The durable promotion queue: written before any copy starts, resumed after a crash.
+"""The durable promotion queue: written before any copy starts, claimed before it runs.
 
-``UNIQUE(policy_id, source_digest, source_tag)`` makes "promote once" a property of
-the data: enqueuing the same match twice is a no-op. The target tag is rendered when a
-promotion first starts and stored, so a retry after a crash writes the same tag rather
-than a second one with a later timestamp.
+``UNIQUE(policy_id, source_digest, source_tag)`` makes "promote once" a property of the
+data: enqueuing the same match twice is a no-op, whichever engine finds it.
+
+Work has an owner. An engine *claims* an entry: the row records the owner, a lease
+(a time until which the claim holds) and a claim number that every claim raises. The
+owner renews the lease while it works. Another engine may take an entry over only once
+its lease has expired (or, on the same host, once its owner process is gone), and every
+write an owner makes to an entry it claimed — the target tag, a retry, the finish —
+names the claim number it got, so an owner whose claim was taken over cannot change or
+finish the entry any more (fencing). The design uses no process-local lock: the same
+statements work for every process on one SQLite file, and carry over to a shared server
+database where ``SELECT … FOR UPDATE SKIP LOCKED`` replaces SQLite's write lock.
+
+The target tag is rendered when a promotion first runs and stored, so a retry after a
+crash writes the same tag rather than a second one with a later timestamp. Storing it
+also *reserves* it: while an entry holds a tag, no other entry may take that tag in
+the same target repository for another digest.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from hoister.errors import HoisterError
 from hoister.store.base import ConnectionOwner
 from hoister.store.db import transaction
+from hoister.store.history import HistoryRow, insert_row
 from hoister.store.times import from_db_time, to_db_time
+
+#: How long a claim holds without renewal. The owner renews it every third of this, so
+#: a live owner keeps its claim through two missed renewals.
+DEFAULT_LEASE = timedelta(seconds=60)
+
+#: Entry states that still have work to do; the others are final.
+ACTIVE_STATES = ("pending", "running")
+
+
+class LostClaim(HoisterError):
+    """The entry was taken over by another engine after this one's lease expired."""
+
+
+def new_owner(actor: str) -> str:
+    """A claim owner: unique per engine instance, and naming the host and process so that
+    an engine starting on the same host can tell a dead owner from a live one."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{actor}"
+
+
+def _owner_is_dead_here(owner: str | None) -> bool:
+    """True only when ``owner`` was a process on this host that no longer exists.
+
+    Anything uncertain (another host, a foreign format, a pid reused by another process)
+    reads as alive: the lease then decides, which is always safe, merely slower.
+    """
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # another engine in this very process: it is alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, owned by someone else
+    return False
 
 
 @dataclass(frozen=True)
@@ -34,6 +93,9 @@ class QueueEntry:
     last_error: str | None = None
     hop: int = 0
     created_at: datetime | None = None
+    owner: str | None = None
+    lease_until: datetime | None = None
+    claim: int = 0
 
 
 def _entry(row: Any) -> QueueEntry:
@@ -53,7 +115,13 @@ def _entry(row: Any) -> QueueEntry:
         last_error=row["last_error"],
         hop=row["hop"],
         created_at=from_db_time(row["created_at"]),
+        owner=row["owner"],
+        lease_until=from_db_time(row["lease_until"]),
+        claim=row["claim"],
     )
+
+
+_FENCE = " WHERE id = ? AND claim = ? AND state = 'running'"
 
 
 class QueueStore(ConnectionOwner):
@@ -92,64 +160,151 @@ class QueueStore(ConnectionOwner):
             raise KeyError(entry_id)
         return _entry(row)
 
-    def claim_next(self, now: datetime) -> QueueEntry | None:
-        """Take the oldest due pending entry and mark it running (atomically)."""
+    # -- claims ------------------------------------------------------------------------
+
+    def claim_next(
+        self, owner: str, now: datetime, lease: timedelta = DEFAULT_LEASE
+    ) -> QueueEntry | None:
+        """Claim the oldest due entry: pending and due, or running under a claim that
+        has lapsed (lease expired, or its owner process on this host is gone)."""
+        stamp = to_db_time(now)
+        with transaction(self._conn):
+            rows = self._conn.execute(
+                "SELECT * FROM queue WHERE (state = 'pending' AND next_attempt_at <= ?)"
+                " OR state = 'running' ORDER BY next_attempt_at, id",
+                (stamp,),
+            ).fetchall()
+            for row in rows:
+                if row["state"] == "running" and not self._lapsed(row, stamp):
+                    continue
+                return self._take(row, owner, now, lease)
+        return None
+
+    def claim(
+        self, entry_id: int, owner: str, lease: timedelta = DEFAULT_LEASE
+    ) -> QueueEntry | None:
+        """Claim one pending entry at once (a manual promotion runs in the foreground)."""
         with transaction(self._conn):
             row = self._conn.execute(
-                "SELECT * FROM queue WHERE state = 'pending' AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at, id LIMIT 1",
-                (to_db_time(now),),
+                "SELECT * FROM queue WHERE id = ? AND state = 'pending'", (entry_id,)
             ).fetchone()
             if row is None:
                 return None
-            self._conn.execute(
-                "UPDATE queue SET state = 'running', attempts = attempts + 1, updated_at = ?"
-                " WHERE id = ?",
-                (to_db_time(now), row["id"]),
-            )
-        return self.get(row["id"])
+            return self._take(row, owner, self._clock(), lease)
 
-    def claim(self, entry_id: int) -> QueueEntry | None:
-        """Mark one pending entry running (a manual promotion runs at once)."""
+    @staticmethod
+    def _lapsed(row: Any, stamp: str | None) -> bool:
+        lease_until = row["lease_until"]
+        return lease_until is None or lease_until <= stamp or _owner_is_dead_here(row["owner"])
+
+    def _take(self, row: Any, owner: str, now: datetime, lease: timedelta) -> QueueEntry:
+        """Inside a transaction: make ``owner`` the holder of ``row`` with a fresh claim."""
+        self._conn.execute(
+            "UPDATE queue SET state = 'running', owner = ?, lease_until = ?,"
+            " claim = claim + 1, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+            (owner, to_db_time(now + lease), to_db_time(now), row["id"]),
+        )
+        return _entry(
+            self._conn.execute("SELECT * FROM queue WHERE id = ?", (row["id"],)).fetchone()
+        )
+
+    def renew(self, entry: QueueEntry, lease: timedelta = DEFAULT_LEASE) -> bool:
+        """Extend the lease of a claim still held; False when it was taken over."""
+        now = self._clock()
         with transaction(self._conn):
             cursor = self._conn.execute(
-                "UPDATE queue SET state = 'running', attempts = attempts + 1, updated_at = ?"
-                " WHERE id = ? AND state = 'pending'",
-                (to_db_time(self._clock()), entry_id),
+                "UPDATE queue SET lease_until = ?, updated_at = ?" + _FENCE,
+                (to_db_time(now + lease), to_db_time(now), entry.id, entry.claim),
+            )
+        return cursor.rowcount == 1
+
+    def check(self, entry: QueueEntry) -> None:
+        """Raise :class:`LostClaim` unless ``entry``'s claim is still the current one."""
+        row = self._conn.execute(
+            "SELECT claim, state FROM queue WHERE id = ?", (entry.id,)
+        ).fetchone()
+        if row is None or row["claim"] != entry.claim or row["state"] != "running":
+            raise LostClaim(self._lost(entry))
+
+    @staticmethod
+    def _lost(entry: QueueEntry) -> str:
+        return (
+            f"promotion {entry.id} of {entry.source_repository}:{entry.source_tag} was taken "
+            "over by another engine after this one's claim lapsed; left to it"
+        )
+
+    def _fenced(self, entry: QueueEntry, sql: str, args: tuple[Any, ...]) -> None:
+        """Run an update of a claimed entry; :class:`LostClaim` if the claim moved on."""
+        cursor = self._conn.execute(sql + _FENCE, (*args, entry.id, entry.claim))
+        if cursor.rowcount != 1:
+            raise LostClaim(self._lost(entry))
+
+    # -- the claimed entry's progress ------------------------------------------------------
+
+    def reserve_target_tag(self, entry: QueueEntry, tag: str) -> QueueEntry | None:
+        """Store the rendered tag, unless another active entry holds it for another digest.
+
+        Returns the entry with its tag, or the entry holding the tag (then nothing was
+        stored). Check and write are one transaction, so two engines rendering the same
+        tag at the same moment cannot both take it.
+        """
+        now = to_db_time(self._clock())
+        with transaction(self._conn):
+            holder = self._conn.execute(
+                "SELECT * FROM queue WHERE target_profile = ? AND target_repository = ?"
+                " AND target_tag = ? AND id != ? AND source_digest != ?"
+                " AND state IN ('pending', 'running') LIMIT 1",
+                (entry.target_profile, entry.target_repository, tag, entry.id, entry.source_digest),
+            ).fetchone()
+            if holder is not None:
+                return _entry(holder)
+            self._fenced(entry, "UPDATE queue SET target_tag = ?, updated_at = ?", (tag, now))
+        return None
+
+    def finish(
+        self,
+        entry: QueueEntry,
+        state: str,
+        error: str | None = None,
+        history: HistoryRow | None = None,
+    ) -> HistoryRow | None:
+        """Mark ``done``, ``skipped`` or ``failed`` for good, with its history row, in one
+        transaction: a crash leaves both or neither. :class:`LostClaim` if fenced out."""
+        with transaction(self._conn):
+            self._fenced(
+                entry,
+                "UPDATE queue SET state = ?, last_error = ?, owner = NULL, lease_until = NULL,"
+                " updated_at = ?",
+                (state, error, to_db_time(self._clock())),
+            )
+            return insert_row(self._conn, history) if history is not None else None
+
+    def retry_later(
+        self, entry: QueueEntry, error: str, when: datetime, *, rerender: bool = False
+    ) -> None:
+        """Give the entry back, to run again at ``when``; ``rerender`` forgets its tag."""
+        sql = (
+            "UPDATE queue SET state = 'pending', last_error = ?, next_attempt_at = ?,"
+            " owner = NULL, lease_until = NULL, updated_at = ?"
+        )
+        if rerender:
+            sql += ", target_tag = NULL"
+        with transaction(self._conn):
+            self._fenced(entry, sql, (error, to_db_time(when), to_db_time(self._clock())))
+
+    def retry(self, entry_id: int) -> QueueEntry | None:
+        """Put a failed or skipped entry back in the queue (someone fixed the cause)."""
+        now = to_db_time(self._clock())
+        with transaction(self._conn):
+            cursor = self._conn.execute(
+                "UPDATE queue SET state = 'pending', next_attempt_at = ?, updated_at = ?,"
+                " last_error = NULL, target_tag = CASE WHEN policy_id IS NULL THEN target_tag"
+                " ELSE NULL END WHERE id = ? AND state IN ('failed', 'skipped')",
+                (now, now, entry_id),
             )
         return self.get(entry_id) if cursor.rowcount else None
 
-    def set_target_tag(self, entry_id: int, tag: str) -> None:
-        with transaction(self._conn):
-            self._conn.execute(
-                "UPDATE queue SET target_tag = ?, updated_at = ? WHERE id = ?",
-                (tag, to_db_time(self._clock()), entry_id),
-            )
-
-    def finish(self, entry_id: int, state: str, error: str | None = None) -> None:
-        """Mark ``done``, ``skipped`` or ``failed`` (for good)."""
-        with transaction(self._conn):
-            self._conn.execute(
-                "UPDATE queue SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                (state, error, to_db_time(self._clock()), entry_id),
-            )
-
-    def retry_later(self, entry_id: int, error: str, when: datetime) -> None:
-        with transaction(self._conn):
-            self._conn.execute(
-                "UPDATE queue SET state = 'pending', last_error = ?, next_attempt_at = ?,"
-                " updated_at = ? WHERE id = ?",
-                (error, to_db_time(when), to_db_time(self._clock()), entry_id),
-            )
-
-    def resume_interrupted(self) -> int:
-        """Entries left 'running' by a process that died go back to 'pending'."""
-        with transaction(self._conn):
-            cursor = self._conn.execute(
-                "UPDATE queue SET state = 'pending', updated_at = ? WHERE state = 'running'",
-                (to_db_time(self._clock()),),
-            )
-        return cursor.rowcount
+    # -- looking --------------------------------------------------------------------------
 
     def pending_count(self) -> int:
         row = self._conn.execute(
@@ -157,9 +312,31 @@ class QueueStore(ConnectionOwner):
         ).fetchone()
         return int(row[0])
 
+    def next_due(self) -> datetime | None:
+        """When the next entry becomes claimable: the soonest pending retry, or the soonest
+        lease of another owner to lapse (so a dead engine's work is taken over promptly)."""
+        row = self._conn.execute(
+            "SELECT MIN(CASE WHEN state = 'pending' THEN next_attempt_at ELSE lease_until END)"
+            " FROM queue WHERE state IN ('pending', 'running')"
+        ).fetchone()
+        return from_db_time(row[0]) if row and row[0] else None
+
+    def lapsed(self, now: datetime) -> int:
+        """Entries whose owner stopped renewing: taken over by the next claim."""
+        rows = self._conn.execute(
+            "SELECT owner, lease_until FROM queue WHERE state = 'running'"
+        ).fetchall()
+        stamp = to_db_time(now)
+        return sum(1 for row in rows if self._lapsed(row, stamp))
+
     def entries(self, state: str | None = None) -> list[QueueEntry]:
         if state is None:
             rows = self._conn.execute("SELECT * FROM queue ORDER BY id")
         else:
             rows = self._conn.execute("SELECT * FROM queue WHERE state = ? ORDER BY id", (state,))
         return [_entry(row) for row in rows]
+
+
+def lease_seconds(lease: timedelta) -> float:
+    """How often an owner renews: a third of the lease, at least once a second."""
+    return max(1.0, lease.total_seconds() / 3)

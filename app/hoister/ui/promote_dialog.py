@@ -112,7 +112,7 @@ def promote(ctx: AppContext, request: ManualPromotion, progress: CopyProgress) -
                 request.target_tag,
             )
         )
-        claimed = engine.queue.claim(entry.id) if entry and entry.id is not None else None
+        claimed = engine.runner.claim(entry.id) if entry and entry.id is not None else None
         if claimed is None:
             raise HoisterError("this promotion is already queued; the engine will run it")
         route = Route(None, "manual promotion", request.overwrite, True, True, None)
