@@ -138,12 +138,20 @@ def list_profiles(args: argparse.Namespace, ctx: Context) -> int:
     if not profiles:
         print("no profiles yet; add one with: hoister profile add NAME --url URL", file=sys.stderr)
         return 0
-    rows = [
-        (p.name, p.url, p.username or "(anonymous)", "insecure" if p.insecure else "verified")
-        for p in profiles
-    ]
+    rows = [(p.name, p.url, p.username or "(anonymous)", tls_summary(p)) for p in profiles]
     print_table(("NAME", "URL", "USER", "TLS"), rows)
     return 0
+
+
+def tls_summary(profile: Profile) -> str:
+    """How the connection is protected, in words: never "verified" for plain HTTP."""
+    if profile.is_plain_http:
+        return "plain HTTP"
+    if profile.insecure:
+        return "TLS not verified (--insecure)"
+    if profile.ca_file:
+        return f"TLS verified with CA {profile.ca_file}"
+    return "TLS verified"
 
 
 def remove_profile(args: argparse.Namespace, ctx: Context) -> int:
