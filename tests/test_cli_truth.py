@@ -78,6 +78,13 @@ def test_promote_to_an_unreachable_target_is_queued_for_retry(  # type: ignore[n
     code, out, _ = cli("history", "--json")
     assert (code, json.loads(out)) == (0, [])
 
+    code, _, err = cli(
+        "promote", "dev/website:1.2", "qa/website:1.3", "--profile", "local",
+        "--target-profile", "gone", "--overwrite", "backup", "--no-provenance",
+    )  # fmt: skip
+    assert code == 75
+    assert "(the queue does not keep --overwrite backup, --no-provenance: the retry" in err
+
 
 def test_promote_failure_for_good_says_why(  # type: ignore[no-untyped-def]
     cli, registry: RegistryServer, basic_registry: RegistryServer, database: Database

@@ -154,7 +154,7 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
             engine.runner.run_due()  # policies of the target react, as to any push
     finally:
         engine.close()
-    return _conclude(ctx, report, source, head.digest, target_profile.name)
+    return _conclude(ctx, report, source, head.digest, target_profile.name, _custom_options(args))
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,19 @@ class _Report:
     def reason(self) -> str:
         text = (self.row.reason if self.row else "") or self.entry.last_error or ""
         return text or "no reason was recorded"
+
+
+def _custom_options(args: argparse.Namespace) -> list[str]:
+    """Options a retry by the agent would not know: queue entries carry no route."""
+    options = []
+    if args.overwrite != OverwriteMode.SKIP.value:
+        options.append(f"--overwrite {args.overwrite}")
+    options += [
+        name
+        for name in ("--no-referrers", "--no-provenance")
+        if getattr(args, name[2:].replace("-", "_"))
+    ]
+    return options
 
 
 def _last_history_id(history: HistoryStore) -> int:
@@ -206,7 +219,12 @@ def _belongs(row: HistoryRow, entry: QueueEntry) -> bool:
 
 
 def _conclude(
-    ctx: Context, report: _Report, source: ImageReference, digest: str, target_profile: str
+    ctx: Context,
+    report: _Report,
+    source: ImageReference,
+    digest: str,
+    target_profile: str,
+    custom: list[str],
 ) -> int:
     """Print the one outcome and return its exit status (see the module docstring)."""
     entry = report.entry
@@ -229,9 +247,14 @@ def _conclude(
     if report.state == "failed":
         raise PromotionFailed(f"promotion of {source} to {target} failed: {report.reason}")
     if report.state in ("pending", "running"):
+        caveat = (
+            f" (the queue does not keep {', '.join(custom)}: the retry uses the defaults)"
+            if custom
+            else ""
+        )
         raise PromotionQueued(
             f"queued for retry: {report.reason}; queue entry {entry.id} stays queued and "
-            "the agent (`hoister run`) retries it with backoff"
+            f"the agent (`hoister run`) retries it with backoff{caveat}"
         )
     raise HoisterError(f"queue entry {entry.id} ended in the unknown state {report.state!r}")
 
