@@ -42,7 +42,8 @@ def test_profile_add_verifies_and_keeps_the_password_in_the_keyring(
     )
     assert code == 0, err
     assert f"connected to {basic_registry.host} as alice" in err
-    assert memory_keyring.entries == {("hoister", f"{basic_registry.host}/alice"): password}
+    key = f"profile:local/{basic_registry.host}/alice"
+    assert memory_keyring.entries == {("hoister", key): password}
     code, out, _ = cli("profile", "list", "--json")
     assert json.loads(out) == [
         {

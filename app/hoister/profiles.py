@@ -96,7 +96,7 @@ def _split_port(netloc: str) -> tuple[str, int | None]:
 def parse_registry_url(text: str) -> str:
     """Normalise what a person typed into ``scheme://host[:port]``.
 
-    One registry must have one spelling: the URL keys the keyring entry and is matched
+    One registry must have one spelling: its host is part of the keyring key and is matched
     against ``docker login`` entries, so ``Registry.example.com/v2/`` and
     ``https://registry.example.com:443`` both become ``https://registry.example.com``.
     Credentials in the URL are refused because the URL is saved in a plain file.

@@ -159,7 +159,7 @@ def _docker(tmp_path: Path) -> DockerConfig:
 
 def test_environment_wins_over_keyring_and_docker_login(tmp_path: Path) -> None:
     secrets = SecretStore(MemoryKeyring())
-    secrets.set(PROFILE.host, "ci-bot", "keyring-secret")
+    secrets.set(PROFILE, "keyring-secret")
     environ = _env(HOISTER_PASSWORD_PROD=SECRET)
     credential = resolve_credential(PROFILE, secrets, _docker(tmp_path), environ)
     assert credential is not None and credential.secret == SECRET
@@ -167,14 +167,14 @@ def test_environment_wins_over_keyring_and_docker_login(tmp_path: Path) -> None:
     assert resolve_credential(PROFILE, secrets, _docker(tmp_path), {}) == Credential(
         "ci-bot", "keyring-secret", source="keyring"
     )
-    secrets.delete(PROFILE.host, "ci-bot")
+    secrets.delete(PROFILE)
     borrowed = resolve_credential(PROFILE, secrets, _docker(tmp_path), {})
     assert borrowed is not None and borrowed.secret == "docker-secret"
 
 
 def test_an_unusable_variable_does_not_fall_back(tmp_path: Path) -> None:
     secrets = SecretStore(MemoryKeyring())
-    secrets.set(PROFILE.host, "ci-bot", "keyring-secret")
+    secrets.set(PROFILE, "keyring-secret")
     environ = _env(HOISTER_PASSWORD_FILE_PROD=str(tmp_path / "missing"))
     with pytest.raises(HoisterError, match="HOISTER_PASSWORD_FILE_PROD"):
         resolve_credential(PROFILE, secrets, _docker(tmp_path), environ)

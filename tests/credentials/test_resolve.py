@@ -32,7 +32,7 @@ def secrets() -> SecretStore:
 
 def test_keyring_secret_wins(tmp_path: Path, secrets: SecretStore) -> None:
     profile = Profile("p", "https://r.example.com:5000", username="alice")
-    secrets.set(profile.host, "alice", SECRET)
+    secrets.set(profile, SECRET)
     assert resolve_credential(profile, secrets, _docker(tmp_path)) == Credential(
         "alice", SECRET, source="keyring"
     )
@@ -70,14 +70,16 @@ def test_anonymous_when_nothing_is_known(tmp_path: Path, secrets: SecretStore) -
 def test_session_only_secret_says_so(tmp_path: Path) -> None:
     secrets = SecretStore(fail.Keyring())
     profile = Profile("p", "https://r.example.com:5000", username="alice")
-    secrets.set(profile.host, "alice", SECRET)
+    secrets.set(profile, SECRET)
     credential = resolve_credential(profile, secrets, None)
     assert credential == Credential("alice", SECRET, source="session")
 
 
-def test_profiles_with_the_same_login_share_the_secret(secrets: SecretStore) -> None:
+def test_profiles_with_the_same_login_keep_their_own_secrets(secrets: SecretStore) -> None:
     first = Profile("team-a", "https://r.example.com:5000", username="alice")
     second = Profile("team-b", "r.example.com:5000/v2/", username="alice")
-    secrets.set(first.host, "alice", SECRET)
-    credential = resolve_credential(second, secrets, None)
+    secrets.set(first, SECRET)
+    assert resolve_credential(second, secrets, None) is None
+    secrets.set(second, "mistyped")
+    credential = resolve_credential(first, secrets, None)
     assert credential is not None and credential.secret == SECRET

@@ -15,9 +15,12 @@ from keyring.backends import SecretService, chainer, fail, null
 from hoister.credentials import SecretStore
 from hoister.credentials.secrets import SERVICE
 from hoister.errors import InvalidInput
+from hoister.profiles import Profile
 from tests.support_keyring import MemoryKeyring
 
 SECRET = "s3cr3t-Hunter2-value"
+ALICE = Profile("prod", "https://r.example.com", username="alice")
+ALICE_KEY = "profile:prod/r.example.com/alice"
 WARNING_START = "No system keyring is available ("
 WARNING_END = "); the password is kept for this session only and will be asked again next time."
 
@@ -53,50 +56,53 @@ def _assert_session_only(store: SecretStore) -> None:
     assert SECRET not in store.warning
 
 
-def test_round_trip_in_backend_under_login_key() -> None:
+def test_round_trip_in_backend_under_the_profile_key() -> None:
     backend = MemoryKeyring()
     store = SecretStore(backend)
+    profile = Profile("lab", "https://registry.example.com:5000", username="alice")
     assert store.persistent and store.warning is None
-    assert store.get("registry.example.com:5000", "alice") is None
-    store.set("registry.example.com:5000", "alice", SECRET)
-    assert backend.entries == {(SERVICE, "registry.example.com:5000/alice"): SECRET}
-    assert store.get("registry.example.com:5000", "alice") == SECRET
-    assert store.get("registry.example.com:5000", "bob") is None
-    assert store.get("other.example.com", "alice") is None
-    store.set("registry.example.com:5000", "alice", "changed")
-    assert store.get("registry.example.com:5000", "alice") == "changed"
-    store.delete("registry.example.com:5000", "alice")
-    assert store.get("registry.example.com:5000", "alice") is None
+    assert store.get(profile) is None
+    store.set(profile, SECRET)
+    assert backend.entries == {(SERVICE, "profile:lab/registry.example.com:5000/alice"): SECRET}
+    assert store.get(profile) == SECRET
+    assert store.get(Profile("lab", profile.url, username="bob")) is None
+    assert store.get(Profile("lab", "https://other.example.com", username="alice")) is None
+    assert store.get(Profile("other", profile.url, username="alice")) is None
+    store.set(profile, "changed")
+    assert store.get(profile) == "changed"
+    store.delete(profile)
+    assert store.get(profile) is None
     assert backend.entries == {}
 
 
-def test_same_login_is_shared_across_stores_and_profiles() -> None:
+def test_the_keyring_keeps_it_across_stores() -> None:
     backend = MemoryKeyring()
-    SecretStore(backend).set("r.example.com", "alice", SECRET)
-    assert SecretStore(backend).get("r.example.com", "alice") == SECRET
+    SecretStore(backend).set(ALICE, SECRET)
+    assert SecretStore(backend).get(ALICE) == SECRET
 
 
 def test_delete_missing_is_not_an_error() -> None:
     store = SecretStore(MemoryKeyring())  # raises PasswordDeleteError when absent
-    store.delete("r.example.com", "nobody")
+    store.delete(Profile("x", "https://r.example.com", username="nobody"))
     assert store.persistent
 
 
 def test_default_backend_comes_from_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     backend = MemoryKeyring()
     monkeypatch.setattr(keyring, "get_keyring", lambda: backend)
-    SecretStore().set("r.example.com", "alice", SECRET)
-    assert backend.entries[(SERVICE, "r.example.com/alice")] == SECRET
+    SecretStore().set(ALICE, SECRET)
+    assert backend.entries[(SERVICE, ALICE_KEY)] == SECRET
 
 
 @pytest.mark.parametrize(
-    ("host", "username", "secret"),
-    [("", "alice", SECRET), ("r.example.com", "", SECRET), ("r.example.com", "alice", "")],
+    ("profile", "secret"),
+    [(Profile("anon", "https://r.example.com"), SECRET), (ALICE, "")],
+    ids=["no-user", "empty-secret"],
 )
-def test_blank_inputs_are_refused(host: str, username: str, secret: str) -> None:
+def test_blank_inputs_are_refused(profile: Profile, secret: str) -> None:
     store = SecretStore(MemoryKeyring())
     with pytest.raises(InvalidInput):
-        store.set(host, username, secret)
+        store.set(profile, secret)
 
 
 def test_fail_backend_falls_back_to_memory(caplog: pytest.LogCaptureFixture) -> None:
@@ -104,12 +110,12 @@ def test_fail_backend_falls_back_to_memory(caplog: pytest.LogCaptureFixture) -> 
     store = SecretStore(fail.Keyring())
     _assert_session_only(store)
     assert "no keyring backend is installed or running" in (store.warning or "")
-    assert store.get("r.example.com", "alice") is None
-    store.set("r.example.com", "alice", SECRET)
-    assert store.get("r.example.com", "alice") == SECRET
-    store.delete("r.example.com", "alice")
-    store.delete("r.example.com", "alice")
-    assert store.get("r.example.com", "alice") is None
+    assert store.get(ALICE) is None
+    store.set(ALICE, SECRET)
+    assert store.get(ALICE) == SECRET
+    store.delete(ALICE)
+    store.delete(ALICE)
+    assert store.get(ALICE) is None
     assert store.backend_name == "memory (this session only)"
     assert any(WARNING_START in record.getMessage() for record in caplog.records)
     assert all(SECRET not in record.getMessage() for record in caplog.records)
@@ -117,16 +123,16 @@ def test_fail_backend_falls_back_to_memory(caplog: pytest.LogCaptureFixture) -> 
 
 def test_memory_is_per_store_not_on_disk(tmp_path: Path) -> None:
     first = SecretStore(fail.Keyring())
-    first.set("r.example.com", "alice", SECRET)
-    assert SecretStore(fail.Keyring()).get("r.example.com", "alice") is None
+    first.set(ALICE, SECRET)
+    assert SecretStore(fail.Keyring()).get(ALICE) is None
 
 
 def test_null_backend_is_treated_as_no_keyring() -> None:
     store = SecretStore(null.Keyring())
     _assert_session_only(store)
     assert "disabled" in (store.warning or "")
-    store.set("r.example.com", "alice", SECRET)
-    assert store.get("r.example.com", "alice") == SECRET
+    store.set(ALICE, SECRET)
+    assert store.get(ALICE) == SECRET
 
 
 def test_chainer_without_backends_is_treated_as_no_keyring(
@@ -141,9 +147,9 @@ def test_chainer_with_a_backend_is_used(monkeypatch: pytest.MonkeyPatch) -> None
     inner = MemoryKeyring()
     monkeypatch.setattr(chainer.ChainerBackend, "backends", [inner])
     store = SecretStore(chainer.ChainerBackend())
-    store.set("r.example.com", "alice", SECRET)
+    store.set(ALICE, SECRET)
     assert store.persistent
-    assert inner.entries == {(SERVICE, "r.example.com/alice"): SECRET}
+    assert inner.entries == {(SERVICE, ALICE_KEY): SECRET}
 
 
 def _secretstorage_error() -> BaseException:
@@ -182,34 +188,34 @@ def test_failure_on_use_switches_to_memory(
     store = SecretStore(backend)
     assert store.persistent
     if first == "get":
-        assert store.get("r.example.com", "alice") is None
+        assert store.get(ALICE) is None
     elif first == "set":
-        store.set("r.example.com", "alice", SECRET)
+        store.set(ALICE, SECRET)
     else:
-        store.delete("r.example.com", "alice")
+        store.delete(ALICE)
     _assert_session_only(store)
     assert type(backend.error).__name__ in (store.warning or "")
     calls = backend.calls
-    store.set("r.example.com", "alice", SECRET)
-    assert store.get("r.example.com", "alice") == SECRET
+    store.set(ALICE, SECRET)
+    assert store.get(ALICE) == SECRET
     assert backend.calls == calls, "a broken keyring is not retried in the same session"
 
 
 def test_secret_in_a_backend_error_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     store = SecretStore(BrokenKeyring(keyring.errors.PasswordSetError(f"cannot store {SECRET}")))
-    store.set("r.example.com", "alice", SECRET)
+    store.set(ALICE, SECRET)
     _assert_session_only(store)
     assert "<redacted>" in (store.warning or "")
     assert all(SECRET not in record.getMessage() for record in caplog.records)
-    assert store.get("r.example.com", "alice") == SECRET
+    assert store.get(ALICE) == SECRET
 
 
 def test_unexpected_errors_are_not_swallowed() -> None:
     """A bug (say a TypeError) must surface, not masquerade as 'no keyring'."""
     store = SecretStore(BrokenKeyring(TypeError("bug")))
     with pytest.raises(TypeError):
-        store.get("r.example.com", "alice")
+        store.get(ALICE)
     assert store.persistent
 
 
@@ -222,6 +228,69 @@ def test_secret_service_without_a_bus_falls_back(
     else:
         monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
     store = SecretStore(SecretService.Keyring())
-    store.set("r.example.com", "alice", SECRET)
+    store.set(ALICE, SECRET)
     _assert_session_only(store)
-    assert store.get("r.example.com", "alice") == SECRET
+    assert store.get(ALICE) == SECRET
+
+
+# -- a password belongs to its profile ---------------------------------------------------
+
+TEAM_A = Profile("team-a", "https://r.example.com", username="alice")
+TEAM_B = Profile("team-b", "r.example.com/v2/", username="alice")
+LEGACY_KEY = (SERVICE, "r.example.com/alice")
+
+
+def test_a_second_profile_for_the_same_login_keeps_its_own_secret() -> None:
+    backend = MemoryKeyring()
+    store = SecretStore(backend)
+    store.set(TEAM_A, SECRET)
+    assert store.get(TEAM_B) is None
+    store.set(TEAM_B, "mistyped")
+    assert (store.get(TEAM_A), store.get(TEAM_B)) == (SECRET, "mistyped")
+    store.delete(TEAM_B, remaining=[TEAM_A])
+    assert store.get(TEAM_A) == SECRET
+    assert backend.entries == {(SERVICE, "profile:team-a/r.example.com/alice"): SECRET}
+
+
+def test_a_secret_is_bound_to_the_login_it_was_typed_for() -> None:
+    store = SecretStore(MemoryKeyring())
+    store.set(TEAM_A, SECRET)
+    moved = Profile("team-a", "https://elsewhere.example.com", username="alice")
+    assert store.get(moved) is None, "never sent to another registry"
+    assert store.get(Profile("team-a", TEAM_A.url, username="bob")) is None
+
+
+def test_an_entry_of_an_earlier_version_is_migrated_on_first_use() -> None:
+    backend = MemoryKeyring()
+    backend.entries[LEGACY_KEY] = SECRET
+    store = SecretStore(backend)
+    assert store.get(TEAM_A) == SECRET
+    assert backend.entries[(SERVICE, "profile:team-a/r.example.com/alice")] == SECRET
+    # team-b may still rely on the shared entry: it stays until the last user goes.
+    assert backend.entries[LEGACY_KEY] == SECRET
+    store.delete(TEAM_A, remaining=[TEAM_B])
+    assert backend.entries == {LEGACY_KEY: SECRET}
+    assert store.get(TEAM_B) == SECRET
+    store.delete(TEAM_B, remaining=[])
+    assert backend.entries == {}
+
+
+def test_the_profiles_own_secret_wins_over_the_shared_entry() -> None:
+    backend = MemoryKeyring()
+    backend.entries[LEGACY_KEY] = "stale"
+    store = SecretStore(backend)
+    store.set(TEAM_A, SECRET)
+    assert store.get(TEAM_A) == SECRET
+
+
+def test_migration_without_a_working_keyring_keeps_the_copy_in_memory() -> None:
+    class ReadOnly(MemoryKeyring):
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise keyring.errors.PasswordSetError("read-only collection")
+
+    backend = ReadOnly()
+    backend.entries[LEGACY_KEY] = SECRET
+    store = SecretStore(backend)
+    assert store.get(TEAM_A) == SECRET
+    _assert_session_only(store)
+    assert store.get(TEAM_A) == SECRET

@@ -63,7 +63,7 @@ def test_basic_auth_asks_for_a_login_then_saves_it_in_the_keyring(
     profile = dialog.ctx.profiles.get("corp")
     assert profile.username == "alice"
     assert memory_keyring.entries == {
-        ("hoister", f"{profile.host}/alice"): basic_registry.users["alice"]
+        ("hoister", f"profile:corp/{profile.host}/alice"): basic_registry.users["alice"]
     }
     assert basic_registry.users["alice"] not in dialog.ctx.paths.profiles_file.read_text()
 
@@ -107,3 +107,44 @@ def test_a_scanner_command_is_saved_with_the_connection(
     with qtbot.waitSignal(dialog.saved, timeout=15000):
         qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
     assert dialog.ctx.profiles.get("local").scanner == "trivy image --format json {ref}"
+
+
+def test_two_connections_with_one_login_keep_their_own_passwords(
+    qtbot: QtBot,
+    make_context: ContextFactory,
+    basic_registry: RegistryServer,
+    registry: RegistryServer,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    ctx = make_context()
+    password = basic_registry.users["alice"]
+    for name in ("corp", "corp-ci"):
+        dialog = ConnectDialog(ctx)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.keyClicks(dialog.url_edit, basic_registry.url)
+        dialog.name_edit.setText(name)
+        _connect(qtbot, dialog)
+        qtbot.keyClicks(dialog.username_edit, "alice")
+        qtbot.keyClicks(dialog.password_edit, password)
+        with qtbot.waitSignal(dialog.saved, timeout=15000):
+            qtbot.mouseClick(dialog.connect_button, Qt.MouseButton.LeftButton)
+    keys = {key for _, key in memory_keyring.entries}
+    assert keys == {f"profile:{n}/{basic_registry.host}/alice" for n in ("corp", "corp-ci")}
+
+    # Pointing corp-ci at another registry, anonymously, forgets only its own password.
+    edit = ConnectDialog(ctx, ctx.profiles.get("corp-ci"))
+    qtbot.addWidget(edit)
+    edit.show()
+    edit.url_edit.setText(registry.url)
+    edit.username_edit.clear()
+    with qtbot.waitSignal(edit.saved, timeout=15000):
+        qtbot.mouseClick(edit.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: (
+            memory_keyring.entries
+            == {("hoister", f"profile:corp/{basic_registry.host}/alice"): password}
+        ),
+        timeout=5000,
+    )
+    assert ctx.credential(ctx.profiles.get("corp")) is not None

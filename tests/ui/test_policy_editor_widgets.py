@@ -195,8 +195,9 @@ def _token_context(
 ) -> ContextFactory:
     reg = token_registry.registry
     ctx = make_context()
-    ctx.profiles.add(Profile(name="local", url=reg.url, username=user, repositories=["qa/known"]))
-    ctx.secrets.set(reg.host, user, token_registry.users[user])
+    profile = Profile(name="local", url=reg.url, username=user, repositories=["qa/known"])
+    ctx.profiles.add(profile)
+    ctx.secrets.set(profile, token_registry.users[user])
     return ctx  # type: ignore[return-value]
 
 

@@ -3,12 +3,18 @@
 The sub-commands are a contract (../shared/design.md): scripts depend on their names,
 options, ``--json`` output and exit status — 0 success, 1 an operation failed, 2 bad
 usage or invalid input — with one message on standard error, never a traceback.
+
+A reader that stops early (``hoister history | head -1``) closes the pipe; that is not an
+error of Hoister's, so the command stops silently with status 141 (128 + SIGPIPE), the
+status a shell reports for any Unix tool the closed pipe stopped, so ``set -o pipefail``
+scripts see the same thing they would with ``git log | head -1``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +26,9 @@ from hoister.logsetup import configure_logging, redact, shutdown_logging
 from hoister.paths import Paths, default_paths
 
 log = logging.getLogger(__name__)
+
+#: Exit status when standard output was closed by its reader: 128 + SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,9 +70,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hoister: cannot write logs under {paths.logs}: {exc}", file=sys.stderr)
         return 1
     try:
-        return _dispatch(args, paths)
+        code = _dispatch(args, paths)
+        sys.stdout.flush()  # here, so a closed pipe is seen now and not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _pipe_closed()
     finally:
         shutdown_logging()
+
+
+def _pipe_closed() -> int:
+    """Standard output's reader went away: stop quietly.
+
+    Pointing the stdout descriptor at /dev/null keeps Python's final flush of whatever is
+    still buffered from raising again (and printing "Exception ignored ...") at exit.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (replaced by a test harness)
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
@@ -78,6 +107,8 @@ def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
         log.debug("%s failed: %s", args.command, exc)
         print(f"hoister: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        raise  # the reader of standard output left; main() stops quietly
     except KeyboardInterrupt:
         print("hoister: interrupted", file=sys.stderr)
         return 130

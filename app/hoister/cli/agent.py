@@ -83,9 +83,16 @@ def _token(args: argparse.Namespace) -> str | None:
     return os.environ.get("HOISTER_LISTEN_TOKEN") or None
 
 
+def _name(repository: str | None, tag: str | None) -> str:
+    """``repo:tag``, or just ``repo`` while the tag is not known (never ``repo:None``)."""
+    if not repository:
+        return "-"
+    return f"{repository}:{tag}" if tag else repository
+
+
 def _describe(row: HistoryRow) -> str:
-    source = f"{row.source_repository}:{row.source_tag}"
-    target = f"{row.target_repository}:{row.target_tag}"
+    source = _name(row.source_repository, row.source_tag)
+    target = _name(row.target_repository, row.target_tag)
     return f"{source} -> {target}"
 
 
@@ -200,9 +207,9 @@ def show_history(args: argparse.Namespace, ctx: Context) -> int:
                 row.outcome,
                 row.policy_name or (str(row.policy_id) if row.policy_id else "manual"),
                 _describe(row),
-                (row.source_digest or "")[:19],
-                human_size(row.bytes_moved) if row.outcome == "promoted" else "",
-                row.reason,
+                (row.source_digest or "-")[:19],
+                human_size(row.bytes_moved) if row.outcome == "promoted" else "-",
+                row.reason or "-",
             )
             for row in rows
         ],

@@ -1,13 +1,23 @@
-"""``hoister repos``, ``tags`` and ``inspect``: read-only views of a registry."""
+"""``hoister repos``, ``tags`` and ``inspect``: read-only views of a registry.
+
+``tags`` hides the bookkeeping tags the app hides (referrer indexes ``sha256-…``, cosign
+artifacts, Hoister's backup tags; :func:`hoister.engine.tags.is_internal_tag`): they are
+not images anyone pushed, and a script looping over the output would otherwise act on
+them. ``--all`` lists them too. ``inspect`` adds where a promoted image came from, read
+from the provenance records in the registry itself, so it answers on any machine.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
 from hoister.cli.context import Context
 from hoister.cli.output import human_size, print_json, print_table
+from hoister.engine.provenance import ProvenanceRecord, read_provenance
+from hoister.engine.tags import is_internal_tag
 from hoister.registry import Denied, Manifest, NotFound, RegistryClient, Unauthorized, Unsupported
 from hoister.registry.mediatypes import short_name
 from hoister.registry.reference import parse_reference, validate_repository
@@ -23,6 +33,11 @@ def register(commands: Any) -> None:
     tags.add_argument("repository", metavar="REPO")
     tags.add_argument("--profile", required=True)
     tags.add_argument("--json", action="store_true")
+    tags.add_argument(
+        "--all",
+        action="store_true",
+        help="also list internal tags (referrer indexes sha256-..., cosign artifacts, backups)",
+    )
     tags.set_defaults(handler=list_tags)
 
     inspect = commands.add_parser(
@@ -62,11 +77,19 @@ def list_tags(args: argparse.Namespace, ctx: Context) -> int:
     repository = validate_repository(args.repository)
     client = ctx.client_for(ctx.profiles.get(args.profile))
     tags = list(client.tags(repository))
+    shown = tags if args.all else [tag for tag in tags if not is_internal_tag(tag)]
     if args.json:
-        print_json(tags)
-    else:
-        for tag in tags:
-            print(tag)
+        print_json(shown)
+        return 0
+    for tag in shown:
+        print(tag)
+    hidden = len(tags) - len(shown)
+    if hidden:
+        print(
+            f"{hidden} internal tag{'s' if hidden != 1 else ''} (referrers, signatures, "
+            "backups) not shown; --all lists them",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -137,18 +160,22 @@ def inspect_image(args: argparse.Namespace, ctx: Context) -> int:
         {"digest": d.digest, "artifactType": d.artifact_type, "mediaType": d.media_type}
         for d in client.referrers(ref.repository, manifest.digest)
     ]
+    records = read_provenance(client, ref.repository, manifest.digest)
+    result["provenance"] = [json.loads(record.to_json()) for record in records]
     if args.json:
         print_json(result)
     else:
-        _print_inspection(result)
+        _print_inspection(result, records)
     return 0
 
 
-def _print_inspection(result: dict[str, Any]) -> None:
+def _print_inspection(result: dict[str, Any], records: list[ProvenanceRecord]) -> None:
     print(f"{result['repository']}:{result['reference']}")
     print(f"  digest      {result['digest']}")
     print(f"  type        {short_name(result['mediaType'])}")
     print(f"  size        {human_size(result.get('size'))}")
+    for record in records:
+        print(f"  {describe_provenance(record)}")
     images = result.get("manifests") or [result]
     for image in images:
         if "manifests" in result:
@@ -158,6 +185,17 @@ def _print_inspection(result: dict[str, Any]) -> None:
         print("\n  referrers")
         for ref in result["referrers"]:
             print(f"    {ref['artifactType'] or ref['mediaType']}  {ref['digest']}")
+
+
+def describe_provenance(record: ProvenanceRecord) -> str:
+    """One sentence: where this image came from, by which policy, when and by whom."""
+    how = f'policy "{record.policy_name}"' if record.policy_id is not None else "hand"
+    when = record.promoted_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (
+        f"promoted from {record.source_registry}/{record.source_repository}:"
+        f"{record.source_tag} ({record.source_digest}) by {how} on {when} "
+        f"by {record.promoted_by}"
+    )
 
 
 def _print_image(image: dict[str, Any]) -> None:

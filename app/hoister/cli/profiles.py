@@ -2,7 +2,10 @@
 
 ``add`` checks the connection before saving anything, so a typo in the URL or password
 is reported at once instead of at 3 a.m. by the agent; ``--no-verify`` saves an
-unreachable profile on purpose. The password goes to the keyring, never to the file.
+unreachable profile on purpose. The password goes to the keyring, never to the file,
+under the profile's own entry: another profile for the same registry and user keeps its
+password, and ``add`` says so (a ``note:`` on standard error) so nobody expects that
+changing one changes the other. ``remove`` forgets only the removed profile's password.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from hoister.cli.context import Context
 from hoister.cli.output import print_json, print_table
 from hoister.credentials import Credential
+from hoister.credentials.secrets import same_login
 from hoister.errors import HoisterError, InvalidInput
 from hoister.profiles import Profile, parse_registry_url
 from hoister.registry import RegistryClient
@@ -85,11 +89,12 @@ def add_profile(args: argparse.Namespace, ctx: Context) -> int:
         from hoister.facts.scanner import scanner_arguments
 
         scanner_arguments(args.scanner, "registry.example.com/repo@sha256:" + "0" * 64)
-    existing = {p.name for p in ctx.profiles.list()}
-    if profile.name in existing and not args.replace:
+    saved = {p.name: p for p in ctx.profiles.list()}
+    if profile.name in saved and not args.replace:
         raise InvalidInput(
             f"a profile named '{profile.name}' exists; add --replace to overwrite it"
         )
+    replaced = saved.get(profile.name)
     secret = _read_password() if args.password_stdin else None
 
     if not args.no_verify:
@@ -104,18 +109,35 @@ def add_profile(args: argparse.Namespace, ctx: Context) -> int:
             info = client.ping()
         print(f"connected to {profile.host} as {info.user}", file=sys.stderr)
 
+    previous = ctx.secrets.get(profile) if secret is not None and replaced else None
     if secret is not None:
-        ctx.secrets.set(profile.host, args.username, secret)
+        ctx.secrets.set(profile, secret)
         if not ctx.secrets.persistent:
             print(f"hoister: warning: {ctx.secrets.warning}", file=sys.stderr)
+    others = [p for p in saved.values() if p.name != profile.name]
     try:
         ctx.profiles.add(profile, replace=args.replace)
     except HoisterError:
-        if secret is not None:
-            ctx.secrets.delete(profile.host, args.username)
+        if previous is not None:
+            ctx.secrets.set(profile, previous)
+        elif secret is not None:
+            ctx.secrets.delete(profile, remaining=saved.values())
         raise
+    if replaced is not None and replaced.username and not _same_key(replaced, profile):
+        ctx.secrets.delete(replaced, remaining=[*others, profile])  # its login changed
     print(f"saved profile {profile.name} ({profile.url})")
+    for other in others:
+        if same_login(profile, other):
+            print(
+                f"note: profile {other.name} uses the same registry and user; "
+                "its password is kept separately",
+                file=sys.stderr,
+            )
     return 0
+
+
+def _same_key(one: Profile, other: Profile) -> bool:
+    return same_login(one, other) and one.name == other.name
 
 
 def list_profiles(args: argparse.Namespace, ctx: Context) -> int:
@@ -138,20 +160,25 @@ def list_profiles(args: argparse.Namespace, ctx: Context) -> int:
     if not profiles:
         print("no profiles yet; add one with: hoister profile add NAME --url URL", file=sys.stderr)
         return 0
-    rows = [
-        (p.name, p.url, p.username or "(anonymous)", "insecure" if p.insecure else "verified")
-        for p in profiles
-    ]
+    rows = [(p.name, p.url, p.username or "(anonymous)", tls_summary(p)) for p in profiles]
     print_table(("NAME", "URL", "USER", "TLS"), rows)
     return 0
 
 
+def tls_summary(profile: Profile) -> str:
+    """How the connection is protected, in words: never "verified" for plain HTTP."""
+    if profile.is_plain_http:
+        return "plain HTTP"
+    if profile.insecure:
+        return "TLS not verified (--insecure)"
+    if profile.ca_file:
+        return f"TLS verified with CA {profile.ca_file}"
+    return "TLS verified"
+
+
 def remove_profile(args: argparse.Namespace, ctx: Context) -> int:
     removed = ctx.profiles.remove(args.name)
-    shared = any(
-        p.host == removed.host and p.username == removed.username for p in ctx.profiles.list()
-    )
-    if removed.username and not shared:
-        ctx.secrets.delete(removed.host, removed.username)
+    if removed.username:
+        ctx.secrets.delete(removed, remaining=ctx.profiles.list())
     print(f"removed profile {removed.name}")
     return 0

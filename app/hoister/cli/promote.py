@@ -1,9 +1,25 @@
-"""``hoister promote``: promote one tag by hand, recorded like any promotion."""
+"""``hoister promote``: promote one tag by hand, recorded like any promotion.
+
+The promotion goes through the durable queue like the agent's, and the command reports
+what that entry became, read back from the queue and from this entry's own history row,
+so the message and the exit status say what really happened:
+
+====  ==========================================================================
+0     promoted, or the target tag already is that digest (nothing to do)
+1     skipped (the target tag exists with another digest and ``--overwrite skip``),
+      or failed for good (permissions, a missing image...), with the reason
+2     bad usage or invalid input
+75    queued for retry (EX_TEMPFAIL): a failure that may pass (the target did not
+      answer, a 5xx); the entry stays in the queue and the agent (``hoister run``)
+      retries it with backoff
+====  ==========================================================================
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,12 +30,43 @@ from hoister.errors import HoisterError, InvalidInput
 from hoister.policies import OverwriteMode
 from hoister.policies.model import Route as RepoRoute
 from hoister.policies.template import TemplateContext, render, validate_template
-from hoister.registry.reference import parse_reference, validate_repository
+from hoister.registry.reference import ImageReference, parse_reference, validate_repository
+from hoister.store.history import HistoryRow
 from hoister.store.queue import QueueEntry
+
+#: The route name of promotions made by this command, in the queue and the history.
+MANUAL = "manual promotion"
+#: A transient failure: the entry waits in the queue (sysexits.h EX_TEMPFAIL).
+EXIT_QUEUED = 75
+
+EXIT_STATUS_HELP = """\
+exit status:
+  0   promoted, or the target tag already is that digest
+  1   skipped (the target tag exists with another digest) or failed, with the reason
+  2   bad usage or invalid input
+  75  queued for retry: the target could not be reached or had a passing error; the
+      entry stays in the queue and the agent (hoister run) retries it
+"""
+
+
+class PromotionFailed(HoisterError):
+    """The promotion failed for good, or was skipped: exit 1 with the reason."""
+
+
+class PromotionQueued(HoisterError):
+    """The promotion hit a failure that may pass and waits in the queue for the agent."""
+
+    exit_code = EXIT_QUEUED
 
 
 def register(commands: Any) -> None:
-    promote = commands.add_parser("promote", help="promote one tag now")
+    promote = commands.add_parser(
+        "promote",
+        help="promote one tag now",
+        description="Promote one tag now, through the queue and history like the agent's.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     promote.add_argument("source", metavar="SRC_REPO:TAG")
     promote.add_argument("target", metavar="DST_REPO[:TAG]")
     promote.add_argument("--profile", required=True, help="registry of the source")
@@ -84,33 +131,109 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
                 target_tag=tag,
             )
         )
-        assert entry is not None and entry.id is not None
+        if entry is None or entry.id is None:
+            raise HoisterError("the promotion could not be queued; try again")
         claimed = engine.runner.claim(entry.id)
-        assert claimed is not None
+        if claimed is None:
+            raise HoisterError(
+                f"queue entry {entry.id} was taken by another Hoister process before it "
+                "started; `hoister history` shows what became of it"
+            )
         route = Route(
             None,
-            "manual promotion",
+            MANUAL,
             OverwriteMode(args.overwrite),
             not args.no_referrers,
             not args.no_provenance,
             None,
         )
-        result = engine.runner.execute(claimed, route)
-        [row] = engine.history.recent(1)
-        engine.runner.run_due()  # policies of the target react, as to any push
+        engine.runner.execute(claimed, route)
+        report = _report(engine, entry.id)
+        if report.state == "done":
+            engine.runner.run_due()  # policies of the target react, as to any push
     finally:
         engine.close()
-    if result == "failed":
-        raise HoisterError(row.reason)
-    if result == "skipped":
-        current = ctx.client_for(target_profile).head_manifest(target_repository, tag)
-        if current is not None and current.digest == head.digest:
-            print(f"{target_repository}:{tag} already is {head.digest}; nothing to do")
+    return _conclude(ctx, report, source, head.digest, target_profile.name, _custom_options(args))
+
+
+@dataclass(frozen=True)
+class _Report:
+    """What one queue entry became: its state afterwards and its history row, if any."""
+
+    entry: QueueEntry
+    row: HistoryRow | None
+
+    @property
+    def state(self) -> str:
+        return self.entry.state
+
+    @property
+    def reason(self) -> str:
+        text = (self.row.reason if self.row else "") or self.entry.last_error or ""
+        return text or "no reason was recorded"
+
+
+def _custom_options(args: argparse.Namespace) -> list[str]:
+    """Options a retry by the agent would not know: queue entries carry no route."""
+    options = []
+    if args.overwrite != OverwriteMode.SKIP.value:
+        options.append(f"--overwrite {args.overwrite}")
+    options += [
+        name
+        for name in ("--no-referrers", "--no-provenance")
+        if getattr(args, name[2:].replace("-", "_"))
+    ]
+    return options
+
+
+def _report(engine: Engine, entry_id: int) -> _Report:
+    """The entry as the queue now has it, and the history row that finished it (history
+    rows name their entry, so an agent promoting at the same time is never mistaken for
+    this one)."""
+    entry = engine.queue.get(entry_id)
+    rows = [row for row in engine.history.for_entry(entry_id) if row.outcome != "matched"]
+    return _Report(entry, rows[-1] if rows else None)
+
+
+def _conclude(
+    ctx: Context,
+    report: _Report,
+    source: ImageReference,
+    digest: str,
+    target_profile: str,
+    custom: list[str],
+) -> int:
+    """Print the one outcome and return its exit status (see the module docstring)."""
+    entry = report.entry
+    target = f"{entry.target_repository}:{entry.target_tag}"
+    if report.state == "done":
+        print(f"promoted {source} -> {target} ({digest})")
+        if report.row is not None:
+            for note in report.row.reason.split("; ")[1:]:
+                if note.startswith(("provenance not recorded", "webhook")):
+                    print(f"hoister: warning: {note}", file=sys.stderr)
+        return 0
+    if report.state == "skipped":
+        current = ctx.client_for(ctx.profiles.get(target_profile)).head_manifest(
+            entry.target_repository, entry.target_tag or ""
+        )
+        if current is not None and current.digest == digest:
+            print(f"{target} already is {digest}; nothing to do")
             return 0
-        print(f"skipped: {row.reason}", file=sys.stderr)
-        return 1
-    print(f"promoted {source} -> {target_repository}:{tag} ({head.digest})")
-    return 0
+        raise PromotionFailed(f"skipped: {report.reason}")
+    if report.state == "failed":
+        raise PromotionFailed(f"promotion of {source} to {target} failed: {report.reason}")
+    if report.state in ("pending", "running"):
+        caveat = (
+            f" (the queue does not keep {', '.join(custom)}: the retry uses the defaults)"
+            if custom
+            else ""
+        )
+        raise PromotionQueued(
+            f"queued for retry: {report.reason}; queue entry {entry.id} stays queued and "
+            f"the agent (`hoister run`) retries it with backoff{caveat}"
+        )
+    raise HoisterError(f"queue entry {entry.id} ended in the unknown state {report.state!r}")
 
 
 def _policy_template(ctx: Context, profile: str, source: str, target: str) -> str | None:

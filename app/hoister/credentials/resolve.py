@@ -4,7 +4,8 @@ The order encodes who knows best: a secret an operator handed this process for t
 profile (``HOISTER_PASSWORD_<PROFILE>`` or a mounted file, see
 :mod:`hoister.credentials.envsecrets`) is the most deliberate choice, and on a server it
 is the only one, since there is no keyring there; a user name saved on the profile plus
-a password in Hoister's keyring is an explicit choice; ``docker login`` is a convenient
+the profile's own password in Hoister's keyring (see :mod:`hoister.credentials.secrets`)
+is an explicit choice; ``docker login`` is a convenient
 default; no credential at all means anonymous access, which many registries allow for
 pulls.
 """
@@ -41,7 +42,7 @@ def resolve_credential(
         return from_env
     host = profile.host
     if profile.username:
-        secret = secrets.get(host, profile.username)
+        secret = secrets.get(profile)
         if secret:
             source = "keyring" if secrets.persistent else "session"
             return Credential(profile.username, secret, source=source)

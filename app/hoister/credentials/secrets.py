@@ -1,11 +1,24 @@
 """Passwords and tokens in the OS keyring, or in memory when there is no keyring.
 
-Entries use the keyring service ``hoister`` and the key ``"<registry host>/<username>"``.
-The key names the *login*, not the profile: two profiles that point at the same registry
-with the same user (say one per team, or one the GUI made and one a script made) share
-one password, so changing it in one place fixes both, and renaming a profile does not
-orphan its secret. The flip side is that removing a profile must not blindly delete the
-secret while another profile still uses the same login; callers decide that.
+A password belongs to its profile. Entries use the keyring service ``hoister`` and the
+key ``"profile:<name>/<registry host>/<username>"`` (:func:`profile_key`): the profile's
+name makes the secret its own, so saving a second profile for the same registry and user
+(with a mistyped password, say) can never replace the password of a first one that
+works, and removing a profile removes only its own secret. The host and user name in the
+key bind the secret to the login it was typed for: a profile edited to point at another
+registry or user does not send the old password there, it asks for one.
+
+Two profiles with the same registry and user therefore keep two passwords; ``profile
+add`` says so when it saves the second, and changing the password means saving it in
+each (a copy, never a link that one mistake could break for both).
+
+Earlier versions keyed entries by the login alone, ``"<registry host>/<username>"``
+(:func:`login_key`), shared by every profile with that login. :meth:`SecretStore.get`
+still reads such an entry when a profile has none of its own and copies it to the
+profile's key (the migration, on first use); the shared entry stays as long as another
+profile with the same login may still rely on it, and :meth:`SecretStore.delete` drops it
+with the last such profile. Hoister has no rename of profiles; one would have to move the
+entry (set it under the new key, delete the old).
 
 A desktop without a working keyring (a bare window manager, a container, SSH) must still
 be usable: the first failure switches this store to a dictionary in memory for the rest
@@ -19,7 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import keyring
@@ -28,6 +41,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 
 from hoister.errors import InvalidInput
+from hoister.profiles import Profile
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +76,19 @@ def _backend_errors() -> tuple[type[BaseException], ...]:
 BACKEND_ERRORS = _backend_errors()
 
 
-def keyring_key(host: str, username: str) -> str:
-    """The keyring "username" for a login: one entry per (registry, user)."""
+def profile_key(profile: Profile) -> str:
+    """The keyring "username" of a profile's own secret (see the module docstring)."""
+    return f"profile:{profile.name}/{profile.host}/{profile.username}"
+
+
+def login_key(host: str, username: str) -> str:
+    """The key earlier versions used, shared by every profile with this login."""
     return f"{host}/{username}"
+
+
+def same_login(one: Profile, other: Profile) -> bool:
+    """True when both profiles log in to the same registry as the same user."""
+    return bool(one.username) and (one.host, one.username) == (other.host, other.username)
 
 
 def _unusable_reason(backend: KeyringBackend) -> str | None:
@@ -180,46 +204,72 @@ class SecretStore:
             return False, None
 
     @staticmethod
-    def _key(host: str, username: str) -> str:
-        if not isinstance(host, str) or not host:
-            raise InvalidInput("a registry host is needed to look up a password")
-        if not isinstance(username, str) or not username:
-            raise InvalidInput("a user name is needed to look up a password")
-        return keyring_key(host, username)
+    def _keys(profile: Profile) -> tuple[str, str]:
+        """(the profile's own key, the shared key of earlier versions)."""
+        if not isinstance(profile.username, str) or not profile.username:
+            raise InvalidInput(
+                f"profile '{profile.name}' has no user name, so it has no password to keep"
+            )
+        return profile_key(profile), login_key(profile.host, profile.username)
 
-    def get(self, host: str, username: str) -> str | None:
-        """The saved secret for this login, or None if there is none."""
-        key = self._key(host, username)
+    def get(self, profile: Profile) -> str | None:
+        """The profile's saved secret, or None if it has none.
+
+        A profile saved by an earlier version has its secret under the shared login key;
+        it is copied to the profile's own key here, and the shared entry is left for any
+        other profile that still relies on it.
+        """
+        own, shared = self._keys(profile)
         with self._lock:
-            answered, secret = self._call(lambda: self._backend.get_password(SERVICE, key))
-            if answered:
-                return secret or None
-            return self._memory.get(key)
+            answered, secret = self._call(lambda: self._backend.get_password(SERVICE, own))
+            if not answered:
+                return self._memory.get(own)
+            if secret:
+                return secret
+            answered, legacy = self._call(lambda: self._backend.get_password(SERVICE, shared))
+            if not answered or not legacy:
+                return None
+            copied, _ = self._call(lambda: self._backend.set_password(SERVICE, own, legacy), legacy)
+            if not copied:
+                self._memory[own] = legacy
+            log.info("password of profile %s moved to its own keyring entry", profile.name)
+            return legacy
 
-    def set(self, host: str, username: str, secret: str) -> None:
-        """Save (or replace) the secret for this login."""
-        key = self._key(host, username)
+    def set(self, profile: Profile, secret: str) -> None:
+        """Save (or replace) the profile's own secret; no other profile's changes."""
+        own, _ = self._keys(profile)
         if not isinstance(secret, str) or not secret:
             raise InvalidInput("the password or token is empty; nothing to save")
         with self._lock:
             answered, _ = self._call(
-                lambda: self._backend.set_password(SERVICE, key, secret), secret
+                lambda: self._backend.set_password(SERVICE, own, secret), secret
             )
             if not answered:
-                self._memory[key] = secret
+                self._memory[own] = secret
 
-    def delete(self, host: str, username: str) -> None:
-        """Forget the secret for this login; forgetting a missing one is not an error."""
-        key = self._key(host, username)
+    def delete(self, profile: Profile, remaining: Iterable[Profile] = ()) -> None:
+        """Forget the profile's own secret; forgetting a missing one is not an error.
+
+        ``remaining`` are the profiles that stay: the shared entry of earlier versions is
+        deleted too unless one of them has the same login and may still rely on it.
+        """
+        own, shared = self._keys(profile)
+        keys = [own]
+        if not any(same_login(profile, p) and p.name != profile.name for p in remaining):
+            keys.append(shared)
         with self._lock:
-            self._memory.pop(key, None)
-            if not self.persistent:
-                return
-            try:
-                self._backend.delete_password(SERVICE, key)
-            except keyring.errors.PasswordDeleteError:
-                # Backends use this for "no such entry", which is what we wanted anyway.
-                return
-            except BACKEND_ERRORS as exc:
-                self._fall_back(_describe(exc))
-                _release_failed_backend(exc)
+            for key in keys:
+                self._memory.pop(key, None)
+                if self.persistent:
+                    self._delete_entry(key)
+
+    def _delete_entry(self, key: str) -> None:
+        """Delete one backend entry; called with the lock held."""
+        try:
+            self._backend.delete_password(SERVICE, key)
+        except keyring.errors.PasswordDeleteError:
+            # Backends use this for "no such entry", which is what we wanted anyway.
+            return
+        except BACKEND_ERRORS as exc:
+            self._fall_back(_describe(exc))
+            _release_failed_backend(exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from hoister.credentials import Credential
+from hoister.credentials.secrets import profile_key, same_login
 from hoister.errors import HoisterError, InvalidInput
 from hoister.facts.scanner import scanner_arguments
 from hoister.profiles import Profile, parse_registry_url, validate_profile_name
@@ -63,10 +65,17 @@ def store_secret(ctx: AppContext, result: ProbeResult) -> ProbeResult:
     """Worker: put a typed password in the keyring (or keep it for the session)."""
     credential = result.credential
     if credential is not None and credential.source == "typed":
-        ctx.secrets.set(result.profile.host, credential.username, credential.secret)
+        ctx.secrets.set(result.profile, credential.secret)  # its own entry, see secrets.py
         if not ctx.secrets.persistent:
-            ctx.session_secrets[(result.profile.host, credential.username)] = credential.secret
+            ctx.session_secrets[profile_key(result.profile)] = credential.secret
     return result
+
+
+def forget_replaced(ctx: AppContext, old: Profile, new: Profile) -> None:
+    """Worker: an edit changed the registry or user, so the old password has no use."""
+    if old.username and not (same_login(old, new) and old.name == new.name):
+        ctx.session_secrets.pop(profile_key(old), None)
+        ctx.secrets.delete(old, remaining=ctx.profiles.list())
 
 
 class ConnectDialog(QDialog):
@@ -213,7 +222,9 @@ class ConnectDialog(QDialog):
         self._requester.submit(probe, self.ctx, profile, typed)
 
     def _stored_credential(self, profile: Profile) -> Credential | None:
-        secret = self.ctx.session_secrets.get((profile.host, profile.username or ""))
+        if not profile.username:
+            return None
+        secret = self.ctx.session_secrets.get(profile_key(profile))
         return Credential(profile.username or "", secret, source="session") if secret else None
 
     @Slot(object)
@@ -254,6 +265,8 @@ class ConnectDialog(QDialog):
             self._say(str(exc), error=True)
             return
         self.ctx.forget_client(profile.name)
+        if self.editing is not None:
+            self.ctx.pool.start(partial(forget_replaced, self.ctx, self.editing, profile))
         if (
             not self.ctx.secrets.persistent
             and result.credential

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QThreadPool
 
 from hoister.credentials import Credential, DockerConfig, SecretStore, resolve_credential
+from hoister.credentials.secrets import profile_key
 from hoister.engine.clients import default_factory
 from hoister.facts.details import DetailsCache
 from hoister.paths import Paths
@@ -40,7 +41,8 @@ class AppContext:
     details: DetailsCache = field(default_factory=DetailsCache)
     pool: QThreadPool = field(default_factory=QThreadPool)
     #: Passwords typed this session where no keyring works (never written anywhere).
-    session_secrets: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Keyed like the keyring (:func:`hoister.credentials.secrets.profile_key`).
+    session_secrets: dict[str, str] = field(default_factory=dict)
     _clients: dict[str, tuple[Profile, RegistryClient]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,12 +64,9 @@ class AppContext:
 
     def credential(self, profile: Profile) -> Credential | None:
         """Keyring or docker login; may talk to D-Bus or run a helper: call off the GUI thread."""
-        if profile.username and (profile.host, profile.username) in self.session_secrets:
-            return Credential(
-                profile.username,
-                self.session_secrets[(profile.host, profile.username)],
-                source="session",
-            )
+        typed = self.session_secrets.get(profile_key(profile)) if profile.username else None
+        if profile.username and typed:
+            return Credential(profile.username, typed, source="session")
         return resolve_credential(profile, self.secrets, self.docker)
 
     def client(self, profile_name: str) -> RegistryClient:

@@ -322,9 +322,8 @@ class MainWindow(QMainWindow):
             return
         self.ctx.forget_client(name)
         if removed.username:
-            self.ctx.pool.start(
-                lambda: self.ctx.secrets.delete(removed.host, removed.username or "")
-            )
+            remaining = self.ctx.profiles.list()
+            self.ctx.pool.start(lambda: self.ctx.secrets.delete(removed, remaining))
         if self.page is not None and self.page.profile_name == name:
             self.stack.removeWidget(self.page)
             self.page.deleteLater()
