@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from hoister.engine.runner import manual_route
 from hoister.paths import default_paths
+from hoister.policies import OverwriteMode
 from hoister.store import Database
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.queue import QueueStore
@@ -83,7 +85,15 @@ def test_promote_to_an_unreachable_target_is_queued_for_retry(  # type: ignore[n
         "--target-profile", "gone", "--overwrite", "backup", "--no-provenance",
     )  # fmt: skip
     assert code == 75
-    assert "(the queue does not keep --overwrite backup, --no-provenance: the retry" in err
+    assert "retries it with backoff, with the same options" in err
+    with QueueStore(database) as queue:
+        retry = queue.entries()[-1]
+    route = manual_route(retry.manual_options)  # what the agent's retry will do
+    assert (route.overwrite, route.copy_referrers, route.record_provenance) == (
+        OverwriteMode.BACKUP,
+        True,
+        False,
+    )
 
 
 def test_promote_failure_for_good_says_why(  # type: ignore[no-untyped-def]

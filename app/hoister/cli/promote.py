@@ -25,7 +25,7 @@ from typing import Any
 
 from hoister.cli.context import Context
 from hoister.engine.engine import Engine
-from hoister.engine.runner import Route, default_actor
+from hoister.engine.runner import default_actor, manual_options
 from hoister.errors import HoisterError, InvalidInput
 from hoister.policies import OverwriteMode
 from hoister.policies.model import Route as RepoRoute
@@ -35,7 +35,6 @@ from hoister.store.history import HistoryRow
 from hoister.store.queue import QueueEntry
 
 #: The route name of promotions made by this command, in the queue and the history.
-MANUAL = "manual promotion"
 #: A transient failure: the entry waits in the queue (sysexits.h EX_TEMPFAIL).
 EXIT_QUEUED = 75
 
@@ -129,6 +128,9 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
                 target_profile=target_profile.name,
                 target_repository=target_repository,
                 target_tag=tag,
+                manual_options=manual_options(
+                    OverwriteMode(args.overwrite), not args.no_referrers, not args.no_provenance
+                ),
             )
         )
         if entry is None or entry.id is None:
@@ -139,21 +141,13 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
                 f"queue entry {entry.id} was taken by another Hoister process before it "
                 "started; `hoister history` shows what became of it"
             )
-        route = Route(
-            None,
-            MANUAL,
-            OverwriteMode(args.overwrite),
-            not args.no_referrers,
-            not args.no_provenance,
-            None,
-        )
-        engine.runner.execute(claimed, route)
+        engine.runner.execute(claimed)
         report = _report(engine, entry.id)
         if report.state == "done":
             engine.runner.run_due()  # policies of the target react, as to any push
     finally:
         engine.close()
-    return _conclude(ctx, report, source, head.digest, target_profile.name, _custom_options(args))
+    return _conclude(ctx, report, source, head.digest, target_profile.name)
 
 
 @dataclass(frozen=True)
@@ -173,19 +167,6 @@ class _Report:
         return text or "no reason was recorded"
 
 
-def _custom_options(args: argparse.Namespace) -> list[str]:
-    """Options a retry by the agent would not know: queue entries carry no route."""
-    options = []
-    if args.overwrite != OverwriteMode.SKIP.value:
-        options.append(f"--overwrite {args.overwrite}")
-    options += [
-        name
-        for name in ("--no-referrers", "--no-provenance")
-        if getattr(args, name[2:].replace("-", "_"))
-    ]
-    return options
-
-
 def _report(engine: Engine, entry_id: int) -> _Report:
     """The entry as the queue now has it, and the history row that finished it (history
     rows name their entry, so an agent promoting at the same time is never mistaken for
@@ -201,7 +182,6 @@ def _conclude(
     source: ImageReference,
     digest: str,
     target_profile: str,
-    custom: list[str],
 ) -> int:
     """Print the one outcome and return its exit status (see the module docstring)."""
     entry = report.entry
@@ -224,14 +204,9 @@ def _conclude(
     if report.state == "failed":
         raise PromotionFailed(f"promotion of {source} to {target} failed: {report.reason}")
     if report.state in ("pending", "running"):
-        caveat = (
-            f" (the queue does not keep {', '.join(custom)}: the retry uses the defaults)"
-            if custom
-            else ""
-        )
         raise PromotionQueued(
             f"queued for retry: {report.reason}; queue entry {entry.id} stays queued and "
-            f"the agent (`hoister run`) retries it with backoff{caveat}"
+            "the agent (`hoister run`) retries it with backoff, with the same options"
         )
     raise HoisterError(f"queue entry {entry.id} ended in the unknown state {report.state!r}")
 

@@ -16,6 +16,7 @@ single entry raises stops the runner.
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import socket
 import threading
@@ -92,6 +93,40 @@ class Route:
     copy_referrers: bool
     record_provenance: bool
     webhook_url: str | None
+
+
+MANUAL = "manual promotion"
+
+
+def manual_options(
+    overwrite: OverwriteMode, copy_referrers: bool = True, record_provenance: bool = True
+) -> str:
+    """What a manual promotion asked for, stored with its queue entry."""
+    return json.dumps(
+        {
+            "overwrite": overwrite.value,
+            "copyReferrers": copy_referrers,
+            "recordProvenance": record_provenance,
+        },
+        sort_keys=True,
+    )
+
+
+def manual_route(options: str | None) -> Route:
+    """The route of a manual promotion from its stored options (defaults when absent)."""
+    try:
+        data = json.loads(options) if options else {}
+        overwrite = OverwriteMode(data.get("overwrite", OverwriteMode.SKIP.value))
+    except (ValueError, TypeError, AttributeError):
+        data, overwrite = {}, OverwriteMode.SKIP
+    return Route(
+        None,
+        MANUAL,
+        overwrite,
+        bool(data.get("copyReferrers", True)),
+        bool(data.get("recordProvenance", True)),
+        None,
+    )
 
 
 def route_of(policy: Policy) -> Route:
@@ -222,7 +257,7 @@ class Runner:
 
     def _route(self, entry: QueueEntry) -> Route | None:
         if entry.policy_id is None:
-            return Route(None, "manual promotion", OverwriteMode.SKIP, True, True, None)
+            return manual_route(entry.manual_options)
         policy = self.policies.get(entry.policy_id)
         return route_of(policy) if policy.enabled else None
 

@@ -197,13 +197,16 @@ MIGRATION_3: Final[Migration] = (
 #: Queue entries are *claimed*: an owner (one engine: agent, app, CLI), a lease it renews
 #: while it works, and a claim number raised by every claim. Finishing an entry checks the
 #: claim number, so an owner whose lease expired and was taken over cannot finish it again
-#: (fencing). A history row names the entry it is about, so a caller can find the row of
-#: its own promotion rather than "the latest one".
+#: (fencing). Manual promotions keep their options. A history row names the entry it is
+#: about, so a caller can find the row of its own promotion rather than "the latest one".
 MIGRATION_4: Final[Migration] = (
     "ALTER TABLE queue ADD COLUMN owner TEXT NULL",
     "ALTER TABLE queue ADD COLUMN lease_until TEXT NULL",
     "ALTER TABLE queue ADD COLUMN claim INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE history ADD COLUMN entry_id INTEGER NULL",
+    # A manual promotion's options (overwrite, referrers, provenance) as JSON, so a
+    # retry by an agent does what the person asked, not the defaults.
+    "ALTER TABLE queue ADD COLUMN manual_options TEXT NULL",
     "CREATE INDEX queue_lease ON queue (state, lease_until)",
     "CREATE INDEX queue_target ON queue (target_profile, target_repository, target_tag)",
     "CREATE INDEX history_entry ON history (entry_id)",

@@ -96,6 +96,7 @@ class QueueEntry:
     owner: str | None = None
     lease_until: datetime | None = None
     claim: int = 0
+    manual_options: str | None = None  # JSON; see hoister.engine.runner.manual_route
 
 
 def _entry(row: Any) -> QueueEntry:
@@ -118,6 +119,7 @@ def _entry(row: Any) -> QueueEntry:
         owner=row["owner"],
         lease_until=from_db_time(row["lease_until"]),
         claim=row["claim"],
+        manual_options=row["manual_options"],
     )
 
 
@@ -132,8 +134,8 @@ class QueueStore(ConnectionOwner):
             cursor = self._conn.execute(
                 "INSERT OR IGNORE INTO queue (policy_id, source_profile, source_repository,"
                 " source_tag, source_digest, target_profile, target_repository, target_tag,"
-                " state, attempts, next_attempt_at, hop, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
+                " state, attempts, next_attempt_at, hop, created_at, updated_at,"
+                " manual_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)",
                 (
                     entry.policy_id,
                     entry.source_profile,
@@ -147,6 +149,7 @@ class QueueStore(ConnectionOwner):
                     entry.hop,
                     now,
                     now,
+                    entry.manual_options,
                 ),
             )
             if cursor.rowcount == 0:

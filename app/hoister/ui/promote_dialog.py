@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from hoister.engine.engine import Engine
 from hoister.engine.events import EngineCallbacks
-from hoister.engine.runner import Route, default_actor
+from hoister.engine.runner import default_actor, manual_options
 from hoister.errors import HoisterError
 from hoister.policies import OverwriteMode
 from hoister.policies.template import TOKENS, TemplateContext, render, validate_template
@@ -110,13 +110,13 @@ def promote(ctx: AppContext, request: ManualPromotion, progress: CopyProgress) -
                 request.target_profile,
                 request.target_repository,
                 request.target_tag,
+                manual_options=manual_options(request.overwrite),
             )
         )
         claimed = engine.runner.claim(entry.id) if entry and entry.id is not None else None
         if claimed is None:
             raise HoisterError("this promotion is already queued; the engine will run it")
-        route = Route(None, "manual promotion", request.overwrite, True, True, None)
-        outcome = engine.runner.execute(claimed, route)
+        outcome = engine.runner.execute(claimed)
         host = engine.clients.host_of(request.target_profile)
         target = engine.clients.get(request.target_profile)
         reason = rows[-1].reason if rows else engine.queue.get(claimed.id).last_error or ""
