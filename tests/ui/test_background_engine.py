@@ -95,3 +95,56 @@ def test_pause_and_resume(qtbot: QtBot, running, registry: RegistryServer) -> No
     with qtbot.waitSignal(controller.promotion_finished, timeout=15000):
         status.pause_button.click()  # resume
     assert controller.state == "running"
+
+
+def test_the_engine_restarts_after_an_unexpected_error_and_the_status_bar_says_so(
+    qtbot: QtBot, make_context: ContextFactory, registry: RegistryServer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from hoister.engine.engine import Engine
+    from hoister.ui.main_window import MainWindow
+
+    ctx = make_context(local=registry)
+    with PolicyStore(ctx.database) as store:
+        store.add(SEED, check=check_policy)
+    real = Engine._run_forever
+    calls: list[int] = []
+
+    def dies_once(self, interval):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return real(self, interval)
+
+    monkeypatch.setattr(Engine, "_run_forever", dies_once)
+    controller = EngineController(ctx, interval=3600)
+    window = MainWindow(ctx, controller)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        with qtbot.waitSignal(controller.problem, timeout=15000) as problem:
+            controller.start()
+        assert "stopped unexpectedly (database went away) and was restarted" in problem.args[0]
+        status = window.engine_status
+        assert "⚠" in status.label.text()
+        assert "was restarted" in status.label.toolTip()
+        # Running again: a push is promoted by the restarted engine.
+        with qtbot.waitSignal(controller.cycle_done, timeout=20000):
+            pass
+        image = build_image(seed=71)
+        push_image(registry.url, "dev/website", "1.2-stable", image)
+        with qtbot.waitSignal(controller.promotion_finished, timeout=15000) as finished:
+            controller.submit(
+                [
+                    Candidate(
+                        "local",
+                        "dev/website",
+                        "1.2-stable",
+                        image.digest,
+                        datetime.now(UTC),
+                        "poll",
+                    )
+                ]
+            )
+        assert finished.args[0].outcome == "promoted"
+    finally:
+        controller.stop()

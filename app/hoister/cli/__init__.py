@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from hoister import __version__
-from hoister.cli import agent, browse, policies, profiles, promote, template
+from hoister.cli import agent, browse, policies, profiles, promote, queue, template
 from hoister.cli.context import Context
 from hoister.errors import HoisterError
 from hoister.logsetup import configure_logging, redact, shutdown_logging
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     template.register(commands)
     promote.register(commands)
     agent.register(commands)
+    queue.register(commands)
     return parser
 
 

@@ -188,6 +188,10 @@ class Engine:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
+    def wait_stop(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for :meth:`stop`; True if it was asked."""
+        return self._stop.wait(seconds)
+
     def notice(self, notice: PushNotice) -> None:
         """A registry notification: handled on the engine's thread as soon as it wakes."""
         self._notices.put(notice)

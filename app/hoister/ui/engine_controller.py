@@ -83,11 +83,24 @@ class EngineController(QObject):
         self._set_state("running")
 
     def _run(self, engine: Engine) -> None:
-        try:
-            engine.run_forever(self.interval)
-        except Exception:  # the engine catches its own failures; this is a last resort
-            log.exception("the promotion engine stopped unexpectedly")
-            self.problem.emit("The promotion engine stopped unexpectedly; see the log.")
+        """Run the engine until it is stopped; if it ever ends with an error (its loop
+        survives errors of its own, so this is a last resort), start it again."""
+        restarts = 0
+        while True:
+            try:
+                engine.run_forever(self.interval)
+                return
+            except Exception as exc:
+                if engine.stopping:
+                    return
+                restarts += 1
+                log.exception("the promotion engine stopped unexpectedly; restarting it")
+                self.problem.emit(
+                    f"The promotion engine stopped unexpectedly ({exc}) and was restarted"
+                    f" ({restarts}×); see the log."
+                )
+                if engine.wait_stop(min(2.0**restarts, 60.0)):
+                    return
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop and join: a copy in progress is abandoned before its tag (it resumes later)."""

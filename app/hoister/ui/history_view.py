@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Slot
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHeaderView, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
 
 from hoister.store import Database
 from hoister.store.history import HistoryRow, HistoryStore
+from hoister.store.queue import QueueStore
 from hoister.ui.context import AppContext
-from hoister.ui.models.history_model import HistoryModel, SortRole
+from hoister.ui.models.history_model import HistoryModel, RowRole, SortRole
 from hoister.ui.workers import Requester
 
 
@@ -21,10 +23,25 @@ def read_history(database: Database, repository: str | None, since_id: int) -> l
         store.close()
 
 
+def retry_entry(database: Database, entry_id: int) -> tuple[int, bool]:
+    """Worker: put a failed promotion back in the queue; (entry id, whether it was)."""
+    store = QueueStore(database)
+    try:
+        return entry_id, store.retry(entry_id) is not None
+    finally:
+        store.close()
+
+
 class HistoryView(QWidget):
-    """``repository=None`` shows the whole app's activity."""
+    """``repository=None`` shows the whole app's activity.
+
+    A failed promotion (a tag collision, a permission since fixed) can be retried from
+    its row's context menu: ``retried`` tells the window, which wakes the engine.
+    """
 
     REFRESH_MS = 3000
+    retried = Signal(int)
+    message = Signal(str)
 
     def __init__(
         self, ctx: AppContext, repository: str | None = None, parent: QWidget | None = None
@@ -53,6 +70,16 @@ class HistoryView(QWidget):
         layout.addWidget(self.table, 1)
         self._requester = Requester(ctx.pool, self)
         self._requester.ready.connect(self._loaded)
+        self._retrier = Requester(ctx.pool, self)
+        self._retrier.ready.connect(self._retry_done)
+        self.retry_action = QAction("Retry this promotion", self)
+        self.retry_action.setToolTip("Queue the failed promotion again, with its tag rendered anew")
+        self.retry_action.triggered.connect(self.retry_selected)
+        self.table.addAction(self.retry_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self._selection_changed()
         self._timer = QTimer(self)
         self._timer.setInterval(self.REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -75,3 +102,44 @@ class HistoryView(QWidget):
         self.table.setVisible(has_rows)
         if rows:
             self.table.resizeColumnsToContents()
+
+    def selected_row(self) -> HistoryRow | None:
+        indexes = self.table.selectionModel().selectedRows()
+        if not indexes:
+            return None
+        row = indexes[0].data(RowRole)
+        return row if isinstance(row, HistoryRow) else None
+
+    @Slot()
+    def _selection_changed(self) -> None:
+        row = self.selected_row()
+        self.retry_action.setEnabled(
+            row is not None and row.outcome == "failed" and row.entry_id is not None
+        )
+
+    @Slot(QPoint)
+    def _context_menu(self, point: QPoint) -> None:
+        index = self.table.indexAt(point)
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())
+        menu = QMenu(self)
+        menu.addAction(self.retry_action)
+        menu.popup(self.table.viewport().mapToGlobal(point))
+
+    @Slot()
+    def retry_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or row.entry_id is None or row.outcome != "failed":
+            return
+        self._retrier.submit(retry_entry, self.ctx.database, row.entry_id)
+
+    @Slot(object)
+    def _retry_done(self, result: object) -> None:
+        assert isinstance(result, tuple)
+        entry_id, queued = result
+        if queued:
+            self.message.emit(f"Promotion {entry_id} queued again")
+            self.retried.emit(entry_id)
+        else:
+            self.message.emit(f"Promotion {entry_id} is no longer failed; nothing to retry")

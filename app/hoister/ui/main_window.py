@@ -124,7 +124,10 @@ class MainWindow(QMainWindow):
         self._action(view, "Filter &repositories", self.sidebar.focus_filter, "Ctrl+Shift+F")
         self.activity = QDockWidget("Activity: all promotions", self)
         self.activity.setObjectName("activity")
-        self.activity.setWidget(HistoryView(self.ctx))
+        activity = HistoryView(self.ctx)
+        activity.retried.connect(self._retried)
+        activity.message.connect(self.show_status)
+        self.activity.setWidget(activity)
         self.activity.hide()
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity)
         toggle = self.activity.toggleViewAction()
@@ -234,6 +237,13 @@ class MainWindow(QMainWindow):
         if self.engine is not None:
             self.engine.poll_now()
 
+    @Slot(int)
+    def _retried(self, _entry_id: int) -> None:
+        """A failed promotion was queued again: have the engine look now, not at its
+        next poll."""
+        if self.engine is not None:
+            self.engine.poll_now()
+
     @Slot(bool)
     def _set_close_to_tray(self, enabled: bool) -> None:
         self.ctx.settings.set("close_to_tray", enabled)
@@ -249,6 +259,8 @@ class MainWindow(QMainWindow):
         page.status.connect(self.show_status)
         page.submit_candidates.connect(self.submit_candidates)
         page.policy_saved.connect(self._policy_saved)
+        page.history.retried.connect(self._retried)
+        page.history.message.connect(self.show_status)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         if self.page is not None:
