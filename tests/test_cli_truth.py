@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hoister.engine.runner import manual_route
+from hoister.engine.routes import manual_route
 from hoister.paths import default_paths
 from hoister.policies import OverwriteMode
 from hoister.store import Database

@@ -75,9 +75,11 @@ def test_a_failed_promotion_is_retried_from_the_history_tab(
             client.delete_manifest("qa/website", squatter.digest)  # the cause, fixed
         finally:
             client.close()
-        with qtbot.waitSignal(engine.promotion_finished, timeout=20000) as finished:
-            with qtbot.waitSignal(history.message, timeout=10000) as said:
-                history.retry_action.trigger()  # the window wakes the engine at once
+        with (
+            qtbot.waitSignal(engine.promotion_finished, timeout=20000) as finished,
+            qtbot.waitSignal(history.message, timeout=10000) as said,
+        ):
+            history.retry_action.trigger()  # the window wakes the engine at once
         assert said.args[0].endswith("queued again")
         assert finished.args[0].outcome == "promoted"
         assert finished.args[0].target_tag == "3.0-stable"

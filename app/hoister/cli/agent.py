@@ -24,7 +24,7 @@ from hoister.engine.engine import Engine
 from hoister.engine.events import CycleReport, EngineCallbacks
 from hoister.engine.listener import Listener
 from hoister.engine.metrics import AgentMetrics, chain
-from hoister.engine.runner import default_actor
+from hoister.engine.routes import default_actor
 from hoister.errors import InvalidInput
 from hoister.logsetup import attach_console
 from hoister.store.history import HistoryRow, HistoryStore

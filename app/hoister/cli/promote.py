@@ -25,7 +25,7 @@ from typing import Any
 
 from hoister.cli.context import Context
 from hoister.engine.engine import Engine
-from hoister.engine.runner import default_actor, manual_options
+from hoister.engine.routes import default_actor, manual_options
 from hoister.errors import HoisterError, InvalidInput
 from hoister.policies import OverwriteMode
 from hoister.policies.model import Route as RepoRoute

@@ -23,8 +23,15 @@ tag take turns.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+
+from hoister.engine.provenance import read_provenance
+from hoister.errors import HoisterError
+from hoister.registry import RegistryClient
+
+log = logging.getLogger(__name__)
 
 #: Steps of the coarse search for the next moment a template renders differently, with
 #: how many of each: every second for two minutes, every minute for two hours, every
@@ -77,3 +84,21 @@ def describe_holder(repository: str, tag: str, digest: str | None, origin: str |
     if origin:
         held += f" {origin}"
     return held
+
+
+def what_holds(target: RegistryClient, repository: str, tag: str) -> tuple[str | None, str | None]:
+    """(digest, "promoted from REPO:TAG") of what a taken tag holds, as far as known.
+
+    Only for the message: a registry that cannot say makes it less precise, no more.
+    """
+    try:
+        current = target.head_manifest(repository, tag)
+        if current is None:
+            return None, None
+        records = read_provenance(target, repository, current.digest)
+    except HoisterError as exc:
+        log.info("could not tell what holds %s:%s: %s", repository, tag, exc)
+        return None, None
+    if not records:
+        return current.digest, None
+    return current.digest, f"promoted from {records[0].source_repository}:{records[0].source_tag}"

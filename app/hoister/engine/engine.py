@@ -27,7 +27,8 @@ from hoister.engine.events import CycleReport, EngineCallbacks
 from hoister.engine.inbox import Inbox
 from hoister.engine.listener import PushNotice
 from hoister.engine.polling import Poller
-from hoister.engine.runner import GIVE_UP_AFTER, Runner, default_actor
+from hoister.engine.routes import default_actor
+from hoister.engine.runner import GIVE_UP_AFTER, Runner
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.profiles import ProfileStore
 from hoister.store import Database, PolicyStore

@@ -15,35 +15,30 @@ single entry raises stops the runner.
 
 from __future__ import annotations
 
-import getpass
-import json
 import logging
-import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hoister.engine.clients import ClientPool
-from hoister.engine.collisions import describe_holder, next_distinct_time
+from hoister.engine.collisions import describe_holder, next_distinct_time, what_holds
 from hoister.engine.events import EngineCallbacks
 from hoister.engine.lease import Heartbeat
 from hoister.engine.promoter import Cancelled, Promoter, PromotionOutcome, PromotionRequest
-from hoister.engine.provenance import ProvenanceRecord, attach_provenance, read_provenance
+from hoister.engine.provenance import ProvenanceRecord
+from hoister.engine.record_once import record_once
+from hoister.engine.routes import Route, is_transient, manual_route, route_of
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.engine.webhook import send_webhook
 from hoister.errors import HoisterError
 from hoister.facts import ImageFacts
 from hoister.policies import (
-    OverwriteMode,
-    Policy,
     PolicyNotFound,
     compile_policy,
     evaluate,
     target_tag,
 )
-from hoister.registry import ProtocolError, ServerError, TooManyRequests, Unreachable
-from hoister.registry.errors import DigestMismatch, PaginationLoop
 from hoister.store import Database
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.policies import PolicyStore
@@ -65,79 +60,6 @@ class TagTaken(Exception):
         self.tag = tag
         self.digest = digest
         self.origin = origin
-
-
-def default_actor(agent: bool) -> str:
-    """Who promotes: recorded in provenance so QA knows which workstation or agent did."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{'hoister-agent' if agent else user}@{socket.gethostname()}"
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Failures worth retrying later: the network, overload, a registry's bad moment."""
-    if isinstance(exc, (DigestMismatch, PaginationLoop)):
-        return False
-    return isinstance(exc, (Unreachable, ServerError, TooManyRequests, ProtocolError))
-
-
-@dataclass(frozen=True)
-class Route:
-    """What a promotion needs beyond the queue entry: from the policy, or a manual request."""
-
-    policy_id: int | None
-    policy_name: str
-    overwrite: OverwriteMode
-    copy_referrers: bool
-    record_provenance: bool
-    webhook_url: str | None
-
-
-MANUAL = "manual promotion"
-
-
-def manual_options(
-    overwrite: OverwriteMode, copy_referrers: bool = True, record_provenance: bool = True
-) -> str:
-    """What a manual promotion asked for, stored with its queue entry."""
-    return json.dumps(
-        {
-            "overwrite": overwrite.value,
-            "copyReferrers": copy_referrers,
-            "recordProvenance": record_provenance,
-        },
-        sort_keys=True,
-    )
-
-
-def manual_route(options: str | None) -> Route:
-    """The route of a manual promotion from its stored options (defaults when absent)."""
-    try:
-        data = json.loads(options) if options else {}
-        overwrite = OverwriteMode(data.get("overwrite", OverwriteMode.SKIP.value))
-    except (ValueError, TypeError, AttributeError):
-        data, overwrite = {}, OverwriteMode.SKIP
-    return Route(
-        None,
-        MANUAL,
-        overwrite,
-        bool(data.get("copyReferrers", True)),
-        bool(data.get("recordProvenance", True)),
-        None,
-    )
-
-
-def route_of(policy: Policy) -> Route:
-    return Route(
-        policy.id,
-        policy.name,
-        policy.overwrite,
-        policy.copy_referrers,
-        policy.record_provenance,
-        policy.webhook_url,
-    )
 
 
 class Runner:
@@ -236,7 +158,7 @@ class Runner:
             )
             outcome = self._copy(entry, route, beat)
             if outcome.status == "skipped" and route.policy_id is not None:
-                raise self._taken(entry, outcome)
+                raise self._taken(entry)
             return self._succeeded(entry, route, outcome, started)
         except LostClaim:
             raise
@@ -307,21 +229,11 @@ class Runner:
             )
         )
 
-    def _taken(self, entry: QueueEntry, outcome: PromotionOutcome) -> TagTaken:
+    def _taken(self, entry: QueueEntry) -> TagTaken:
         """The target tag exists for another image: find out which, for the message."""
         assert entry.target_tag is not None
         target = self.clients.get(entry.target_profile)
-        digest: str | None = None
-        origin: str | None = None
-        try:
-            current = target.head_manifest(entry.target_repository, entry.target_tag)
-            digest = current.digest if current else None
-            if digest is not None:
-                records = read_provenance(target, entry.target_repository, digest)
-                if records:
-                    origin = f"promoted from {records[0].source_repository}:{records[0].source_tag}"
-        except HoisterError as exc:  # the message is the less precise, nothing else changes
-            log.info("could not tell what holds %s: %s", entry.target_tag, exc)
+        digest, origin = what_holds(target, entry.target_repository, entry.target_tag)
         return TagTaken(entry.target_tag, digest, origin)
 
     def _collision(
@@ -380,7 +292,9 @@ class Runner:
         )
         if promoted and route.record_provenance:
             self.queue.check(entry)  # fencing: an owner taken over writes no record
-            notes += self._provenance(entry, outcome, record)
+            target = self.clients.get(entry.target_profile)
+            resumed = entry.attempts > 1 or outcome.status == "unchanged"
+            notes += record_once(target, entry.target_repository, outcome.digest, record, resumed)
         if promoted and route.webhook_url:
             # Before the finish: delivered at least once (a crash in between sends it
             # again on resume), and a failure shows in the history row.
@@ -393,31 +307,6 @@ class Runner:
         if promoted:
             self._after_promotion(entry, route, record)
         return state
-
-    def _provenance(
-        self, entry: QueueEntry, outcome: PromotionOutcome, record: ProvenanceRecord
-    ) -> list[str]:
-        """Attach the record unless an earlier attempt of this entry already did.
-
-        A failure that may pass raises, so the entry is retried and finished only with
-        its record; one that will not (a registry that refuses artifacts) becomes a note.
-        """
-        target = self.clients.get(entry.target_profile)
-        try:
-            if entry.attempts > 1 or outcome.status == "unchanged":
-                for found in read_provenance(target, entry.target_repository, outcome.digest):
-                    if _same_promotion(found, record):
-                        return ["provenance recorded by an earlier attempt"]
-            subject = target.head_manifest(entry.target_repository, outcome.digest)
-            if subject is None:
-                raise HoisterError(f"{outcome.digest} is not in {entry.target_repository}")
-            attach_provenance(target, entry.target_repository, subject, record)
-        except HoisterError as exc:
-            if is_transient(exc):
-                raise
-            log.warning("provenance for %s not recorded: %s", entry.target_repository, exc)
-            return [f"provenance not recorded: {exc}"]
-        return []
 
     def _after_promotion(self, entry: QueueEntry, route: Route, record: ProvenanceRecord) -> None:
         """What follows a finished promotion; each step guarded, none can undo it.
@@ -511,16 +400,6 @@ class Runner:
         )
         assert written is not None
         return written
-
-
-def _same_promotion(found: ProvenanceRecord, record: ProvenanceRecord) -> bool:
-    return (
-        found.policy_id == record.policy_id
-        and found.source_digest == record.source_digest
-        and found.source_tag == record.source_tag
-        and found.source_repository == record.source_repository
-        and found.target_tag == record.target_tag
-    )
 
 
 def _guarded_webhook(url: str, record: ProvenanceRecord) -> str | None:

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from hoister.engine.engine import Engine
 from hoister.engine.events import CycleReport, EngineCallbacks
-from hoister.engine.runner import default_actor
+from hoister.engine.routes import default_actor
 from hoister.engine.watcher import Candidate
 from hoister.store.history import HistoryRow
 from hoister.store.queue import QueueEntry

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from hoister.engine.engine import Engine
 from hoister.engine.events import EngineCallbacks
-from hoister.engine.runner import default_actor, manual_options
+from hoister.engine.routes import default_actor, manual_options
 from hoister.errors import HoisterError
 from hoister.policies import OverwriteMode
 from hoister.policies.template import TOKENS, TemplateContext, render, validate_template
