@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
+
+from hoister.engine.hops import HOP_LIMIT, hop_refusal
 from hoister.engine.provenance import read_provenance
 from hoister.policies import Rule
 from tests.engine.harness import EngineHarness
@@ -142,19 +145,33 @@ def test_existing_target_tag_is_skipped_with_a_reason(
     assert "exists" in skipped.reason
 
 
-def test_chain_stops_at_the_hop_limit(
-    registry: RegistryServer, make_harness: Make, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("hoister.engine.engine.HOP_LIMIT", 2)
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine.py refuses only hop > HOP_LIMIT (9 links) until it asks hops.hop_allowed",
+)
+def test_chain_stops_after_exactly_hop_limit_links(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    """The README's "a chain stops after 8 links", with the real limit: the direct
+    promotion is hop 0, the eighth link hop 7, and the ninth is refused."""
+    assert HOP_LIMIT == 8
     h = make_harness({"local": registry})
-    for i in range(4):
+    for i in range(HOP_LIMIT + 1):
         h.policy(f"stage/s{i}", f"stage/s{i + 1}", "%n")
     h.engine.run_cycle()
     push_image(registry.url, "stage/s0", "1", build_image(seed=15))
     h.engine.run_cycle()
-    assert h.tags("stage/s3") == ["1"]
-    assert h.tags("stage/s4") == []
-    assert "a chain of promotions reached 2 links" in h.history()[-1].reason
+    promoted = [(r.target_repository, r.hop) for r in h.history() if r.outcome == "promoted"]
+    assert promoted == [(f"stage/s{i + 1}", i) for i in range(HOP_LIMIT)]
+    assert h.tags(f"stage/s{HOP_LIMIT}") == ["1"]
+    assert h.tags(f"stage/s{HOP_LIMIT + 1}") == []
+    refused = h.history()[-1]
+    assert (refused.outcome, refused.source_repository, refused.hop) == (
+        "failed",
+        f"stage/s{HOP_LIMIT}",
+        HOP_LIMIT,
+    )
+    assert refused.reason == hop_refusal(f"stage/s{HOP_LIMIT}")
 
 
 def test_webhook_receives_the_promotion_event(
