@@ -116,6 +116,27 @@ def test_cycle_is_refused_with_the_chain(cli) -> None:  # type: ignore[no-untype
     assert "qa/website -> dev/website -> qa/website" in err
 
 
+def test_a_loop_through_another_profile_of_the_same_registry_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    # 'local' is http://127.0.0.1:5000: the same registry, spelt another way.
+    assert cli("profile", "add", "alias", "--url", "localhost:5000/", "--no-verify")[0] == 0
+    assert cli(*SEED)[0] == 0
+    back = ["policy", "add", "--source", "qa/website", "--target", "dev/website"]
+    code, _, err = cli(*back, "--profile", "alias", "--template", "%n")
+    assert code == 2
+    assert (
+        "qa/website on alias -> dev/website on alias -> qa/website on local "
+        "(the same registry as alias)"
+    ) in err
+    same = ["policy", "add", "--source", "dev/a", "--target", "dev/a", "--template", "%n"]
+    code, _, err = cli(*same, "--profile", "local", "--target-profile", "alias")
+    assert code == 2
+    assert "dev/a on local -> dev/a on alias (the same registry as local)" in err
+    assert cli("policy", "disable", "1")[0] == 0
+    assert cli(*back, "--profile", "alias", "--template", "%n")[0] == 0
+    code, _, err = cli("policy", "enable", "1")
+    assert code == 2 and "the same registry as" in err
+
+
 def test_unknown_profile_and_policy(cli) -> None:  # type: ignore[no-untyped-def]
     code, _, err = cli(
         "policy",

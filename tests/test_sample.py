@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hoister.policies import Rule
+from hoister.policies import CycleError, Policy, Rule
 from hoister.registry import RegistryClient
 from hoister.sample import (
     POLICY_NAME,
@@ -96,6 +96,16 @@ def test_loading_twice_changes_nothing(client: RegistryClient, policies: PolicyS
     assert second.policy_id == first.policy_id
     assert len(policies.list()) == 1
     assert "already there" in second.message
+
+
+def test_the_example_policy_is_refused_if_it_closes_a_loop_through_an_alias(
+    client: RegistryClient, policies: PolicyStore
+) -> None:
+    policies.add(Policy("mirror", "qa/website", "dev/website", "%n", name="back"))
+    same = {"sandbox": "localhost:5000", "mirror": "localhost:5000"}
+    with pytest.raises(CycleError, match="the same registry as sandbox"):
+        load_sample_content(client, policies, "sandbox", identities=same)
+    assert [p.name for p in policies.list()] == ["back"]
 
 
 def test_without_a_store_only_images_are_pushed(client: RegistryClient) -> None:

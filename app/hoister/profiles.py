@@ -296,6 +296,16 @@ class ProfileStore:
         profiles = self._load()
         return [profiles[name] for name in sorted(profiles)]
 
+    def identities(self) -> dict[str, str]:
+        """Profile name -> registry identity: which profiles name one registry.
+
+        The policy checks use it to see a loop through two spellings of one registry.
+        """
+        # Imported here: hoister.registry reaches hoister.credentials, which needs Profile.
+        from hoister.registry.identity import profile_identities
+
+        return profile_identities(self._load().values())
+
     def get(self, name: str) -> Profile:
         profile = self._load().get(name)
         if profile is None:

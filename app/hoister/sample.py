@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hoister.policies import Policy, Rule, check_policy
+from hoister.policies import Identities, Policy, Rule, policy_check
 from hoister.policies.model import Route
 from hoister.registry import RegistryClient, mediatypes
 from hoister.store import PolicyStore
@@ -219,12 +219,14 @@ def _same_policy(stored: Policy, wanted: Policy) -> bool:
     )
 
 
-def _add_policy(store: PolicyStore, profile_name: str) -> tuple[int | None, str]:
+def _add_policy(
+    store: PolicyStore, profile_name: str, identities: Identities | None
+) -> tuple[int | None, str]:
     wanted = sample_policy(profile_name)
     for stored in store.list(source=Route(profile_name, REPOSITORY)):
         if _same_policy(stored, wanted):
             return stored.id, f"The example policy '{POLICY_NAME}' was already there."
-    added = store.add(wanted, check=check_policy)
+    added = store.add(wanted, check=policy_check(identities))
     return added.id, (
         f"Added the example policy '{POLICY_NAME}': tags of {REPOSITORY} ending in 'stable' "
         f"are copied to {TARGET_REPOSITORY}. It leaves the 1.2-stable tag already there "
@@ -238,12 +240,15 @@ def load_sample_content(
     store: PolicyStore | None,
     profile_name: str,
     progress: Progress | None = None,
+    identities: Identities | None = None,
 ) -> SampleReport:
     """Push dev/website and, given a store, add the example policy; safe to run twice.
 
     The policy is stored without *apply to existing tags* on purpose: promoting the
     stable tag the moment the sample arrives would hide the point of a policy, which is
-    what happens when a new image is pushed.
+    what happens when a new image is pushed. ``identities`` (profile name -> registry
+    identity, ``ProfileStore.identities()``) lets the cycle check see other profiles that
+    name the same registry.
     """
     report = progress or (lambda _text: None)
     digests: dict[str, str] = {}
@@ -256,6 +261,6 @@ def load_sample_content(
     policy_id: int | None = None
     if store is not None:
         report("adding the example policy")
-        policy_id, policy_text = _add_policy(store, profile_name)
+        policy_id, policy_text = _add_policy(store, profile_name, identities)
         message = f"{message} {policy_text}"
     return SampleReport(REPOSITORY, tags, policy_id, message, digests)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from hoister.engine.hops import HOP_LIMIT, hop_refusal
 from hoister.engine.provenance import read_provenance
 from hoister.policies import Rule
 from tests.engine.harness import EngineHarness
@@ -150,19 +151,29 @@ def test_a_constant_template_that_collides_fails_visibly_and_can_be_retried(
     assert h.history()[-1].outcome == "promoted"
 
 
-def test_chain_stops_at_the_hop_limit(
-    registry: RegistryServer, make_harness: Make, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("hoister.engine.hops.HOP_LIMIT", 2)
+def test_chain_stops_after_exactly_hop_limit_links(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    """The README's "a chain stops after 8 links", with the real limit: the direct
+    promotion is hop 0, the eighth link hop 7, and the ninth is refused."""
+    assert HOP_LIMIT == 8
     h = make_harness({"local": registry})
-    for i in range(4):
+    for i in range(HOP_LIMIT + 1):
         h.policy(f"stage/s{i}", f"stage/s{i + 1}", "%n")
     h.engine.run_cycle()
     push_image(registry.url, "stage/s0", "1", build_image(seed=15))
     h.engine.run_cycle()
-    assert h.tags("stage/s2") == ["1"]  # two links: s0 -> s1 -> s2
-    assert h.tags("stage/s3") == []
-    assert "a chain of promotions reached 2 links" in h.history()[-1].reason
+    promoted = [(r.target_repository, r.hop) for r in h.history() if r.outcome == "promoted"]
+    assert promoted == [(f"stage/s{i + 1}", i) for i in range(HOP_LIMIT)]
+    assert h.tags(f"stage/s{HOP_LIMIT}") == ["1"]
+    assert h.tags(f"stage/s{HOP_LIMIT + 1}") == []
+    refused = h.history()[-1]
+    assert (refused.outcome, refused.source_repository, refused.hop) == (
+        "failed",
+        f"stage/s{HOP_LIMIT}",
+        HOP_LIMIT,
+    )
+    assert refused.reason == hop_refusal(f"stage/s{HOP_LIMIT}")
 
 
 def test_webhook_receives_the_promotion_event(

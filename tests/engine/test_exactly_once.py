@@ -202,3 +202,27 @@ def test_the_loop_survives_an_unexpected_error_and_keeps_promoting(
     assert h.engine.errors == 1
     assert any("a bug in one cycle" in p for p in h.recorder.problems)
     assert [r.target_tag for r in _promoted(h)] == ["4-stable"]
+
+
+def test_a_chain_continued_by_another_engine_keeps_counting_hops(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    """Engine A promotes dev -> qa; engine B (its own store: say another team's agent)
+    finds the image in qa by polling and continues the chain as its second link."""
+    a = make_harness({"local": registry})
+    b = make_harness({"alias": registry})  # the same registry under another profile name
+    a.policy("dev/web", "qa/web", "%n", STABLE)
+    b.policy("qa/web", "prod/web", "%n", STABLE, profile="alias")
+    a.engine.run_cycle()
+    b.engine.run_cycle()
+    image = build_image(seed=180)
+    push_image(registry.url, "dev/web", "5-stable", image)
+    assert a.engine.run_cycle().promoted == 1
+    assert b.engine.run_cycle().promoted == 1
+    [first] = _promoted(a)
+    [second] = _promoted(b)
+    assert (first.hop, second.hop) == (0, 1)
+    records = read_provenance(b.client("alias"), "prod/web", image.digest)
+    prod = [r for r in records if r.target_repository == "prod/web"]
+    assert [r.hop for r in prod] == [1]
+    assert prod[0].source_registry == "localhost:" + registry.url.rsplit(":", 1)[1]

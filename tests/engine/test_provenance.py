@@ -16,6 +16,8 @@ from hoister.engine.provenance import (
     PROVENANCE_ARTIFACT_TYPE,
     ProvenanceRecord,
     attach_provenance,
+    chain_hop,
+    hop_of_promoted,
     read_provenance,
 )
 from hoister.registry import Descriptor, RegistryClient, fallback_tag
@@ -158,3 +160,71 @@ def test_provenance_of_an_earlier_hop_travels_with_the_promotion(
     latest = record(image.digest, WHEN + timedelta(hours=1), "hoister-agent@build-1")
     attach_provenance(client, "qa/website", subject, latest)
     assert read_provenance(make_client(registry), "qa/website", image.digest) == [latest, earlier]
+
+
+def test_the_hop_is_recorded_and_old_records_read_as_hop_zero() -> None:
+    written = replace(record("sha256:" + "b" * 64), hop=3)
+    body = json.loads(written.to_json())
+    assert body["hop"] == 3
+    assert ProvenanceRecord.from_json(written.to_json()) == written
+    del body["hop"]  # a record from before the hop was kept
+    assert ProvenanceRecord.from_json(json.dumps(body)).hop == 0
+    assert record("sha256:" + "b" * 64).hop == 0
+
+
+@pytest.mark.parametrize("hop", [-1, "2", 1.5, True, None])
+def test_a_hop_that_is_not_a_count_is_refused(hop: object) -> None:
+    body = json.loads(record("sha256:" + "c" * 64).to_json())
+    with pytest.raises(ValueError, match="hop of a provenance record"):
+        ProvenanceRecord.from_json(json.dumps({**body, "hop": hop}))
+    with pytest.raises(ValueError, match="hop of a provenance record"):
+        replace(record("sha256:" + "c" * 64), hop=hop)
+
+
+def test_the_source_registry_is_kept_as_its_identity() -> None:
+    spelt = replace(record("sha256:" + "d" * 64), source_registry="http://127.0.0.1:5000/")
+    assert spelt.source_registry == "localhost:5000"
+    body = json.loads(spelt.to_json())
+    assert body["sourceRegistry"] == "localhost:5000"
+    older = {**body, "sourceRegistry": "registry-1.docker.io"}  # Profile.host, as written before
+    assert ProvenanceRecord.from_json(json.dumps(older)).source_registry == "docker.io"
+
+
+def test_chain_hop_takes_the_records_of_this_repository_and_tag() -> None:
+    digest = "sha256:" + "e" * 64
+    first = replace(record(digest), target_repository="dev/website", hop=0)
+    second = replace(record(digest), target_repository="qa/website", target_tag="1.0", hop=1)
+    longer = replace(record(digest), target_repository="qa/website", target_tag="1.0-b", hop=5)
+    records = [first, second, longer]
+    assert chain_hop(records, "dev/website") == 0
+    assert chain_hop(records, "qa/website") == 5
+    assert chain_hop(records, "qa/website", "1.0") == 1
+    assert chain_hop(records, "qa/website", "2.0") is None
+    assert chain_hop(records, "prod/website") is None
+    assert chain_hop([], "qa/website") is None
+
+
+def test_hop_of_a_promoted_image_is_read_from_the_registry(
+    registry: RegistryServer, make_client: ClientFactory
+) -> None:
+    """dev/website gets an image by a promotion at hop 0 and passes it to qa/website
+    (records travel along as referrers); qa/website's own record says hop 1."""
+    image = build_image(seed=407)
+    push_image(registry.url, "dev/website", "1.0", image)
+    client = make_client(registry)
+    subject = Descriptor(image.media_type, image.digest, image.size)
+    earlier = replace(record(image.digest), target_repository="dev/website", hop=0)
+    attach_provenance(client, "dev/website", subject, earlier)
+    request = PromotionRequest(client, "dev/website", "1.0", client, "qa/website", "1.0")
+    assert Promoter().promote(request).referrers_copied == 1
+    assert hop_of_promoted(client, "qa/website", image.digest) is None  # copied, not promoted
+    attach_provenance(client, "qa/website", subject, replace(record(image.digest), hop=1))
+
+    elsewhere = make_client(registry.url)  # another workstation, another engine
+    assert hop_of_promoted(elsewhere, "qa/website", image.digest) == 1
+    assert hop_of_promoted(elsewhere, "qa/website", image.digest, "1.0") == 1
+    assert hop_of_promoted(elsewhere, "qa/website", image.digest, "other") is None
+    assert hop_of_promoted(elsewhere, "dev/website", image.digest) == 0
+    pushed_only = build_image(seed=408)
+    push_image(registry.url, "qa/website", "2.0", pushed_only)
+    assert hop_of_promoted(elsewhere, "qa/website", pushed_only.digest) is None

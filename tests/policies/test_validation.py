@@ -140,7 +140,7 @@ def test_self_loop_and_update_of_the_same_policy() -> None:
 
 def test_cycle_across_registries_names_the_profiles() -> None:
     existing = [_p("dev/a", "dev/a", 1, profile="build", target_profile="mirror")]
-    with pytest.raises(CycleError, match="mirror:dev/a -> build:dev/a -> mirror:dev/a"):
+    with pytest.raises(CycleError, match="dev/a on mirror -> dev/a on build -> dev/a on mirror;"):
         check_no_cycle(
             _p("dev/a", "dev/a", None, profile="mirror", target_profile="build"), existing
         )  # type: ignore[arg-type]

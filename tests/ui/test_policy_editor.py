@@ -176,6 +176,34 @@ def test_a_loop_created_meanwhile_is_refused_by_the_store_and_shown(
     assert not dialog.save_button.isEnabled()
 
 
+def test_a_loop_through_another_profile_of_the_same_registry_is_seen_and_refused(
+    qtbot: QtBot, registry: RegistryServer, make_context: ContextFactory
+) -> None:
+    ctx = make_context(local=registry, alias=registry)
+    store(ctx, Policy("alias", "qa/website", "dev/website", "%n", name="back via alias"))
+    dialog = open_editor(qtbot, ctx)
+    dialog.target_picker.set_repository("qa/website")
+    qtbot.waitUntil(lambda: "the same registry as local" in dialog.target_picker.message())
+    assert "dev/website on local -> qa/website on local -> dev/website on alias" in (
+        dialog.target_picker.message()
+    )
+    assert not dialog.save_button.isEnabled()
+
+
+def test_an_alias_loop_created_meanwhile_is_refused_by_the_store(
+    qtbot: QtBot, registry: RegistryServer, make_context: ContextFactory
+) -> None:
+    ctx = make_context(local=registry, alias=registry)
+    dialog = open_editor(qtbot, ctx)
+    fill_seed(qtbot, dialog)
+    store(ctx, Policy("alias", "qa/website", "dev/website", "%n", name="made elsewhere"))
+    with qtbot.assertNotEmitted(dialog.saved, wait=100):
+        dialog.save_button.click()
+        qtbot.waitUntil(lambda: "Not saved" in dialog.problems_label.text(), timeout=10_000)
+    assert "the same registry as local" in dialog.problems_label.text()
+    assert len(stored(ctx)) == 1
+
+
 def test_editing_shows_every_value_and_save_and_apply_updates_the_policy(
     qtbot: QtBot, registry: RegistryServer, make_context: ContextFactory
 ) -> None:

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from hoister.engine.watcher import Candidate
 from hoister.policies import Policy, Rule
+from hoister.profiles import Profile
 from hoister.store import PolicyStore
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.ui.context import AppContext
@@ -253,6 +254,28 @@ def test_enabling_a_policy_that_closes_a_loop_is_refused_in_place(
     assert "qa/website -> dev/website -> qa/website" in tab.banner.text()
     assert "was not enabled" in tab.banner.text()
     assert not checked(tab)
+    assert not stored(app_context)[back.id or 0].enabled
+
+
+def test_enabling_a_loop_through_an_alias_profile_is_refused(
+    qtbot: QtBot, app_context: AppContext
+) -> None:
+    app_context.profiles.add(Profile("local", "http://127.0.0.1:5000"))
+    app_context.profiles.add(Profile("alias", "localhost:5000"))  # the same registry
+    back = seed_policy(
+        name="Back to dev",
+        source_repository="qa/website",
+        target_repository="dev/website",
+        enabled=False,
+    )
+    _, back = store_policies(app_context, seed_policy(source_profile="alias"), back)
+    tab = make_tab(qtbot, app_context, "qa/website")
+    assert cell(tab, 0, NAME) == "Back to dev" and not checked(tab)
+    tab.proxy.setData(
+        tab.proxy.index(0, ENABLED), Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole
+    )
+    qtbot.waitUntil(tab.banner.isVisible, timeout=10_000)
+    assert "qa/website on alias (the same registry as local)" in tab.banner.text()
     assert not stored(app_context)[back.id or 0].enabled
 
 

@@ -17,7 +17,7 @@ from hoister.cli.context import Context
 from hoister.cli.output import print_json, print_table
 from hoister.engine.dryrun import dry_run
 from hoister.errors import InvalidInput
-from hoister.policies import Policy, Rule, check_policy, describe_rule
+from hoister.policies import Policy, Rule, describe_rule, policy_check
 from hoister.policies.exchange import export_hoister, export_msr, parse_import, to_hoister
 from hoister.policies.fields import LIST_OPERATORS
 from hoister.policies.model import OverwriteMode, TimeZoneMode
@@ -130,7 +130,7 @@ def add_policy(args: argparse.Namespace, ctx: Context) -> int:
         record_provenance=not args.no_provenance,
         webhook_url=args.webhook,
     )
-    stored = ctx.policies.add(policy, check=check_policy)
+    stored = ctx.policies.add(policy, check=policy_check(ctx.profiles.identities()))
     if not policy.rules:
         print(
             "hoister: note: the policy has no criteria, so it promotes every push", file=sys.stderr
@@ -206,7 +206,7 @@ def show_policy(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def enable_policy(args: argparse.Namespace, ctx: Context) -> int:
-    ctx.policies.set_enabled(args.id, True, check=check_policy)
+    ctx.policies.set_enabled(args.id, True, check=policy_check(ctx.profiles.identities()))
     print(f"enabled policy {args.id}")
     return 0
 
@@ -286,7 +286,7 @@ def import_policies(args: argparse.Namespace, ctx: Context) -> int:
         | {p.target_profile or p.source_profile for p in policies}
     ):
         ctx.require_profile(profile)
-    stored = ctx.policies.add_many(policies, check=check_policy)
+    stored = ctx.policies.add_many(policies, check=policy_check(ctx.profiles.identities()))
     noun = "policy" if len(stored) == 1 else "policies"
     print(f"imported {len(stored)} {noun}: ids {', '.join(str(p.id) for p in stored)}")
     return 0

@@ -12,6 +12,7 @@ from hoister.credentials import Credential
 from hoister.errors import HoisterError
 from hoister.profiles import Profile, ProfileStore
 from hoister.registry import RegistryClient
+from hoister.registry.identity import registry_identity
 
 CredentialResolver = Callable[[Profile], Credential | None]
 ClientFactory = Callable[[Profile, Credential | None], RegistryClient]
@@ -53,7 +54,13 @@ class ClientPool:
         return client
 
     def host_of(self, name: str) -> str:
+        """``host[:port]`` as the profile spells it: what keys credentials."""
         return self.profile(name).host
+
+    def identity_of(self, name: str) -> str:
+        """The profile's registry identity: equal for two profiles of one registry, so
+        the engine can tell the same storage (provenance, chains) behind two names."""
+        return registry_identity(self.profile(name).url)
 
     def close(self) -> None:
         for _, client in self._clients.values():

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from hoister.engine import hops
 from hoister.engine.clients import ClientPool
 from hoister.engine.dryrun import platform_of
+from hoister.engine.provenance import hop_of_promoted
 from hoister.engine.watcher import Candidate
 from hoister.facts.gather import FactsGatherer
 from hoister.policies import (
@@ -94,6 +96,7 @@ class Evaluator:
             return 0
 
     def _handle(self, candidate: Candidate, policies: list[Policy]) -> int:
+        candidate = replace(candidate, hop=self._arrival_hop(candidate))
         if not hops.hop_allowed(candidate.hop):
             self._refuse_hop(candidate, policies[0])
             return 0
@@ -128,6 +131,17 @@ class Evaluator:
                 continue
             enqueued += self._enqueue(candidate, policy.policy, evaluation, now)
         return enqueued
+
+    def _arrival_hop(self, candidate: Candidate) -> int:
+        """Where in a chain this image stands. The engine that chained it knows; for an
+        image found by polling, a notification or Save & Apply, its provenance record
+        in this repository tells — whichever engine, on whichever machine, promoted it
+        there. One referrers lookup per new image, not per tag seen."""
+        if candidate.trigger == "chain" or candidate.hop:
+            return candidate.hop
+        client = self.clients.get(candidate.profile)
+        arrived = hop_of_promoted(client, candidate.repository, candidate.digest)
+        return 0 if arrived is None else arrived + 1
 
     def _enqueue(
         self, candidate: Candidate, policy: Policy, evaluation: Evaluation, now: datetime
@@ -179,10 +193,7 @@ class Evaluator:
 
     def _refuse_hop(self, candidate: Candidate, policy: Policy) -> None:
         now = self.clock()
-        reason = (
-            f"a chain of promotions reached {hops.HOP_LIMIT} links at {candidate.repository}; "
-            "stopped there"
-        )
+        reason = hops.hop_refusal(candidate.repository)
         entry = QueueEntry(
             None,
             policy.id,

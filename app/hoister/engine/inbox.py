@@ -19,6 +19,7 @@ from hoister.engine.clients import ClientPool
 from hoister.engine.listener import PushNotice
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.errors import HoisterError
+from hoister.registry.identity import registry_identity
 from hoister.store import PolicyStore
 from hoister.store.watch import UNRESOLVED
 
@@ -140,6 +141,7 @@ class Inbox:
         matching = [
             s
             for s in sources
-            if notice.registry_host and self.clients.host_of(s) == notice.registry_host
+            if notice.registry_host
+            and self.clients.identity_of(s) == registry_identity(notice.registry_host)
         ]
         return matching[0] if len(matching) == 1 else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from hoister.registry import (
     ProtocolError,
     RegistryClient,
 )
+from hoister.registry.identity import registry_identity
 from hoister.registry.mediatypes import OCI_EMPTY, OCI_MANIFEST
 from hoister.registry.reference import sha256_digest
 
@@ -56,9 +58,23 @@ def format_time(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _check_hop(hop: object) -> int:
+    if not isinstance(hop, int) or isinstance(hop, bool) or hop < 0:
+        raise ValueError(f"hop of a provenance record must be a count from 0, not {hop!r}")
+    return hop
+
+
 @dataclass(frozen=True)
 class ProvenanceRecord:
-    """One promotion as seen from the target: enough to answer "where did this come from?"."""
+    """One promotion as seen from the target: enough to answer "where did this come from?".
+
+    ``source_registry`` is the source's registry identity
+    (:func:`hoister.registry.identity.registry_identity`), normalised on the way in so a
+    record written with another spelling of the same registry reads the same. ``hop`` is
+    the promotion's place in its chain (0: the direct promotion of a push; see
+    :mod:`hoister.engine.hops`), so whoever finds the image in the target can continue
+    the count; records written before it existed read as 0.
+    """
 
     policy_id: int | None
     policy_name: str
@@ -70,20 +86,25 @@ class ProvenanceRecord:
     target_tag: str
     promoted_at: datetime
     promoted_by: str
+    hop: int = 0
 
     def __post_init__(self) -> None:
         if self.promoted_at.tzinfo is None:
             raise ValueError("promoted_at must be an aware time; a naive one is ambiguous")
         object.__setattr__(self, "promoted_at", self.promoted_at.astimezone(UTC))
+        object.__setattr__(self, "source_registry", registry_identity(self.source_registry))
+        _check_hop(self.hop)
 
     def to_json(self) -> str:
         body: dict[str, Any] = {key: getattr(self, name) for key, name in _KEYS.items()}
         body["promotedAt"] = format_time(self.promoted_at)
+        body["hop"] = self.hop
         return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, data: str | bytes) -> ProvenanceRecord:
-        """Parse a record; unknown keys are ignored (newer writers), missing ones refused."""
+        """Parse a record; unknown keys are ignored (newer writers), missing ones refused
+        (but ``policyId`` and ``hop``, which older writers left out)."""
         try:
             body = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -102,6 +123,7 @@ class ProvenanceRecord:
             elif not isinstance(value, str):
                 raise ValueError(f"{key} of a provenance record is not a string")
             values[name] = value
+        values["hop"] = _check_hop(body.get("hop", 0))
         when = datetime.fromisoformat(values["promoted_at"])
         if when.tzinfo is None:
             raise ValueError("promotedAt of a provenance record has no time zone")
@@ -167,3 +189,34 @@ def _read_record(client: RegistryClient, repository: str, found: Descriptor) -> 
         raise ValueError(f"the record is {layers[0].size} bytes, more than a record can be")
     data = client.get_blob(repository, layers[0].digest, max_size=MAX_RECORD_BYTES)
     return ProvenanceRecord.from_json(data)
+
+
+def chain_hop(
+    records: Iterable[ProvenanceRecord], target_repository: str, target_tag: str | None = None
+) -> int | None:
+    """The hop an image arrived in ``target_repository`` with, or None if it was not
+    promoted there (optionally: under ``target_tag``).
+
+    Records travel with the image (they are referrers), so those of earlier links name
+    other repositories and are left out. The highest hop wins: when two chains brought
+    one digest, the longer one is the one that must stop in time. The next promotion of
+    the image continues the chain as ``hop + 1``.
+    """
+    hops = [
+        record.hop
+        for record in records
+        if record.target_repository == target_repository
+        and (target_tag is None or record.target_tag == target_tag)
+    ]
+    return max(hops) if hops else None
+
+
+def hop_of_promoted(
+    client: RegistryClient, repository: str, digest: str, tag: str | None = None
+) -> int | None:
+    """:func:`chain_hop` for ``digest`` in ``repository`` as its registry records it.
+
+    This is how an image found by polling, a notification or another engine's promotion
+    tells its place in a chain; registry failures raise as in :func:`read_provenance`.
+    """
+    return chain_hop(read_provenance(client, repository, digest), repository, tag)

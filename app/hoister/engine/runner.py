@@ -281,7 +281,7 @@ class Runner:
         record = ProvenanceRecord(
             policy_id=route.policy_id,
             policy_name=route.policy_name,
-            source_registry=self.clients.host_of(entry.source_profile),
+            source_registry=self.clients.identity_of(entry.source_profile),
             source_repository=entry.source_repository,
             source_tag=entry.source_tag,
             source_digest=entry.source_digest,
@@ -289,6 +289,7 @@ class Runner:
             target_tag=entry.target_tag,
             promoted_at=now,
             promoted_by=self.actor,
+            hop=entry.hop,
         )
         if promoted and route.record_provenance:
             self.queue.check(entry)  # fencing: an owner taken over writes no record

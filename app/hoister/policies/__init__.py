@@ -4,7 +4,7 @@ Plain Python with no network and no Qt: the GUI editor, the CLI, the importer an
 engine all decide with the same code.
 """
 
-from hoister.policies.cycles import check_no_cycle, find_cycle
+from hoister.policies.cycles import Identities, check_no_cycle, find_cycle
 from hoister.policies.errors import CycleError, PolicyError, PolicyNotFound, TemplateError
 from hoister.policies.evaluate import Evaluation, evaluate, needed_facts, target_tag
 from hoister.policies.model import OverwriteMode, Policy, Route, Rule, TimeZoneMode
@@ -14,6 +14,7 @@ from hoister.policies.validation import (
     Problem,
     check_policy,
     compile_policy,
+    policy_check,
     policy_problems,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "CompiledPolicy",
     "CycleError",
     "Evaluation",
+    "Identities",
     "Outcome",
     "OverwriteMode",
     "Policy",
@@ -40,6 +42,7 @@ __all__ = [
     "evaluate",
     "find_cycle",
     "needed_facts",
+    "policy_check",
     "policy_problems",
     "target_tag",
 ]

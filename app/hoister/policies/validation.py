@@ -6,7 +6,9 @@ one sentence naming the policy and rule; both come from :func:`policy_problems`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from hoister.errors import InvalidInput
@@ -15,6 +17,9 @@ from hoister.policies.model import Policy
 from hoister.policies.rules import CompiledRule, compile_rule
 from hoister.policies.template import validate_template
 from hoister.registry.reference import validate_repository
+
+if TYPE_CHECKING:
+    from hoister.policies.cycles import Identities
 
 MAX_NAME = 200
 MAX_RULES = 64
@@ -103,9 +108,25 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     return CompiledPolicy(policy, tuple(compiled))
 
 
-def check_policy(policy: Policy, others: list[Policy]) -> None:
-    """What the store runs inside its write transaction: the policy alone, then cycles."""
+def check_policy(
+    policy: Policy, others: list[Policy], identities: Identities | None = None
+) -> None:
+    """What the store runs inside its write transaction: the policy alone, then cycles.
+
+    ``identities`` tells which profiles name one registry (see
+    :func:`hoister.policies.cycles.find_cycle`); without it profile names stand alone.
+    """
     from hoister.policies.cycles import check_no_cycle
 
     compile_policy(policy)
-    check_no_cycle(policy, others)
+    check_no_cycle(policy, others, identities)
+
+
+def policy_check(identities: Identities | None) -> Callable[[Policy, list[Policy]], None]:
+    """:func:`check_policy` in the shape a store's ``check`` takes, registries known by
+    identity: pass ``ProfileStore.identities()`` read just before the write."""
+
+    def check(policy: Policy, others: list[Policy]) -> None:
+        check_policy(policy, others, identities)
+
+    return check

@@ -36,10 +36,12 @@ from hoister.policies import (
     Problem,
     TimeZoneMode,
     check_no_cycle,
-    check_policy,
+    policy_check,
     policy_problems,
 )
 from hoister.policies.model import OverwriteMode
+from hoister.profiles import ProfileStore
+from hoister.registry.identity import profile_identities
 from hoister.store import Database, PolicyStore
 from hoister.ui.context import AppContext
 from hoister.ui.criteria_editor import CriteriaEditor
@@ -82,12 +84,14 @@ def connect_clients(ctx: AppContext, *profiles: str) -> None:
             ctx.client(profile)
 
 
-def store_policy(database: Database, policy: Policy) -> Policy:
-    """Worker: add or update; the cycle check runs inside the store's write transaction."""
+def store_policy(database: Database, profiles: ProfileStore, policy: Policy) -> Policy:
+    """Worker: add or update; the cycle check runs inside the store's write transaction,
+    with registries known by identity as the profiles say just before the write."""
+    check = policy_check(profiles.identities())
     with PolicyStore(database) as store:
         if policy.id is None:
-            return store.add(policy, check=check_policy)
-        return store.update(policy, check=check_policy)
+            return store.add(policy, check=check)
+        return store.update(policy, check=check)
 
 
 def _message_label() -> QLabel:
@@ -131,6 +135,8 @@ class PolicyEditor(QDialog):
         self.source_repository = policy.source_repository if policy else repository
         #: The other stored policies, for the cycle check; None until a worker read them.
         self.others: list[Policy] | None = None
+        #: Profile name -> registry identity, so a loop through an alias is seen.
+        self.identities: dict[str, str] = {}
         self._saving = False
         self._apply = False
         self._save_error: str | None = None
@@ -212,7 +218,9 @@ class PolicyEditor(QDialog):
         layout.addWidget(self.buttons)
 
     def _fill(self, policy: Policy | None) -> None:
-        names = [p.name for p in self.ctx.profiles.list()]  # a local file
+        profiles = self.ctx.profiles.list()  # a local file
+        names = [p.name for p in profiles]
+        self.identities = profile_identities(profiles)
         wanted = policy.effective_target_profile if policy else self.source_profile
         for name in dict.fromkeys([*names, self.source_profile, wanted]):
             self.target_profile_combo.addItem(name)
@@ -314,7 +322,7 @@ class PolicyEditor(QDialog):
         problems = policy_problems(policy)
         if self.others is not None:
             try:
-                check_no_cycle(policy, self.others)
+                check_no_cycle(policy, self.others, self.identities)
             except CycleError as exc:
                 problems.append(Problem("cycle", str(exc)))
         self._show_problems(problems)
@@ -386,7 +394,7 @@ class PolicyEditor(QDialog):
         self._show_problems([])
         self.problems_label.setStyleSheet(FINE_STYLE)
         self.problems_label.setText("Saving…")
-        self._saver.submit(store_policy, self.ctx.database, self.policy())
+        self._saver.submit(store_policy, self.ctx.database, self.ctx.profiles, self.policy())
 
     @Slot(object)
     def _stored(self, policy: object) -> None:

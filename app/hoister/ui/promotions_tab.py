@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hoister.policies import Policy, Route, check_policy
+from hoister.policies import Policy, Route, policy_check
+from hoister.profiles import ProfileStore
 from hoister.store import Database, PolicyStore
 from hoister.ui.context import AppContext
 from hoister.ui.dry_run_dialog import DryRunDialog
@@ -63,14 +64,16 @@ TOGGLE_STYLE = (
 )
 
 
-def store_action(database: Database, action: str, policy_id: int) -> Policy:
+def store_action(database: Database, profiles: ProfileStore, action: str, policy_id: int) -> Policy:
     """Worker: one change to one policy, on a store (and connection) of the worker's own.
 
-    Enabling brings a route back, so it is checked for cycles like a new policy.
+    Enabling brings a route back, so it is checked for cycles like a new policy, with
+    registries known by identity (two profiles may name one registry).
     """
     with PolicyStore(database) as store:
         if action in ("enable", "disable"):
-            return store.set_enabled(policy_id, action == "enable", check=check_policy)
+            check = policy_check(profiles.identities())
+            return store.set_enabled(policy_id, action == "enable", check=check)
         return store.remove(policy_id) if action == "remove" else store.get(policy_id)
 
 
@@ -388,7 +391,12 @@ class PromotionsTab(QWidget):
     def _submit(self, action: str, policy_id: int) -> None:
         self.banner.hide()  # a new attempt: the last message no longer applies
         self._actions.submit(
-            (action, policy_id), store_action, self.ctx.database, action, policy_id
+            (action, policy_id),
+            store_action,
+            self.ctx.database,
+            self.ctx.profiles,
+            action,
+            policy_id,
         )
 
     @Slot(object, object)

@@ -26,7 +26,9 @@ def start_sandbox(ctx: AppContext, sandbox: SandboxRegistry, load_samples: bool)
         return f"Sandbox registry running at {sandbox.url}"
     store = PolicyStore(ctx.database)
     try:
-        report = load_sample_content(ctx.client(profile.name), store, profile.name)
+        report = load_sample_content(
+            ctx.client(profile.name), store, profile.name, identities=ctx.profiles.identities()
+        )
     finally:
         store.close()
     return f"Sandbox registry running at {sandbox.url}. {report.message}"
