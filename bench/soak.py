@@ -25,7 +25,9 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from tests.support.images import Image, build_image, push_image
@@ -53,12 +55,12 @@ DEFAULT_RATES = FaultRates(
 class SoakSettings:
     """Sizes of one run; ``quick()`` is the few-minute version."""
 
-    kill_trials: int = 30
-    kill_pushes: int = 55  # two policies: twice as many promotions
+    kill_trials: int = 40
+    kill_pushes: int = 70  # two policies: twice as many promotions
     kill_delay: tuple[float, float] = (0.3, 3.5)  # seconds an agent lives before SIGKILL
-    engine_pushes: int = 30  # two policies
-    engine_lifetime: tuple[float, float] = (4.0, 10.0)
-    proxy_pushes: int = 25  # two policies
+    engine_pushes: int = 50  # two policies
+    engine_lifetime: tuple[float, float] = (2.0, 8.0)
+    proxy_pushes: int = 40  # two policies
     stamp_pushes: int = 8
     push_gap: float = 1.2  # mean seconds between pushes
     layer_size: int = 64 * 1024
@@ -70,10 +72,10 @@ class SoakSettings:
     @classmethod
     def quick(cls, rates: FaultRates = DEFAULT_RATES, seed: int | None = None) -> SoakSettings:
         return cls(
-            kill_trials=12,
-            kill_pushes=20,
-            engine_pushes=15,
-            engine_lifetime=(3.0, 7.0),
+            kill_trials=15,
+            kill_pushes=25,
+            engine_pushes=20,
+            engine_lifetime=(2.0, 6.0),
             proxy_pushes=12,
             push_gap=0.9,
             rates=rates,
@@ -195,6 +197,12 @@ def drain(
     finally:
         for watcher in watchers:
             watcher.close()
+
+
+def _reasons(rows: list[dict[str, Any]], most: int = 3) -> str:
+    """The commonest reasons of some history rows, shortened, for a note."""
+    common = Counter(str(row["reason"])[:140] for row in rows).most_common(most)
+    return "".join(f"\n    {n} x {reason}" for reason, n in common)
 
 
 def _running(home: HoisterHome, agent: subprocess.Popen[bytes], run: Run) -> str:
@@ -383,10 +391,10 @@ def proxy_scenario(settings: SoakSettings, rng: random.Random) -> tuple[list[Fig
             figures = count(label, run.pushes, run.pushes, target, home, policy_id=policy)
             figures.agent_running = running
             results.append(figures)
-        failed = sum(1 for row in results[0].history if row["outcome"] == "failed")
+        failed = [row for row in results[0].history if row["outcome"] == "failed"]
         results[0].notes.append(
             f"flaky proxy: fault rates per request {settings.rates.describe()}; drain: {state};"
-            f" {failed} promotions failed for good (history 'failed')"
+            f" {len(failed)} promotions failed for good (history 'failed'){_reasons(failed)}"
         )
         results[0].notes += run.notes
         return results, proxies[0].counts.merged(proxies[1].counts)
@@ -435,6 +443,7 @@ def stamp_scenario(settings: SoakSettings, rng: random.Random) -> Figures:
             f"distinct target tags {figures.target_tags}, each target tag has its source's "
             f"digest: {'yes' if len(matching) == len(rows) == figures.target_tags else 'no'} "
             f"({len(matching)} of {len(rows)}); history outcomes {outcomes}; drain: {state}"
+            + _reasons([row for row in figures.history if row["outcome"] == "skipped"])
         )
         figures.notes += run.notes
         return figures

@@ -112,7 +112,27 @@ class HoisterHome:
         lines = self.logs[process.pid].read_text(errors="replace").splitlines()
         said = [line for line in lines if line.startswith("hoister:")]
         last = said[-1] if said else (lines[-1] if lines else "(no output)")
-        return f"exit {process.returncode}: {last}"
+        where = self.last_crash_site()
+        return f"exit {process.returncode}: {last}" + (f" (raised at {where})" if where else "")
+
+    def last_crash_site(self) -> str:
+        """The innermost Hoister frame of the last traceback in Hoister's own log."""
+        log = default_paths({"HOISTER_HOME": str(self.root)}).log_file
+        try:
+            text = log.read_text(errors="replace")
+        except OSError:
+            return ""
+        frames = [
+            line.strip()
+            for line in text.rsplit("Traceback (most recent call last):", 1)[-1].splitlines()
+            if line.strip().startswith("File ") and "/hoister/" in line
+        ]
+        if not frames:
+            return ""
+        # 'File ".../app/hoister/x/y.py", line 12, in f' -> 'hoister/x/y.py:12 in f'
+        path, _, rest = frames[-1].removeprefix('File "').partition('", line ')
+        line, _, function = rest.partition(", in ")
+        return f"hoister/{path.rsplit('/hoister/', 1)[-1]}:{line} in {function}"
 
     def stop_agent(self, process: subprocess.Popen[bytes], how: int = signal.SIGTERM) -> None:
         """Signal one agent and reap it (SIGKILL if SIGTERM is not heeded in time)."""
