@@ -23,6 +23,7 @@ import io
 import random
 import socket
 import struct
+import sys
 import threading
 from dataclasses import dataclass, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -239,6 +240,12 @@ class _ProxyServer(ThreadingHTTPServer):
         self.rates = rates
         self.counts = FaultCounts()
         self.rng = random.Random(seed)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (an agent killed mid-request) is routine, not an error."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class FlakyProxy:
