@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench screenshots clean venv sysdeps-run sysdeps-test package package-check
+.PHONY: run test lint bench soak screenshots clean venv sysdeps-run sysdeps-test package package-check
 
 # System packages first: creating the virtual environment may itself need python3-venv.
 sysdeps-run:
@@ -54,6 +54,10 @@ package-check:
 
 bench: sysdeps-test $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+# Exactly-once under kill -9, several engines, a flaky network; about 5 minutes (bench/README.md).
+soak: sysdeps-test $(VENV)/.installed-test
+	$(BIN)/python -m bench soak
 
 screenshots: sysdeps-test $(VENV)/.installed-run
 	QT_QPA_PLATFORM=offscreen $(BIN)/python tools/screenshots.py docs/screenshots

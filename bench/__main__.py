@@ -1,4 +1,4 @@
-"""``python -m bench [copy|latency] [--quick]``: the machine first, then the benchmarks.
+"""``python -m bench [copy|latency|layers|soak] [--quick]``: the machine, then the benchmarks.
 
 Interrupting (Ctrl-C, or SIGTERM from a CI runner) unwinds through every benchmark's
 workspace, so registries, listeners, engine threads and temp dirs are gone when it exits.
@@ -12,8 +12,9 @@ import sys
 import time
 from types import FrameType
 
-from bench import copy, latency, layers
+from bench import copy, latency, layers, soak
 from bench.common import machine_lines
+from bench.flakyproxy import FaultRates
 
 QUICK_IMAGES = 10
 QUICK_PUSHES = 3
@@ -34,9 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("all", "copy", "latency", "layers"),
+        choices=("all", "copy", "latency", "layers", "soak"),
         default="all",
-        help="what to run",
+        help="what to run (all: copy and latency; layers and soak only when named)",
     )
     parser.add_argument(
         "--quick",
@@ -50,9 +51,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="KIB",
         help="size of each random layer in the copy benchmark (default %(default)s)",
     )
+    faults = parser.add_argument_group("soak: fault rates of the flaky proxy, per request")
+    defaults = soak.DEFAULT_RATES
+    for flag, name in (
+        ("--fault-503", "unavailable"),
+        ("--fault-upload-reset", "upload_reset"),
+        ("--fault-download-reset", "download_reset"),
+        ("--fault-drop-answer", "drop_answer"),
+    ):
+        faults.add_argument(
+            flag,
+            dest=name,
+            type=float,
+            default=getattr(defaults, name),
+            metavar="P",
+            help="probability between 0 and 1 (default %(default)s)",
+        )
+    parser.add_argument("--seed", type=int, help="soak: repeat the random choices of a run")
     args = parser.parse_args(argv)
     if args.layer_kib < 1:
         parser.error("--layer-kib must be at least 1")
+    try:
+        args.rates = FaultRates(
+            args.unavailable, args.upload_reset, args.download_reset, args.drop_answer
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
 
 
@@ -70,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             latency.run(QUICK_PUSHES if args.quick else FULL_PUSHES)
         if args.which == "layers":  # 1 GiB to inflate per reader: only when asked for
             layers.run(1 if args.quick else 3)
+        if args.which == "soak":  # minutes of agents being killed: only when asked for
+            make = soak.SoakSettings.quick if args.quick else soak.SoakSettings
+            soak.run(make(rates=args.rates, seed=args.seed))
     except KeyboardInterrupt:
         print("\ninterrupted; everything the benchmark started has been stopped", file=sys.stderr)
         return 130
