@@ -35,7 +35,11 @@ from tests.support.images import Image, build_image, push_image
 from bench.common import Workspace, heading, progress, table
 from bench.flakyproxy import FAULTS, FaultCounts, FaultRates, FlakyProxy
 from bench.soakcount import Arrivals, Figures, Push, Target, count, merge
-from bench.soakhome import HoisterHome
+from bench.soakhome import STOP_TIMEOUT, HoisterHome
+from hoister.engine.engine import Engine
+from hoister.paths import default_paths
+from hoister.profiles import ProfileStore
+from hoister.store import Database
 
 SOURCE = "dev/app"
 SAME_TARGET = "qa/app"
@@ -304,8 +308,38 @@ class Restarter:
             raise RuntimeError(f"an engine slot failed: {error!r}") from error
 
 
+class AppEngine:
+    """The desktop app's engine: the same :class:`Engine` the app's controller runs on a
+    thread of its own, here in this process, sharing the agents' ``HOISTER_HOME``."""
+
+    def __init__(self, home: HoisterHome) -> None:
+        paths = default_paths({"HOISTER_HOME": str(home.root)})
+        self.engine = Engine(
+            Database.open(paths.database),
+            ProfileStore(paths.profiles_file),
+            lambda _profile: None,
+            actor="soak-app@workstation",
+        )
+        self._thread = threading.Thread(
+            target=self.engine.run_forever, args=(1.0,), name="soak-app-engine", daemon=True
+        )
+
+    def start(self) -> AppEngine:
+        self._thread.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self.engine.stop()
+        self._thread.join(STOP_TIMEOUT)
+
+
 def engines_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures]:
-    """Three agents at once on one HOISTER_HOME, coming and going while pushes arrive."""
+    """Three engines at once on one HOISTER_HOME — two agents coming and going, and the
+    app's engine in this process — while pushes arrive."""
     with Workspace() as workspace:
         one, two = workspace.registry("soak-one"), workspace.registry("soak-two")
         home = _setup(workspace, "engines", {"one": one.url, "two": two.url})
@@ -314,21 +348,24 @@ def engines_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures
         run = Run(home, one.url)
         baseline(run)
         slots = [
-            Restarter(home, settings.engine_lifetime, rng.getrandbits(32)).start() for _ in range(3)
+            Restarter(home, settings.engine_lifetime, rng.getrandbits(32)).start() for _ in range(2)
         ]
         for slot in slots:
             workspace.callback(slot.stop)
+        app = AppEngine(home).start()
+        workspace.callback(app.stop)
         pusher = Pusher(run, settings.engine_pushes, settings, rng).start()
         pusher.join()
         progress(f"three engines: {len(run.pushes)} pushes; all three drain the queue")
         for slot in slots:
             slot.stop()
         starts = sum(slot.starts for slot in slots)
-        agents = [home.start_agent("--interval", "1") for _ in range(3)]
+        agents = [home.start_agent("--interval", "1") for _ in range(2)]
         targets = [Target(one.url, SAME_TARGET), Target(two.url, CROSS_TARGET)]
         expected = {p.digest for p in run.pushes}
         state = drain(home, agents, targets, expected, settings.drain_timeout)
-        running = sum(agent.poll() is None for agent in agents)
+        running = sum(agent.poll() is None for agent in agents) + app.running
+        app.stop()
         for agent in agents:
             if agent.poll() is not None:
                 run.notes.append(
@@ -345,9 +382,10 @@ def engines_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures
             figures.agent_running = f"{running}/3"
             results.append(figures)
         results[0].notes.append(
-            f"three engines: {starts} agent starts while pushing (each lived "
-            f"{settings.engine_lifetime[0]:g}-{settings.engine_lifetime[1]:g} s, then SIGTERM),"
-            f" then 3 agents drained: {state}"
+            f"three engines: the app's engine ran throughout, beside {starts} agent starts "
+            f"while pushing (each lived {settings.engine_lifetime[0]:g}-"
+            f"{settings.engine_lifetime[1]:g} s, then SIGTERM); then 2 agents and the app's "
+            f"engine drained: {state}"
         )
         results[0].notes += run.notes
         return results

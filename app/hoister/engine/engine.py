@@ -29,6 +29,7 @@ from hoister.engine.listener import PushNotice
 from hoister.engine.polling import Poller
 from hoister.engine.routes import default_actor
 from hoister.engine.runner import GIVE_UP_AFTER, Runner
+from hoister.engine.waker import Waker
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.profiles import ProfileStore
 from hoister.store import Database, PolicyStore
@@ -75,7 +76,7 @@ class Engine:
             "chunk_size": chunk_size,
         }
         self._stop = threading.Event()
-        self._wake = threading.Event()
+        self._wake = Waker()  # set from threads and signal handlers alike
         self._paused = threading.Event()
         self._poll_now = threading.Event()
         # Owned here, not by the inbox, so nothing waiting is lost when the parts are
@@ -255,8 +256,8 @@ class Engine:
                 self.callbacks.emit("problem", f"unexpected error, the engine carries on: {exc}")
                 self._reopen()
                 timeout, pause = pause, min(pause * 2, 60.0)
-            if timeout > 0 and self._wake.wait(timeout):
-                self._wake.clear()
+            if timeout > 0:
+                self._wake.wait(timeout)
 
     def _step(self, interval: float, next_cycle: datetime) -> datetime:
         if self._paused.is_set():
