@@ -20,6 +20,7 @@ import pytest
 from hoister.engine.routes import manual_route
 from hoister.paths import default_paths
 from hoister.policies import OverwriteMode
+from hoister.registry.identity import registry_identity
 from hoister.store import Database
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.queue import QueueStore
@@ -306,7 +307,8 @@ def test_inspect_says_where_a_promoted_image_came_from(cli, registry: RegistrySe
     code, out, _ = cli("inspect", "qa/website:1.2-qa", "--profile", "local", "--json")
     assert code == 0
     [record] = json.loads(out)["provenance"]
-    assert record["sourceRegistry"] == registry.host
+    # The registry by its identity: every loopback name is one ("localhost").
+    assert record["sourceRegistry"] == registry_identity(registry.url)
     assert (record["sourceRepository"], record["sourceTag"]) == ("dev/website", "1.2")
     assert (record["sourceDigest"], record["targetTag"]) == (image.digest, "1.2-qa")
     assert record["policyName"] == "manual promotion" and record["policyId"] is None
@@ -315,7 +317,8 @@ def test_inspect_says_where_a_promoted_image_came_from(cli, registry: RegistrySe
     [line] = [line.strip() for line in out.splitlines() if "promoted from" in line]
     when = record["promotedAt"][:19].replace("T", " ")
     assert line == (
-        f"promoted from {registry.host}/dev/website:1.2 ({image.digest}) by hand "
+        f"promoted from {registry_identity(registry.url)}/dev/website:1.2 ({image.digest}) "
+        "by hand "
         f"on {when} UTC by {record['promotedBy']}"
     )
 
