@@ -8,6 +8,8 @@ import json
 import socket
 from dataclasses import dataclass
 
+import httpx
+
 from hoister.policies import OverwriteMode, Policy
 from hoister.registry import ProtocolError, ServerError, TooManyRequests, Unreachable
 from hoister.registry.errors import DigestMismatch, PaginationLoop
@@ -23,10 +25,26 @@ def default_actor(agent: bool) -> str:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Failures worth retrying later: the network, overload, a registry's bad moment."""
+    """Failures worth retrying later: the network, overload, a registry's bad moment.
+
+    The registry client maps transport errors to :class:`Unreachable`; a raw one that
+    still got through (a connection reset read deep in a stream) is the network too, and
+    must not fail a promotion for good.
+    """
     if isinstance(exc, (DigestMismatch, PaginationLoop)):
         return False
-    return isinstance(exc, (Unreachable, ServerError, TooManyRequests, ProtocolError))
+    return isinstance(
+        exc,
+        (
+            Unreachable,
+            ServerError,
+            TooManyRequests,
+            ProtocolError,
+            httpx.TransportError,
+            ConnectionError,
+            TimeoutError,
+        ),
+    )
 
 
 @dataclass(frozen=True)
