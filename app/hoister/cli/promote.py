@@ -96,6 +96,12 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
             None,
         )
         result = engine.runner.execute(claimed, route)
+        if result == "retry":
+            # A passing failure (network, a registry's bad answer): this command is the
+            # only one that would retry a manual promotion, so it ends here, in words.
+            message = engine.queue.get(entry.id).last_error or "the promotion failed"
+            engine.queue.finish(entry.id, "failed", message)
+            raise HoisterError(f"{message}; run the command again to retry")
         [row] = engine.history.recent(1)
         engine.runner.run_due()  # policies of the target react, as to any push
     finally:

@@ -246,6 +246,14 @@ class _Handler(BaseHTTPRequestHandler):
     #: What a request line without a version is answered in: HTTP/0.9 answers carry no
     #: status line, so a client sending garbage would not even see its 400.
     default_request_version = "HTTP/1.0"
+    error_message_format = "%(code)d %(message)s\n"
+    error_content_type = _TEXT
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's refusals, as short text; an unknown HTTP version is a bad request too."""
+        if code == 505:
+            code, message = 400, message or "unsupported HTTP version"
+        super().send_error(code, message[:200] if message else message, explain)
 
     def _dispatch(self) -> None:
         try:

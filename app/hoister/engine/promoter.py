@@ -241,7 +241,7 @@ class _Copy:
         that leads back to itself is refused before anything of it is written.
         """
         path = (*parents, manifest.digest)
-        if len(path) > MAX_INDEX_DEPTH:
+        if manifest.manifests and len(path) >= MAX_INDEX_DEPTH:
             raise ProtocolError(
                 f"{self.request.source_name} nests indexes more than {MAX_INDEX_DEPTH} deep "
                 f"on {self.source.host}; not copied",
