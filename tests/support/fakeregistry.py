@@ -59,7 +59,16 @@ class _Handler(QuietHandler):
         else:
             answer = owner.find(self.command, target)
         headers = {**API_HEADER, **answer.headers}
-        self.send_body(answer.status, answer.body, answer.content_type, headers)
+        # HTTP allows no body here; sending one would desynchronise the next answer.
+        body = b"" if answer.status in (204, 304) else answer.body
+        self.send_body(answer.status, body, answer.content_type, headers)
+
+    def handle(self) -> None:
+        """Clients that hang up on a refused answer are no error of this server's."""
+        try:
+            super().handle()
+        except OSError:
+            self.close_connection = True
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _serve
 

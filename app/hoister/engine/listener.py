@@ -250,9 +250,10 @@ class _Handler(BaseHTTPRequestHandler):
     error_content_type = _TEXT
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """The stdlib's refusals, as short text; an unknown HTTP version is a bad request too."""
-        if code == 505:
-            code, message = 400, message or "unsupported HTTP version"
+        """The stdlib's refusals, as short text and never a 5xx: an unknown method (501) or
+        HTTP version (505) is the client's mistake, not the listener's failure."""
+        if code in (501, 505):
+            code, message = 400, message or "unsupported method or HTTP version"
         super().send_error(code, message[:200] if message else message, explain)
 
     def _dispatch(self) -> None:
