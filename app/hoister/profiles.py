@@ -10,13 +10,13 @@ by an empty one (that would lose every saved connection).
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hoister import jsonlimits
 from hoister.errors import HoisterError, InvalidInput
 from hoister.fsutil import write_json_atomic
 
@@ -259,13 +259,9 @@ class ProfileStore:
                 f"cannot read the profiles file {self.path}: {exc.strerror or exc}"
             ) from None
         try:
-            document = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise self._broken("is not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise self._broken(
-                f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-            ) from None
+            document = jsonlimits.loads(raw, what="the file")
+        except jsonlimits.InvalidJSON as exc:
+            raise self._broken(exc.reason) from None
         if not isinstance(document, dict):
             raise self._broken("does not hold a JSON object at the top")
         version = document.get("version")

@@ -307,10 +307,10 @@ def test_envelope_content_types_accepted(
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"{", "not JSON"),
-        (b"", "not JSON"),
+        (b"{", "not valid JSON"),
+        (b"", "not valid JSON"),
         (b"\xff\xfe\x00", "not"),
-        (b"[" * 100_000 + b"]" * 100_000, "not"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b"[]", "events"),
         (b'{"events": {}}', "events"),
     ],
@@ -529,5 +529,5 @@ def test_parse_envelope_fallbacks_and_bad_events() -> None:
     assert notices[0].registry_host == "127.0.0.1:5000"  # from target.url
     assert notices[0].actor == "alice"
     assert notices[0].timestamp is None
-    with pytest.raises(ValueError, match="not JSON"):
+    with pytest.raises(ValueError, match="not valid JSON"):
         parse_envelope(b"<html>")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hoister import jsonlimits
 from hoister.credentials import Credential, SecretKind
 from hoister.errors import HoisterError
 
@@ -141,8 +141,8 @@ class DockerConfig:
                 f"cannot read the Docker config file {self.path}: {exc.strerror or exc}"
             ) from None
         try:
-            document = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            document = jsonlimits.loads(raw, what="the file") if raw.strip() else {}
+        except jsonlimits.InvalidJSON:
             # No position or excerpt: the text around the error may be a password.
             raise self._broken("is not valid JSON") from None
         if not isinstance(document, dict):
@@ -239,8 +239,8 @@ class DockerConfig:
                 f"(exit status {result.returncode}){detail}"
             )
         try:
-            answer = json.loads(result.stdout)
-        except json.JSONDecodeError:
+            answer = jsonlimits.loads(result.stdout, what="the helper's answer")
+        except jsonlimits.InvalidJSON:
             answer = None
         if (
             not isinstance(answer, dict)

@@ -243,6 +243,18 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = HANDLER_TIMEOUT
     server_version = "hoister-listener"
     sys_version = ""
+    #: What a request line without a version is answered in: HTTP/0.9 answers carry no
+    #: status line, so a client sending garbage would not even see its 400.
+    default_request_version = "HTTP/1.0"
+    error_message_format = "%(code)d %(message)s\n"
+    error_content_type = _TEXT
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's refusals, as short text and never a 5xx: an unknown method (501) or
+        HTTP version (505) is the client's mistake, not the listener's failure."""
+        if code in (501, 505):
+            code, message = 400, message or "unsupported method or HTTP version"
+        super().send_error(code, message[:200] if message else message, explain)
 
     def _dispatch(self) -> None:
         try:
@@ -254,7 +266,15 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
 
     def _path(self) -> str:
-        return urlsplit(self.path).path  # never the query: it may carry a secret
+        """The request's path, never its query (it may carry a secret).
+
+        Before the request line is parsed (or when it was garbage) there is no path.
+        """
+        raw = getattr(self, "path", "")
+        try:
+            return urlsplit(raw).path
+        except ValueError:  # "//[" is a path urlsplit reads as an unclosed IPv6 host
+            return raw.split("?", 1)[0]
 
     def _route(self) -> None:
         owner, path = self.server.listener, self._path()
@@ -336,7 +356,13 @@ class _Handler(BaseHTTPRequestHandler):
                 left -= len(chunk)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("%s %s -> %s from %s", self.command, self._path(), code, self.client_address[0])
+        command = getattr(self, "command", None) or "-"
+        log.debug("%s %s -> %s from %s", command, self._path()[:200], code, self.client_address[0])
+
+    def log_error(self, format: str, *args: Any) -> None:
+        """One line for what the stdlib refuses itself: a garbage request line, a timeout."""
+        text = (format % args)[:300]
+        log.info("listener refused a request from %s: %s", self.client_address[0], text)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("listener: %s", format % args)

@@ -8,13 +8,14 @@ because the registry would otherwise retry the whole envelope forever.
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from hoister import jsonlimits
 from hoister.engine.tags import is_internal_tag
 from hoister.registry.mediatypes import MANIFEST_TYPES
 from hoister.registry.reference import DIGEST_RE, MAX_REPOSITORY_LENGTH, REPOSITORY_RE, TAG_RE
@@ -24,6 +25,12 @@ _EVENTS = "application/vnd.docker.distribution.events"
 ENVELOPE_TYPES = frozenset({f"{_EVENTS}.v1+json", f"{_EVENTS}.v2+json", "application/json"})
 
 log = logging.getLogger(__name__)
+
+#: Times a notice may carry: a day inside what ``datetime`` can hold, so that converting
+#: one to any time zone (tag templates do) cannot overflow. Harbor's ``occur_at`` outside
+#: them (or NaN, or a bool) is refused; a distribution event's is ignored.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,9 @@ def parse_envelope(body: bytes) -> list[PushNotice]:
 
 def parse_counted(body: bytes) -> tuple[list[PushNotice], int]:
     try:
-        document = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"body is not JSON: {exc.msg} at offset {exc.pos}") from None
-    except (ValueError, RecursionError):  # undecodable bytes, absurd nesting
-        raise ValueError("body is not UTF-8 JSON of a sane depth") from None
+        document = jsonlimits.loads(body, what="body")
+    except jsonlimits.InvalidJSON as exc:
+        raise ValueError(str(exc)) from None
     if isinstance(document, dict) and document.get("type") in HARBOR_PUSH_TYPES:
         return _harbor(document)
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
@@ -87,7 +92,7 @@ def _harbor(document: dict[str, Any]) -> tuple[list[PushNotice], int]:
     if not isinstance(name, str) or REPOSITORY_RE.fullmatch(name) is None:
         raise ValueError("a Harbor event without a valid repository.repo_full_name")
     when = document.get("occur_at")
-    timestamp = datetime.fromtimestamp(when, UTC) if isinstance(when, int | float) else None
+    timestamp = _harbor_time(when)
     notices, skipped = [], 0
     for resource in data["resources"]:
         tag = resource.get("tag") if isinstance(resource, dict) else None
@@ -117,6 +122,23 @@ def _harbor(document: dict[str, Any]) -> tuple[list[PushNotice], int]:
             )
         )
     return notices, skipped
+
+
+def _harbor_time(value: Any) -> datetime | None:
+    """``occur_at`` as a time: Unix seconds (what Harbor sends) or an RFC 3339 string."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        moment = _timestamp(value)
+        if moment is None:
+            raise ValueError(f"occur_at {value[:40]!r} is not a time")
+        return moment
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if not numeric or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError("occur_at is not a number of seconds")
+    if not EARLIEST.timestamp() <= value <= LATEST.timestamp():
+        raise ValueError("occur_at is not a time between 1970 and 9998")
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _text(mapping: dict[str, Any], key: str) -> str:
@@ -172,8 +194,11 @@ def _host(event: dict[str, Any], target: dict[str, Any]) -> str | None:
 
 def _timestamp(value: Any) -> datetime | None:
     """RFC 3339 with nanoseconds, as Go writes it; an unreadable time is not worth a drop."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
     try:
         parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+        moment = parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return moment if EARLIEST <= moment <= LATEST else None

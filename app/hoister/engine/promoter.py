@@ -25,6 +25,7 @@ from hoister.engine.tags import backup_tag as make_backup_tag
 from hoister.errors import HoisterError
 from hoister.policies.model import OverwriteMode
 from hoister.registry import (
+    BeyondLimits,
     Denied,
     Descriptor,
     DigestMismatch,
@@ -32,6 +33,7 @@ from hoister.registry import (
     RegistryClient,
     Unauthorized,
 )
+from hoister.registry.manifest import MAX_INDEX_DEPTH
 
 log = logging.getLogger(__name__)
 
@@ -230,15 +232,30 @@ class _Copy:
                 f"nothing is visible under {self.request.target_name}"
             )
 
-    def copy_tree(self, manifest: Manifest) -> bool:
+    def copy_tree(self, manifest: Manifest, parents: tuple[str, ...] = ()) -> bool:
         """Children and blobs, then the manifest by digest; True if its subject was indexed.
 
         The by-digest PUT makes the content complete in the target without a tag a
-        reader would follow, and checks the digest before anything is tagged.
+        reader would follow, and checks the digest before anything is tagged. ``parents``
+        are the indexes above ``manifest``: a chain deeper than MAX_INDEX_DEPTH or one
+        that leads back to itself is refused before anything of it is written.
         """
+        path = (*parents, manifest.digest)
+        if manifest.manifests and len(path) >= MAX_INDEX_DEPTH:
+            raise BeyondLimits(
+                f"{self.request.source_name} nests indexes more than {MAX_INDEX_DEPTH} deep "
+                f"on {self.source.host}; not copied",
+                host=self.source.host,
+            )
         for child in manifest.manifests:
+            if child.digest in path:
+                raise BeyondLimits(
+                    f"index {manifest.digest} of {self.request.source_name} on "
+                    f"{self.source.host} leads back to {child.digest}; not copied",
+                    host=self.source.host,
+                )
             if self.target.head_manifest(self.to_repo, child.digest) is None:
-                self.copy_tree(self.source.get_manifest(self.from_repo, child.digest))
+                self.copy_tree(self.source.get_manifest(self.from_repo, child.digest), path)
         self.copy_blobs(manifest.blobs)
         self.check_cancel()
         digest, indexed = put_manifest_indexed(

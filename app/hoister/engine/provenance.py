@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hoister import jsonlimits
 from hoister.engine.referrers import publish_referrers, put_manifest_indexed, referrer_descriptor
 from hoister.registry import (
     Descriptor,
@@ -106,9 +107,9 @@ class ProvenanceRecord:
         """Parse a record; unknown keys are ignored (newer writers), missing ones refused
         (but ``policyId`` and ``hop``, which older writers left out)."""
         try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"a provenance record is not valid JSON: {exc}") from exc
+            body = jsonlimits.loads(data, what="a provenance record")
+        except jsonlimits.InvalidJSON as exc:
+            raise ValueError(str(exc)) from exc
         if not isinstance(body, dict):
             raise ValueError("a provenance record is not a JSON object")
         missing = [key for key in _KEYS if key not in body and key != "policyId"]

@@ -12,7 +12,7 @@ import httpx
 
 from hoister.policies import OverwriteMode, Policy
 from hoister.registry import ProtocolError, ServerError, TooManyRequests, Unreachable
-from hoister.registry.errors import DigestMismatch, PaginationLoop
+from hoister.registry.errors import BeyondLimits, DigestMismatch
 
 
 def default_actor(agent: bool) -> str:
@@ -31,7 +31,7 @@ def is_transient(exc: BaseException) -> bool:
     still got through (a connection reset read deep in a stream) is the network too, and
     must not fail a promotion for good.
     """
-    if isinstance(exc, (DigestMismatch, PaginationLoop)):
+    if isinstance(exc, (DigestMismatch, BeyondLimits)):
         return False
     return isinstance(
         exc,

@@ -42,7 +42,7 @@ def send_webhook(
                 json=promotion_event(record),
                 headers={"User-Agent": f"hoister/{__version__}"},
             )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # ValueError: a bad URL
         log.warning("webhook %s failed: %s", url, exc)
         return f"webhook not delivered: {exc}"
     if response.status_code >= 300:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from hoister import jsonlimits
 from hoister.errors import HoisterError
 
 #: An SBOM over this size is refused before parsing: JSON in memory is several times its
@@ -76,11 +76,9 @@ def load_json(data: bytes, limit: int, what: str) -> Any:
             "reads; ignored"
         )
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FactError(f"the {what} is not valid JSON ({_short(exc)})") from exc
-    except RecursionError as exc:
-        raise FactError(f"the {what} is nested too deeply to read") from exc
+        return jsonlimits.loads(data, max_depth=jsonlimits.SBOM_DEPTH, what=f"the {what}")
+    except jsonlimits.InvalidJSON as exc:
+        raise FactError(str(exc)) from exc
 
 
 def unwrap(document: Any, what: str) -> tuple[str | None, Any]:

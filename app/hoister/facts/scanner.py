@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from hoister import jsonlimits
 from hoister.errors import InvalidInput
 from hoister.facts.model import Vulnerabilities
 from hoister.facts.reports import MAX_REPORT_BYTES, ScanReport, report_from_document
@@ -236,8 +237,8 @@ def harbor_overview(client: RegistryClient, repository: str, digest: str) -> Sca
             raise FactError(f"Harbor refused to show its scan of the image: {exc}") from exc
         return None
     try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
+        body = jsonlimits.loads(response.content, what="Harbor's scan overview")
+    except jsonlimits.InvalidJSON:
         return None
     if not isinstance(body, dict) or "digest" not in body:
         return None

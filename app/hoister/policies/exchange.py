@@ -9,11 +9,11 @@ anything is saved, and every problem is reported with the policy and rule it is 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from hoister import jsonlimits
 from hoister.policies.errors import PolicyError
 from hoister.policies.fields import is_msr_expressible
 from hoister.policies.model import OverwriteMode, Policy, Rule, TimeZoneMode
@@ -22,6 +22,9 @@ from hoister.policies.validation import describe_problem, policy_problems
 FORMAT = "hoister.policies"
 VERSION = 1
 _GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+#: Times outside these are refused: shown in any time zone they must stay representable.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 def _time_out(value: datetime | None) -> str | None:
@@ -35,9 +38,12 @@ def _time_in(value: Any, where: str) -> datetime | None:
         raise PolicyError(f"{where}: a time must be a string such as 2026-11-30T09:00:00Z")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise PolicyError(f"{where}: '{value}' is not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise PolicyError(f"{where}: '{value[:80]}' is not an ISO 8601 time") from None
+    if not _EARLIEST <= moment <= _LATEST:
+        raise PolicyError(f"{where}: '{value[:80]}' is not a time between 1970 and 9998")
+    return moment
 
 
 def export_hoister(policies: Iterable[Policy]) -> dict[str, Any]:
@@ -181,11 +187,9 @@ def _from_hoister(obj: dict[str, Any], where: str, profile: str | None) -> Polic
 def parse_import(text: str, *, profile: str | None) -> list[Policy]:
     """Policies from Hoister JSON or a list of MSR objects; all valid, or one error listing all."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError(
-            f"the file is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
+        data = jsonlimits.loads(text, what="the file")
+    except jsonlimits.InvalidJSON as exc:
+        raise PolicyError(str(exc)) from None
     if isinstance(data, dict) and "policies" in data:
         if data.get("format") not in (None, FORMAT):
             raise PolicyError(f"the file's format is '{data.get('format')}', not {FORMAT}")

@@ -82,13 +82,20 @@ def policy_problems(policy: Policy) -> list[Problem]:
         validate_template(policy.tag_template, has_matches_groups=groups)
     except PolicyError as exc:
         problems.append(Problem("template", f"tag template: {exc}"))
-    if policy.webhook_url:
-        parts = urlsplit(policy.webhook_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            problems.append(
-                Problem("webhook", f"webhook '{policy.webhook_url}' is not an http(s) URL")
-            )
+    if policy.webhook_url and not _http_url(policy.webhook_url):
+        problems.append(
+            Problem("webhook", f"webhook '{policy.webhook_url[:200]}' is not an http(s) URL")
+        )
     return problems
+
+
+def _http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and url.isprintable()
 
 
 def describe_problem(policy: Policy, problem: Problem) -> str:

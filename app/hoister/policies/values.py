@@ -23,6 +23,9 @@ _DURATION_UNITS = {
 }
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4, "p": 1000**5}
+#: Beyond these a rule means nothing, and "now minus the duration" leaves datetime's range.
+MAX_DURATION = timedelta(days=1000 * 365)
+MAX_SIZE = 2**63 - 1
 
 
 def parse_count(text: str) -> int:
@@ -47,6 +50,8 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"'{text}' is not a duration; use a number and unit such as 12h, 1h30m, 45m or 7d"
         )
+    if not seconds <= MAX_DURATION.total_seconds():  # also catches inf from 1e400s
+        raise ValueError(f"'{text[:40]}' is longer than 1000 years")
     return timedelta(seconds=seconds)
 
 
@@ -61,6 +66,8 @@ def parse_size(text: str) -> int:
     if unit not in ("", "b") and not prefix:
         raise ValueError(f"'{text}' has an unknown unit; use B, KB, MB, GB, KiB, MiB or GiB")
     factor = 1024 ** ("kmgtp".index(prefix) + 1) if binary and prefix else _SIZE_UNITS[prefix]
+    if not number * factor <= MAX_SIZE:  # also catches inf from a 400-digit number
+        raise ValueError(f"'{text[:40]}' is larger than any image can be")
     return int(number * factor)
 
 

@@ -2,6 +2,7 @@
 
 from hoister.registry.client import ApiInfo, Page, RegistryClient, fallback_tag
 from hoister.registry.errors import (
+    BeyondLimits,
     Denied,
     DigestMismatch,
     NotFound,
@@ -19,6 +20,7 @@ from hoister.registry.session import RetryPolicy
 
 __all__ = [
     "ApiInfo",
+    "BeyondLimits",
     "Denied",
     "Descriptor",
     "DigestMismatch",

@@ -11,7 +11,6 @@ headers, and are never logged.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import threading
 import time
@@ -21,9 +20,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hoister import jsonlimits
 from hoister.credentials import Credential
 from hoister.registry.errors import ProtocolError, Unauthorized, Unreachable, registry_errors
 
+#: What a token may hold to travel in an ``Authorization`` header: visible ASCII, no spaces.
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
 
 
@@ -90,7 +92,7 @@ def _granted_scopes(token: str) -> set[str] | None:
         return None
     try:
         payload = parts[1] + "=" * (-len(parts[1]) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(payload))
+        claims = jsonlimits.loads(base64.urlsafe_b64decode(payload), what="a token's claims")
         access = claims.get("access")
     except (ValueError, TypeError, AttributeError):
         return None
@@ -220,7 +222,10 @@ class Authenticator:
     def _fetch(self, scopes: tuple[str, ...]) -> _Token:
         challenge = self._challenge
         assert challenge is not None
-        realm_host = urlsplit(challenge.realm).netloc or challenge.realm
+        try:
+            realm_host = urlsplit(challenge.realm).netloc or challenge.realm
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            realm_host = challenge.realm[:200]
         params: list[tuple[str, str]] = []
         if challenge.service:
             params.append(("service", challenge.service))
@@ -246,6 +251,12 @@ class Authenticator:
                 f"the token server {realm_host} of {self.host} could not be reached: {exc}",
                 host=realm_host,
             ) from exc
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            # A realm that is no URL, redirects without end, a body that cannot be decoded.
+            raise ProtocolError(
+                f"the token server {realm_host} named by {self.host} cannot be used: {exc}",
+                host=self.host,
+            ) from exc
         self.token_requests += 1
         if response.status_code in (401, 403):
             reasons = "; ".join(
@@ -268,7 +279,7 @@ class Authenticator:
                 status=response.status_code,
             )
         try:
-            body = response.json()
+            body = jsonlimits.loads(response.content, what="the token answer")
             value = body.get("token") or body.get("access_token")
             expires_in = float(body.get("expires_in") or 60)
         except (ValueError, AttributeError, TypeError) as exc:
@@ -280,6 +291,13 @@ class Authenticator:
         if not isinstance(value, str) or not value:
             raise ProtocolError(
                 f"the token server {realm_host} of {self.host} answered without a token",
+                host=realm_host,
+            )
+        if _TOKEN_RE.fullmatch(value) is None:
+            # It goes into an HTTP header: control characters or non-ASCII cannot be sent.
+            raise ProtocolError(
+                f"the token server {realm_host} of {self.host} answered a token with characters "
+                "an HTTP header cannot carry",
                 host=realm_host,
             )
         lifetime = max(expires_in - self.EXPIRY_MARGIN, expires_in / 2)

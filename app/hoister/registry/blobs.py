@@ -25,6 +25,8 @@ from hoister.registry.errors import (
     ServerError,
     TooManyRequests,
     Unreachable,
+    body_error,
+    content_length,
 )
 
 if TYPE_CHECKING:
@@ -44,8 +46,7 @@ class BlobReader:
         self.digest = digest
         self._host = host
         self._chunk_size = chunk_size
-        declared = response.headers.get("content-length")
-        self.size: int | None = int(declared) if declared and declared.isdigit() else None
+        self.size: int | None = content_length(response)
 
     def __iter__(self) -> Iterator[bytes]:
         hasher = hashlib.sha256()
@@ -53,10 +54,9 @@ class BlobReader:
             for chunk in self._response.iter_bytes(self._chunk_size):
                 hasher.update(chunk)
                 yield chunk
-        except httpx.TransportError as exc:
-            raise ProtocolError(
-                f"the download of blob {self.digest} from {self._host} was cut off: {exc}",
-                host=self._host,
+        except httpx.HTTPError as exc:
+            raise body_error(
+                exc, f"the download of blob {self.digest} from {self._host} was cut off", self._host
             ) from exc
         actual = "sha256:" + hasher.hexdigest()
         if actual != self.digest:
@@ -93,8 +93,7 @@ class BlobOps:
             )
         except NotFound:
             return None
-        length = response.headers.get("content-length")
-        return int(length) if length and length.isdigit() else 0
+        return content_length(response) or 0
 
     def open_blob(self, repository: str, digest: str, chunk_size: int = 1024 * 1024) -> BlobReader:
         """Start a streaming, verified download; use as a context manager."""

@@ -7,7 +7,6 @@ holds no global state: the GUI, the CLI, the engine and the tests each create th
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -16,16 +15,20 @@ from typing import Any
 
 import httpx
 
+from hoister import jsonlimits
 from hoister.credentials import Credential
 from hoister.registry import mediatypes
 from hoister.registry.auth import CATALOG_SCOPE, repository_scope
 from hoister.registry.blobs import BlobOps
 from hoister.registry.errors import (
+    BeyondLimits,
     DigestMismatch,
     NotFound,
     PaginationLoop,
     ProtocolError,
     RegistryError,
+    body_error,
+    content_length,
 )
 from hoister.registry.manifest import Descriptor, Manifest
 from hoister.registry.reference import is_digest, sha256_digest
@@ -39,6 +42,12 @@ DEFAULT_PAGE_SIZE = 1000
 FALLBACK_PAGE_SIZE = 100
 #: distribution refuses manifests over 4 MiB; reading more would only waste memory.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+#: A listing stops with a ProtocolError after this many pages or names: a registry whose
+#: ``Link`` headers never end would otherwise keep a listing (and ``hoister tags``) going
+#: forever. At distribution's 1000 per page, the page cap is ten million names; the
+#: names cap is what bounds memory (the names already seen are kept to refuse repeats).
+MAX_LISTING_PAGES = 10_000
+MAX_LISTING_ENTRIES = 1_000_000
 _LINK_RE = re.compile(r"<([^>]*)>\s*((?:;[^,<]*)*)")
 
 
@@ -143,6 +152,7 @@ class RegistryClient(BlobOps):
         seen_urls: set[str] = set()
         seen_items: set[str] = set()
         page = self._page(path, key, scopes, what, None)
+        pages = 1
         while True:
             fresh = [item for item in page.items if item not in seen_items]
             if page.items and not fresh:
@@ -152,6 +162,12 @@ class RegistryClient(BlobOps):
                     host=self.host,
                 )
             seen_items.update(fresh)
+            if len(seen_items) > MAX_LISTING_ENTRIES:
+                raise ProtocolError(
+                    f"{self.host} listed more than {MAX_LISTING_ENTRIES:,} {key} while {what}; "
+                    "Hoister stops there",
+                    host=self.host,
+                )
             yield from fresh
             if page.next_url is None:
                 return
@@ -160,8 +176,15 @@ class RegistryClient(BlobOps):
                     f"{self.host} sent a Link header back to a page already read while {what}",
                     host=self.host,
                 )
+            if pages >= MAX_LISTING_PAGES:
+                raise BeyondLimits(
+                    f"{self.host} sent more than {MAX_LISTING_PAGES:,} pages while {what}; "
+                    "its Link headers do not end, Hoister stops there",
+                    host=self.host,
+                )
             seen_urls.add(page.next_url)
             page = self._page(path, key, scopes, what, page.next_url)
+            pages += 1
 
     def _page(
         self, path: str, key: str, scopes: list[str], what: str, next_url: str | None
@@ -222,7 +245,13 @@ class RegistryClient(BlobOps):
                 "proxy altered it; nothing was used.",
                 host=self.host,
             )
-        return Manifest.parse(data, actual, response.headers.get("content-type"))
+        try:
+            return Manifest.parse(data, actual, response.headers.get("content-type"))
+        except ProtocolError as exc:
+            raise ProtocolError(
+                f"{self.host} served a broken manifest for {repository}:{reference}: {exc}",
+                host=self.host,
+            ) from exc
 
     def head_manifest(self, repository: str, reference: str) -> Descriptor | None:
         """Digest, type and size of a manifest without its body; None when absent."""
@@ -241,7 +270,7 @@ class RegistryClient(BlobOps):
             # Some registries omit the header on HEAD; the body is authoritative.
             return self.get_manifest(repository, reference).descriptor()
         media_type = response.headers.get("content-type", "").split(";")[0]
-        size = int(response.headers.get("content-length") or 0)
+        size = content_length(response) or 0
         return Descriptor(media_type, digest, size)
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
@@ -282,11 +311,9 @@ class RegistryClient(BlobOps):
             raise ProtocolError(f"{repository}@{manifest.digest} has no config", host=self.host)
         data = self.get_blob(repository, manifest.config.digest, max_size=MAX_MANIFEST_BYTES)
         try:
-            value = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError(
-                f"the config of {repository}@{manifest.digest} is not valid JSON", host=self.host
-            ) from exc
+            value = jsonlimits.loads(data, what=f"the config of {repository}@{manifest.digest}")
+        except jsonlimits.InvalidJSON as exc:
+            raise ProtocolError(f"{exc} (from {self.host})", host=self.host) from exc
         if not isinstance(value, dict):
             raise ProtocolError(f"the config of {repository}@{manifest.digest} is not an object")
         return value
@@ -357,13 +384,11 @@ def _read_limited(response: httpx.Response, limit: int, what: str, host: str) ->
                     host=host,
                 )
             chunks.append(chunk)
-    except httpx.TransportError as exc:
-        raise ProtocolError(
-            f"the answer of {host} was cut off while {what}: {exc}", host=host
-        ) from exc
+    except httpx.HTTPError as exc:
+        raise body_error(exc, f"the answer of {host} was cut off while {what}", host) from exc
     data = b"".join(chunks)
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) != len(data):
+    declared = content_length(response)
+    if declared is not None and declared != len(data):
         raise ProtocolError(
             f"{host} announced {declared} bytes but sent {len(data)} while {what}", host=host
         )

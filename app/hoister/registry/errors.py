@@ -8,11 +8,11 @@ URL; callers catch the subclass they can handle (``NotFound`` during browsing,
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
+from hoister import jsonlimits
 from hoister.errors import HoisterError
 
 
@@ -71,8 +71,36 @@ class DigestMismatch(RegistryError):
     """Bytes whose sha256 differs from the digest they were asked or announced for."""
 
 
-class PaginationLoop(ProtocolError):
+class BeyondLimits(ProtocolError):
+    """An answer Hoister refuses by its own limits (nesting, pages, index depth): the
+    same answer will come again, so retrying is pointless."""
+
+
+class PaginationLoop(BeyondLimits):
     """A ``Link`` header that leads back to a page already read."""
+
+
+def content_length(response: httpx.Response) -> int | None:
+    """The declared ``Content-Length``, or None when absent or not a plain number."""
+    value = response.headers.get("content-length", "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
+def body_error(exc: httpx.HTTPError, message: str, host: str) -> RegistryError:
+    """The typed error for a failure while reading an answer's body.
+
+    A connection that drops or stalls mid-body is :class:`Unreachable` (a fresh attempt
+    may succeed); a body that breaks HTTP itself (bad chunking, bad gzip) is a
+    :class:`ProtocolError`.
+    """
+    cls = (
+        Unreachable
+        if isinstance(exc, httpx.TimeoutException | httpx.NetworkError)
+        else ProtocolError
+    )
+    return cls(f"{message}: {exc or type(exc).__name__}", host=host)
 
 
 _STATUS_CLASSES: dict[int, type[RegistryError]] = {
@@ -87,8 +115,8 @@ _STATUS_CLASSES: dict[int, type[RegistryError]] = {
 def registry_errors(response: httpx.Response) -> list[dict[str, Any]]:
     """The ``errors`` list of a registry error body, or [] when the body has none."""
     try:
-        body = json.loads(response.content or b"null")
-    except (ValueError, UnicodeDecodeError):
+        body = jsonlimits.loads(response.content or b"null", what="an error body")
+    except (ValueError, httpx.HTTPError):  # not JSON, or a body that was never read
         return []
     if isinstance(body, dict) and isinstance(body.get("errors"), list):
         return [e for e in body["errors"] if isinstance(e, dict)]

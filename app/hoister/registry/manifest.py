@@ -3,18 +3,40 @@
 The digest of an image is the sha256 of its manifest bytes, so re-serialising JSON
 would change it; :class:`Manifest` keeps ``data`` untouched and parses it only to read
 fields. Parsing is tolerant of unknown fields (artifacts, future versions) and strict
-about the fields a copy depends on.
+about the fields a copy depends on: every descriptor needs a digest in the OCI grammar
+(it becomes part of a URL) and a size that is a non-negative integer, and an index may
+not list itself.
+
+Indexes nest rarely more than twice (an index of per-platform indexes); whoever walks
+children follows at most :data:`MAX_INDEX_DEPTH` manifests from the top one down, so a
+registry that serves an endless or circular chain is refused instead of followed.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from hoister import jsonlimits
 from hoister.registry import mediatypes
 from hoister.registry.errors import ProtocolError
+
+#: Manifests on one path from the top manifest down, the top one included: an index of
+#: indexes of images is 3. OCI puts no limit; real images use 2, attestation layouts 3.
+MAX_INDEX_DEPTH = 8
+#: The OCI image-spec digest grammar, with sha256's encoded part fixed at 64 hex digits.
+DESCRIPTOR_DIGEST_RE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_SHA256_RE = re.compile(r"sha256:[a-f0-9]{64}")
+MAX_DIGEST_LENGTH = 255
+
+
+def valid_descriptor_digest(digest: str) -> bool:
+    """Whether ``digest`` follows the OCI grammar (and sha256's exact form)."""
+    if len(digest) > MAX_DIGEST_LENGTH or DESCRIPTOR_DIGEST_RE.fullmatch(digest) is None:
+        return False
+    return not digest.startswith("sha256:") or _SHA256_RE.fullmatch(digest) is not None
 
 
 @dataclass(frozen=True)
@@ -56,8 +78,14 @@ class Descriptor:
         if not isinstance(value, dict):
             raise ProtocolError(f"a descriptor in the {where} is not an object")
         digest, size = value.get("digest"), value.get("size")
-        if not isinstance(digest, str) or not isinstance(size, int):
+        if not isinstance(digest, str) or not isinstance(size, int) or isinstance(size, bool):
             raise ProtocolError(f"a descriptor in the {where} lacks a digest or a size")
+        if not valid_descriptor_digest(digest):
+            raise ProtocolError(
+                f"a descriptor in the {where} has an invalid digest {digest[:80]!r}"
+            )
+        if size < 0:
+            raise ProtocolError(f"a descriptor in the {where} has a negative size {size}")
         annotations = value.get("annotations") if isinstance(value.get("annotations"), dict) else {}
         return cls(
             media_type=str(value.get("mediaType") or ""),
@@ -109,21 +137,24 @@ class Manifest:
     @classmethod
     def parse(cls, data: bytes, digest: str, content_type: str | None = None) -> Manifest:
         try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError(f"manifest {digest} is not valid JSON") from exc
+            body = jsonlimits.loads(data, what=f"manifest {digest}")
+        except jsonlimits.InvalidJSON as exc:
+            raise ProtocolError(str(exc)) from exc
         if not isinstance(body, dict):
             raise ProtocolError(f"manifest {digest} is not a JSON object")
         manifest = cls(data, infer_media_type(body, content_type), digest)
         manifest.__dict__["json"] = body
         # Parse the descriptors now so a malformed manifest fails here, in one place.
         _ = manifest.config, manifest.layers, manifest.manifests
+        if any(child.digest == digest for child in manifest.manifests):
+            raise ProtocolError(f"index {digest} lists itself as one of its manifests")
         return manifest
 
     @cached_property
     def json(self) -> dict[str, Any]:
-        value = json.loads(self.data)
-        assert isinstance(value, dict)
+        value = jsonlimits.loads(self.data, what=f"manifest {self.digest}")
+        if not isinstance(value, dict):
+            raise ProtocolError(f"manifest {self.digest} is not a JSON object")
         return value
 
     @property

@@ -20,15 +20,17 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from hoister import __version__
+from hoister import __version__, jsonlimits
 from hoister.credentials import Credential
 from hoister.errors import InvalidInput
 from hoister.registry.auth import Authenticator
 from hoister.registry.errors import (
+    BeyondLimits,
     ProtocolError,
     RegistryError,
     Unauthorized,
     Unreachable,
+    body_error,
     error_for_response,
 )
 
@@ -139,11 +141,25 @@ class RegistrySession:
         self._http.close()
 
     def url(self, path: str) -> str:
-        """Absolute URL for a registry path or a (possibly relative) Location/Link."""
-        return urljoin(self.base_url + "/", path)
+        """Absolute URL for a registry path or a (possibly relative) Location/Link.
+
+        A URL the registry sent (``Link``, ``Location``) may be malformed, e.g. an
+        unclosed IPv6 bracket: that is the registry breaking the protocol.
+        """
+        try:
+            url = urljoin(self.base_url + "/", path)
+            urlsplit(url).port  # noqa: B018 - raises for a port that is not a number
+        except ValueError as exc:
+            raise ProtocolError(
+                f"{self.host} sent a malformed URL {path[:200]!r} ({exc})", host=self.host
+            ) from None
+        return url
 
     def same_origin(self, url: str) -> bool:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
         return f"{parts.scheme}://{parts.netloc}" == self.base_url
 
     def send(
@@ -172,13 +188,25 @@ class RegistrySession:
             if not any(name.lower() == "authorization" for name in request_headers):
                 # a caller's own Authorization (Harbor's API wants Basic) is kept
                 request_headers.update(self.auth.headers(scopes))
-            request = self._http.build_request(
-                method, self.url(url), params=params, headers=request_headers, content=content
-            )
+            try:
+                request = self._http.build_request(
+                    method, self.url(url), params=params, headers=request_headers, content=content
+                )
+            except (httpx.InvalidURL, ValueError) as exc:  # UnicodeEncodeError included
+                raise ProtocolError(
+                    f"cannot send a request to {self.host} while {what}: the URL {url[:200]!r} "
+                    f"is malformed ({exc})",
+                    host=self.host,
+                ) from exc
             try:
                 response = self._http.send(
                     request, stream=stream, follow_redirects=follow_redirects
                 )
+            except (httpx.TooManyRedirects, httpx.DecodingError, httpx.InvalidURL) as exc:
+                raise ProtocolError(
+                    f"{self.host} answered in a way Hoister cannot follow while {what}: {exc}",
+                    host=self.host,
+                ) from exc
             except httpx.TransportError as exc:
                 if attempt + 1 < self.retry.attempts:
                     delay = self.retry.delay(attempt)
@@ -207,7 +235,15 @@ class RegistrySession:
             if status in ok:
                 return response
             if stream:
-                response.read()
+                try:
+                    response.read()
+                except httpx.HTTPError as exc:
+                    response.close()
+                    raise body_error(
+                        exc,
+                        f"the {status} answer of {self.host} was cut off while {what}",
+                        self.host,
+                    ) from exc
             raise self._error(response, what, scopes)
 
     def _error(self, response: httpx.Response, what: str, scopes: list[str]) -> RegistryError:
@@ -241,8 +277,14 @@ class RegistrySession:
         """Decode a JSON body, or say plainly that the answer was not JSON."""
         content_type = response.headers.get("content-type", "")
         try:
-            return response.json()
-        except (ValueError, UnicodeDecodeError) as exc:
+            return jsonlimits.loads(response.content, what=f"the answer of {self.host}")
+        except jsonlimits.BeyondLimits as exc:
+            raise BeyondLimits(
+                f"{self.host} answered with JSON Hoister refuses while {what}: it {exc.reason}",
+                host=self.host,
+                status=response.status_code,
+            ) from exc
+        except jsonlimits.InvalidJSON as exc:
             if "html" in content_type:
                 raise ProtocolError(
                     f"{self.host} answered with an HTML page instead of JSON while {what}; "
