@@ -228,6 +228,25 @@ def _setup(workspace: Workspace, label: str, urls: dict[str, str]) -> HoisterHom
 # -- 1. kill -9 ------------------------------------------------------------------------
 
 
+def _same_and_cross(
+    name: str,
+    run: Run,
+    home: HoisterHome,
+    targets: list[Target],
+    policies: tuple[int, int],
+    running: str,
+) -> list[Figures]:
+    """The figures of a scenario's two policies: into the same registry and across."""
+    results = []
+    for where, target, policy in zip(
+        ("same registry", "cross registry"), targets, policies, strict=True
+    ):
+        figures = count(f"{name}, {where}", run.pushes, run.pushes, target, home, policy_id=policy)
+        figures.agent_running = running
+        results.append(figures)
+    return results
+
+
 def kill_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures]:
     """SIGKILL an agent at random moments while pushes arrive; restart it each time."""
     with Workspace() as workspace:
@@ -255,14 +274,7 @@ def kill_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures]:
         state = drain(home, [agent], targets, expected, settings.drain_timeout)
         running = _running(home, agent, run)
         home.stop_agent(agent)
-        results = []
-        for label, target, policy in (
-            ("kill -9, same registry", targets[0], same),
-            ("kill -9, cross registry", targets[1], cross),
-        ):
-            figures = count(label, run.pushes, run.pushes, target, home, policy_id=policy)
-            figures.agent_running = running
-            results.append(figures)
+        results = _same_and_cross("kill -9", run, home, targets, (same, cross), running)
         results[0].notes.append(
             f"kill -9: {trials} SIGKILLs {settings.kill_delay[0]:g}-{settings.kill_delay[1]:g} s"
             f" after each start; drain: {state}"
@@ -373,14 +385,9 @@ def engines_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures
                 )
         for agent in agents:
             home.stop_agent(agent)
-        results = []
-        for label, target, policy in (
-            ("three engines, same registry", targets[0], same),
-            ("three engines, cross registry", targets[1], cross),
-        ):
-            figures = count(label, run.pushes, run.pushes, target, home, policy_id=policy)
-            figures.agent_running = f"{running}/3"
-            results.append(figures)
+        results = _same_and_cross(
+            "three engines", run, home, targets, (same, cross), f"{running}/3"
+        )
         results[0].notes.append(
             f"three engines: the app's engine ran throughout, beside {starts} agent starts "
             f"while pushing (each lived {settings.engine_lifetime[0]:g}-"
@@ -421,14 +428,7 @@ def proxy_scenario(settings: SoakSettings, rng: random.Random) -> tuple[list[Fig
         for proxy in proxies:
             proxy.rates = quiet
         home.stop_agent(agent)
-        results = []
-        for label, target, policy in (
-            ("flaky proxy, same registry", targets[0], same),
-            ("flaky proxy, cross registry", targets[1], cross),
-        ):
-            figures = count(label, run.pushes, run.pushes, target, home, policy_id=policy)
-            figures.agent_running = running
-            results.append(figures)
+        results = _same_and_cross("flaky proxy", run, home, targets, (same, cross), running)
         failed = [row for row in results[0].history if row["outcome"] == "failed"]
         results[0].notes.append(
             f"flaky proxy: fault rates per request {settings.rates.describe()}; drain: {state};"
