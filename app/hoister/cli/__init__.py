@@ -1,6 +1,6 @@
 """The command line: the GUI by default, sub-commands for headless use.
 
-The sub-commands are a contract (../shared/design.md): scripts depend on their names,
+The sub-commands are a contract (docs/architecture.md): scripts depend on their names,
 options, ``--json`` output and exit status — 0 success, 1 an operation failed, 2 bad
 usage or invalid input — with one message on standard error, never a traceback.
 
