@@ -57,3 +57,30 @@ def test_a_collision_is_listed_and_retried_after_the_cause_is_fixed(  # type: ig
     assert code == 1 and "only failed or skipped promotions can be retried" in err
     code, out, err = cli("queue")
     assert out == "" and "nothing waiting" in err
+
+
+def test_run_once_finishes_a_burst_under_a_seconds_template(  # type: ignore[no-untyped-def]
+    cli, registry: RegistryServer
+) -> None:
+    """Three stable builds found by one `run --once`: each waits for the next second's
+    tag, and the one invocation promotes all three under three tags."""
+    assert cli("profile", "add", "local", "--url", registry.url)[0] == 0
+    code, _, err = cli(
+        "policy", "add", "--profile", "local", "--source", "dev/web", "--target", "qa/web",
+        "--rule", "tag ew stable", "--template", "%Y%m%d-%H%M%S",
+    )  # fmt: skip
+    assert code == 0, err
+    assert cli("run", "--once")[0] == 0
+    images = {f"1.{i}-stable": build_image(seed=190 + i) for i in range(3)}
+    for tag, image in images.items():
+        push_image(registry.url, "dev/web", tag, image)
+    code, _, err = cli("run", "--once")
+    assert code == 0, err
+    _, out, _ = cli("history", "--json")
+    promoted = [row for row in json.loads(out) if row["outcome"] == "promoted"]
+    assert len(promoted) == 3
+    assert len({row["target_tag"] for row in promoted}) == 3
+    for row in promoted:
+        assert images[row["source_tag"]].digest == row["source_digest"]
+        info = skopeo_inspect(registry.host, "qa/web", row["target_tag"])
+        assert isinstance(info, dict) and info["Digest"] == row["source_digest"]

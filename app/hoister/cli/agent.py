@@ -126,6 +126,11 @@ def agent_callbacks() -> EngineCallbacks:
     return EngineCallbacks(finished=finished, failed=failed, cycle_done=cycle)
 
 
+#: ``run --once`` also runs what becomes due this soon (promotions waiting a second for
+#: a time template's next tag), so one invocation finishes a burst of builds.
+ONCE_HORIZON = 10.0
+
+
 def run_agent(args: argparse.Namespace, ctx: Context) -> int:
     attach_console()
     if args.interval <= 0:
@@ -172,7 +177,8 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         if args.once:
             engine.resume()
             report = engine.run_cycle()
-            return 1 if report.failed or report.problems else 0
+            failed = report.failed + engine.run_soon_due(ONCE_HORIZON)
+            return 1 if failed or report.problems else 0
         engine.run_forever(args.interval)
         return 0
     finally:

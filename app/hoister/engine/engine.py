@@ -307,6 +307,25 @@ class Engine:
         """Turn notifications and submitted tags into candidates (see :mod:`.inbox`)."""
         return self.inbox.process()
 
+    def run_soon_due(self, horizon: float) -> int:
+        """Run queued promotions that become due within ``horizon`` seconds (waiting for a
+        rendered tag to come free), waiting for them; returns how many failed."""
+        failed = 0
+        while not self._stop.is_set():
+            due = self.queue.next_due()
+            if due is None:
+                return failed
+            wait = (due - self.clock()).total_seconds()
+            if wait > horizon:
+                return failed
+            if wait > 0 and self._wake.wait(wait) and self._stop.is_set():
+                return failed
+            counts = self.runner.run_due()
+            failed += counts["failed"]
+            if not any(counts.values()) and wait <= 0:
+                return failed  # due but not claimable here (another engine holds it)
+        return failed
+
     def next_recheck(self) -> float | None:
         """Seconds until a notification is due to be looked at again, if any."""
         return self.inbox.next_recheck()
