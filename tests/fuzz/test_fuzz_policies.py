@@ -245,7 +245,7 @@ def test_rule_strings_compile_and_evaluate_or_say_why(
 def test_rule_strings_on_the_command_line(cli: Cli, profile: str, text: str) -> None:
     code, _, err = cli(
         "policy", "add", "--profile", profile, "--source", "dev/app", "--target", "qa/app",
-        "--template", "%n", "--rule", text, "--disabled",
+        "--template", "%n", f"--rule={text}", "--disabled",
     )  # fmt: skip
     event(f"exit {code}")
     assert "internal error" not in err

@@ -356,3 +356,17 @@ def test_unusable_token_realm_is_a_registry_error(make_client: ClientFactory, re
     )
     with pytest.raises(RegistryError):
         list(client.tags("dev/app"))
+
+
+def test_basic_challenge_without_credentials_on_a_streamed_read_is_unauthorized(
+    fake: FakeRegistry, make_client: ClientFactory
+) -> None:
+    # Found by fuzzing: the body of the refused answer was read after it had been closed.
+    challenge = Answer(401, b"[]", {"WWW-Authenticate": 'Basic realm="x"'})
+    fake.set("GET", "/v2/dev/app/manifests/1", challenge)
+    fake.set("GET", f"/v2/dev/app/blobs/{CHILD}", challenge)
+    client = make_client(fake.url)
+    with pytest.raises(RegistryError, match=r"401 from .* needs a login"):
+        client.get_manifest("dev/app", "1")
+    with pytest.raises(RegistryError, match=r"401 from .* needs a login"):
+        client.open_blob("dev/app", CHILD)

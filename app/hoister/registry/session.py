@@ -220,11 +220,11 @@ class RegistrySession:
                 ) from exc
             log.debug("%s %s -> %s", method, request.url, response.status_code)
             status = response.status_code
-            if status == 401 and not answered_challenge:
+            # answer() reads only the headers; the body stays for the error message
+            if status == 401 and not answered_challenge and self.auth.answer(response, scopes):
                 response.close()
-                if self.auth.answer(response, scopes):
-                    answered_challenge = True
-                    continue
+                answered_challenge = True
+                continue
             if status in self.retry.statuses and attempt + 1 < self.retry.attempts:
                 delay = self.retry.delay(attempt, retry_after_seconds(response))
                 response.close()
