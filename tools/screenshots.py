@@ -29,7 +29,7 @@ from hoister.store import PolicyStore  # noqa: E402
 from hoister.ui.app import create_application  # noqa: E402
 from hoister.ui.context import AppContext  # noqa: E402
 from hoister.ui.main_window import MainWindow  # noqa: E402
-from hoister.ui.theme import apply_theme  # noqa: E402
+from hoister.ui.shared.theme import apply_theme  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 780
 

@@ -8,9 +8,9 @@ import re
 
 from pytestqt.qtbot import QtBot
 
-from hoister.ui.engine_controller import EngineController
+from hoister.ui.background.engine_controller import EngineController
+from hoister.ui.browsing.tags_model import PROVENANCE, TAG
 from hoister.ui.main_window import MainWindow
-from hoister.ui.models.tags_model import PROVENANCE, TAG
 from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
 from tests.ui.conftest import ContextFactory, Heartbeat

@@ -12,11 +12,11 @@ from PySide6.QtWidgets import QApplication
 from hoister import __version__
 from hoister.paths import Paths
 from hoister.resources import resource_path
+from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.context import AppContext
-from hoister.ui.engine_controller import EngineController
-from hoister.ui.errors import CrashReporter
 from hoister.ui.main_window import MainWindow
-from hoister.ui.theme import apply_theme
+from hoister.ui.shared.errors import CrashReporter
+from hoister.ui.shared.theme import apply_theme
 
 log = logging.getLogger("hoister.qt")
 

@@ -28,17 +28,17 @@ from hoister.errors import HoisterError
 from hoister.profiles import Profile
 from hoister.registry.reference import validate_repository
 from hoister.store.history import HistoryRow
-from hoister.ui.connect_dialog import ConnectDialog
+from hoister.ui.background.engine_controller import EngineController
+from hoister.ui.background.engine_status import EngineStatus
+from hoister.ui.background.tray import Tray
+from hoister.ui.browsing.repository_page import RepositoryPage
+from hoister.ui.connections.connect_dialog import ConnectDialog
+from hoister.ui.connections.sandbox_control import SandboxControl
+from hoister.ui.connections.sidebar import Sidebar
+from hoister.ui.connections.welcome import WelcomePage
 from hoister.ui.context import AppContext
-from hoister.ui.engine_controller import EngineController
-from hoister.ui.engine_status import EngineStatus
-from hoister.ui.errors import show_error
-from hoister.ui.history_view import HistoryView
-from hoister.ui.repository_page import RepositoryPage
-from hoister.ui.sandbox_control import SandboxControl
-from hoister.ui.sidebar import Sidebar
-from hoister.ui.tray import Tray
-from hoister.ui.welcome import WelcomePage
+from hoister.ui.history.history_view import HistoryView
+from hoister.ui.shared.errors import show_error
 
 log = logging.getLogger(__name__)
 
@@ -395,7 +395,7 @@ class MainWindow(QMainWindow):
     def _set_theme(self, name: str) -> None:
         from PySide6.QtWidgets import QApplication
 
-        from hoister.ui.theme import apply_theme
+        from hoister.ui.shared.theme import apply_theme
 
         self.ctx.settings.set("theme", name)
         app = QApplication.instance()

@@ -1,0 +1,220 @@
+"""Filling the Tags table: the tag list page by page, then details on demand.
+
+A registry lists tag names only. Digests, sizes and creation times are read lazily,
+first for the rows on screen, and for every row once someone sorts by a column that
+needs them. Reads go through a bounded queue so a repository of thousands of tags never
+floods the pool that the details pane and other views share.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE, ProvenanceRecord, read_provenance
+from hoister.facts.details import ImageDetails
+from hoister.registry import Descriptor, NotFound, Page, RegistryError
+from hoister.ui.browsing.tags_model import (
+    TagsModel,
+)
+from hoister.ui.context import AppContext
+from hoister.ui.shared.workers import Fanout, Requester
+
+#: Detail reads in flight at once: leaves pool threads for the pane and other views.
+MAX_IN_FLIGHT = 4
+#: Rows above and below the visible ones read ahead, so scrolling finds them filled.
+READ_AHEAD = 30
+
+
+@dataclass(frozen=True)
+class RowDetails:
+    details: ImageDetails
+    referrers: list[Descriptor] | None  # read only when a fallback index names the digest
+    provenance: list[ProvenanceRecord] = field(default_factory=list)
+
+
+def list_tags_page(ctx: AppContext, profile: str, repository: str, next_url: str | None) -> Page:
+    """Worker: one page of tag names."""
+    return ctx.client(profile).tags_page(repository, next_url)
+
+
+def fetch_row(
+    ctx: AppContext, profile: str, repository: str, tag: str, indexed: frozenset[str]
+) -> RowDetails:
+    """Worker: the tag's digest (HEAD), then its details from the cache or the registry."""
+    client = ctx.client(profile)
+    head = client.head_manifest(repository, tag)
+    if head is None:
+        raise NotFound(f"{repository}:{tag} no longer exists on {client.host}", host=client.host)
+    details = ctx.details.fetch(client, repository, tag, head.digest)
+    referrers = None
+    if head.digest in indexed:
+        try:
+            referrers = client.referrers(repository, head.digest)
+        except RegistryError:
+            referrers = None  # a badge less; the pane says why when the tag is opened
+    provenance: list[ProvenanceRecord] = []
+    if referrers and any(r.artifact_type == PROVENANCE_ARTIFACT_TYPE for r in referrers):
+        try:
+            provenance = read_provenance(client, repository, head.digest)
+        except RegistryError:
+            provenance = []
+    return RowDetails(details, referrers, provenance)
+
+
+def provenance_text(records: list[ProvenanceRecord]) -> str:
+    """The newest promotion that brought the image here, in words for the table."""
+    if not records:
+        return ""
+    newest = records[0]
+    return f"from {newest.source_repository}:{newest.source_tag}"
+
+
+class TagsLoader(QObject):
+    """Fills a :class:`TagsModel`: the tag list page by page, then details on demand.
+
+    Detail reads go through a bounded queue (visible rows jump ahead) and their answers
+    are merged in batches, so a sorted table re-sorts a few times a second, not once
+    per answer.
+    """
+
+    loaded = Signal()  # the tag list is complete
+    list_failed = Signal(str)  # why the list (or its rest) could not be read
+    details_progress = Signal(int, int)  # rows with details (or an error), rows
+    changed = Signal()  # anything a status line shows
+
+    def __init__(
+        self, ctx: AppContext, profile: str, repository: str, model: TagsModel, parent: QObject
+    ) -> None:
+        super().__init__(parent)
+        self.ctx, self.profile, self.repository, self.model = ctx, profile, repository, model
+        self.host = ctx.profiles.get(profile).host
+        self.listing = False
+        self.fetch_all = False
+        self.failures: list[str] = []
+        self._lister = Requester(ctx.pool, self)
+        self._lister.ready.connect(self._page)
+        self._lister.error.connect(self._list_error)
+        self._fetcher = Fanout(ctx.pool, self)
+        self._fetcher.ready.connect(self._arrived_one)
+        self._fetcher.error.connect(self._arrived_one)
+        self._queue: deque[str] = deque()
+        self._requested: set[str] = set()
+        self._arrived: list[tuple[str, object]] = []
+        self._in_flight = 0
+        self._links: set[str] = set()
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(100)
+        self._flush_timer.timeout.connect(self._flush)
+
+    @property
+    def reading(self) -> bool:
+        """True while details are being read (or wait for a free worker)."""
+        return bool(self._queue) or self._in_flight > 0
+
+    def refresh(self) -> None:
+        """Start again from the first page (details stay cached by digest)."""
+        self._fetcher.reset()
+        self._queue.clear()
+        self._requested.clear()
+        self._arrived.clear()
+        self.failures.clear()
+        self._in_flight = 0
+        self._links.clear()
+        self.listing = True
+        self.model.clear()
+        self._lister.submit(list_tags_page, self.ctx, self.profile, self.repository, None)
+        self.changed.emit()
+
+    @Slot(object)
+    def _page(self, page: object) -> None:
+        assert isinstance(page, Page)
+        self.model.append_tags(page.items)
+        if page.next_url and page.next_url not in self._links:
+            self._links.add(page.next_url)
+            self._lister.submit(
+                list_tags_page, self.ctx, self.profile, self.repository, page.next_url
+            )
+        else:
+            self.listing = False
+            if page.next_url:
+                self.list_failed.emit(f"{self.host} sent a Link header back to a page already read")
+            self.loaded.emit()
+        if self.fetch_all:
+            self.want(self.model.tags())
+        self.changed.emit()
+
+    @Slot(object)
+    def _list_error(self, error: object) -> None:
+        self.listing = False
+        what = "The tag list is incomplete" if self.model.rowCount() else "Could not list tags"
+        self.list_failed.emit(f"{what}: {error}")
+        self.changed.emit()
+
+    def set_fetch_all(self, fetch_all: bool) -> None:
+        """Read every row (a sort needs them all), or only what is wanted from now on."""
+        self.fetch_all = fetch_all
+        if fetch_all:
+            self.want(self.model.tags())
+        else:
+            self._queue.clear()
+        self.changed.emit()
+
+    def retry_failed(self) -> None:
+        self.failures.clear()
+        failed = self.model.clear_errors()
+        self._requested.difference_update(failed)
+        self.want(failed, front=True)
+
+    def want(self, tags: list[str], front: bool = False) -> None:
+        """Queue detail reads; ``front`` for the rows on screen."""
+        fresh = [t for t in tags if t not in self._requested]
+        if front:
+            self._queue.extendleft(reversed(fresh))
+        else:
+            self._queue.extend(fresh)
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._in_flight < MAX_IN_FLIGHT and self._queue:
+            tag = self._queue.popleft()
+            number = self.model.row_of(tag)
+            if tag in self._requested or number is None:
+                continue
+            row = self.model.row(number)
+            if row.details is not None or row.error:
+                continue
+            self._requested.add(tag)
+            self._in_flight += 1
+            indexed = self.model.indexed_digests()
+            self._fetcher.submit(
+                tag, fetch_row, self.ctx, self.profile, self.repository, tag, indexed
+            )
+
+    @Slot(object, object)
+    def _arrived_one(self, tag: object, result: object) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+        self._arrived.append((str(tag), result))
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+        self._pump()
+
+    @Slot()
+    def _flush(self) -> None:
+        arrived, self._arrived = self._arrived, []
+        good = [(t, r) for t, r in arrived if isinstance(r, RowDetails)]
+        self.model.update_many((t, r.details) for t, r in good)
+        for _, found in good:
+            if found.referrers is not None:
+                self.model.add_referrers(found.details.digest, found.referrers)
+            if found.provenance:
+                self.model.set_provenance(found.details.digest, provenance_text(found.provenance))
+        for tag, error in arrived:
+            if not isinstance(error, RowDetails):
+                self.model.set_error(tag, str(error))
+                self.failures.append(str(error))
+        self.details_progress.emit(self.model.details_count(), self.model.rowCount())
+        self.changed.emit()

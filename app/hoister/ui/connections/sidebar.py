@@ -1,0 +1,266 @@
+"""The sidebar: registry connections and their repositories, filterable as one types.
+
+Each connection loads its catalog page by page in the background when it is first
+expanded (or refreshed); a registry that forbids the catalog shows the repositories
+a user added by name instead, with the registry's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QLineEdit,
+    QMenu,
+    QStyle,
+    QToolButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hoister.registry import ApiInfo, Denied, NotFound, Page, Unauthorized, Unsupported
+from hoister.ui.connections.connections_model import (
+    ConnectionsModel,
+    Kind,
+    KindRole,
+    ObjectRole,
+    ProfileNameRole,
+    State,
+    StateRole,
+)
+from hoister.ui.context import AppContext
+from hoister.ui.shared.workers import Requester
+
+log = logging.getLogger(__name__)
+
+CATALOG_REFUSED = (Unauthorized, Denied, NotFound, Unsupported)
+
+
+def load_catalog_page(
+    ctx: AppContext, name: str, next_url: str | None
+) -> tuple[str, ApiInfo | None, Page | Exception]:
+    """Runs in a worker: ping on the first page (to say who we are), then one page.
+
+    A ping that fails is a connection problem and raises; a catalog the registry refuses
+    to a user it accepted (GHCR, Harbor projects...) is returned as the reason instead.
+    """
+    client = ctx.client(name)
+    info = client.ping() if next_url is None else None
+    try:
+        return name, info, client.catalog_page(next_url)
+    except CATALOG_REFUSED as refused:
+        return name, info, refused
+
+
+class Sidebar(QWidget):
+    repository_selected = Signal(str, str)  # profile, repository
+    connection_selected = Signal(str)
+    add_requested = Signal()
+    edit_requested = Signal(str)
+    remove_requested = Signal(str)
+    add_by_name_requested = Signal(str)
+    activity = Signal(str)  # a line for the status bar
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.model = ConnectionsModel()
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setRecursiveFilteringEnabled(True)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortRole(self.model.sortRole())
+        self.proxy.setDynamicSortFilter(True)
+        self._loaders: dict[str, Requester] = {}
+        self._loaded: set[str] = set()
+        self._build()
+        self.reload_profiles()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter repositories")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.tree = QTreeView()
+        self.tree.setModel(self.proxy)
+        self.tree.setHeaderHidden(True)
+        self.tree.setUniformRowHeights(True)  # keeps 10,000 rows fast
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.add_button = QToolButton()
+        self.add_button.setText("Add registry…")
+        self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.add_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder)
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 0, 6)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.add_button)
+
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(150)  # one refilter per pause in typing
+        self.filter_edit.textChanged.connect(self._filter_timer.start)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.tree.expanded.connect(self._expanded)
+        self.tree.selectionModel().currentChanged.connect(self._current_changed)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.add_button.clicked.connect(self.add_requested)
+
+    # -- profiles ----------------------------------------------------------------------
+
+    def reload_profiles(self) -> None:
+        profiles = self.ctx.profiles.list()
+        self.model.set_profiles(profiles)
+        self._loaded &= {p.name for p in profiles}
+        for name in list(self._loaders):
+            if name not in self._loaded and self.model.connection_item(name) is None:
+                self._loaders.pop(name).cancel()
+        self._refresh_icons()
+
+    def load(self, name: str) -> None:
+        """(Re)load a connection's repositories from the first page."""
+        loader = self._loaders.get(name)
+        if loader is None:
+            loader = Requester(self.ctx.pool, self)
+            loader.ready.connect(self._page_ready)
+            loader.error.connect(self._page_failed)
+            self._loaders[name] = loader
+            loader.setObjectName(name)
+        self._loaded.add(name)
+        self.model.clear_repositories(name)
+        self.model.show_message(name, "Loading repositories…")
+        self.model.set_state(name, State.LOADING)
+        self._refresh_icons()
+        self.activity.emit(f"Connecting to {name}…")
+        loader.submit(load_catalog_page, self.ctx, name, None)
+
+    def reconnect(self, name: str) -> None:
+        self.ctx.forget_client(name)
+        self.load(name)
+
+    def select_repository(self, name: str, repository: str) -> None:
+        source = self.model.find_repository(name, repository)
+        if source.isValid():
+            index = self.proxy.mapFromSource(source)
+            self.tree.expand(index.parent())
+            self.tree.setCurrentIndex(index)
+
+    # -- slots -------------------------------------------------------------------------
+
+    @Slot()
+    def _apply_filter(self) -> None:
+        self.proxy.setFilterFixedString(self.filter_edit.text())
+        if self.filter_edit.text():
+            self.tree.expandAll()
+
+    @Slot(QModelIndex)
+    def _expanded(self, index: QModelIndex) -> None:
+        name = index.data(ProfileNameRole)
+        if index.data(KindRole) == Kind.CONNECTION and name not in self._loaded:
+            self.load(name)
+
+    @Slot(QModelIndex, QModelIndex)
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        kind = current.data(KindRole)
+        name = current.data(ProfileNameRole)
+        if kind == Kind.REPOSITORY:
+            self.repository_selected.emit(name, current.data(ObjectRole))
+        elif kind == Kind.CONNECTION:
+            if name not in self._loaded:
+                self.load(name)
+            self.connection_selected.emit(name)
+
+    @Slot(object)
+    def _page_ready(self, result: object) -> None:
+        name, info, page = result  # type: ignore[misc]
+        if self.model.connection_item(name) is None:
+            return
+        if info is not None:
+            self.model.set_state(name, State.CONNECTED, f"connected as {info.user}")
+            self._add_remembered(name)
+        if isinstance(page, Exception):
+            self.model.set_state(name, State.CONNECTED, f"catalog not available: {page}")
+            self.model.show_message(
+                name, "This registry does not list its repositories; add them by name (right-click)"
+            )
+            self.activity.emit(f"{name}: catalog not available ({page})")
+            self._refresh_icons()
+            return
+        self.model.add_repositories(name, page.items)
+        if page.next_url:
+            self.model.show_message(name, f"Loading… {self.model.repository_count(name):,} so far")
+            self._loaders[name].submit(load_catalog_page, self.ctx, name, page.next_url)
+            return
+        self.model.clear_message(name)
+        count = self.model.repository_count(name)
+        if count == 0:
+            self.model.show_message(name, "No repositories yet")
+        self.activity.emit(f"{name}: {count:,} {'repository' if count == 1 else 'repositories'}")
+        self._refresh_icons()
+
+    @Slot(object)
+    def _page_failed(self, error: object) -> None:
+        loader = self.sender()
+        name = loader.objectName() if loader is not None else ""
+        if self.model.connection_item(name) is None:
+            return
+        self.model.set_state(name, State.FAILED, str(error))
+        self.model.show_message(name, f"Cannot connect: {error}")
+        self.activity.emit(f"{name}: {error}")
+        self._refresh_icons()
+
+    def _add_remembered(self, name: str) -> bool:
+        item = self.model.connection_item(name)
+        profile = item.data(ObjectRole) if item is not None else None
+        names = list(getattr(profile, "repositories", []) or [])
+        if names:
+            self.model.add_repositories(name, names)
+        return bool(names)
+
+    def _refresh_icons(self) -> None:
+        style = QApplication.style()
+        icons = {
+            State.IDLE: style.standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon),
+            State.LOADING: style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload),
+            State.CONNECTED: style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
+            State.FAILED: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning),
+        }
+        for row in range(self.model.rowCount()):
+            item = self.model.item(row)
+            item.setIcon(icons[State(item.data(StateRole) or 0)])
+
+    @Slot("QPoint")
+    def _context_menu(self, point: object) -> None:
+        index = self.tree.indexAt(point)  # type: ignore[arg-type]
+        name = index.data(ProfileNameRole)
+        menu = QMenu(self)
+        if name:
+            menu.addAction("Reconnect", lambda: self.reconnect(name))
+            menu.addAction("Add repository by name…", lambda: self.add_by_name_requested.emit(name))
+            menu.addSeparator()
+            menu.addAction("Edit connection…", lambda: self.edit_requested.emit(name))
+            menu.addAction("Remove connection…", lambda: self.remove_requested.emit(name))
+        else:
+            menu.addAction("Add registry…", self.add_requested.emit)
+        menu.exec(self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    def filter_action(self) -> QAction:
+        action = QAction("Filter repositories", self)
+        action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        action.triggered.connect(self.focus_filter)
+        return action

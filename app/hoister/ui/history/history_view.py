@@ -1,0 +1,145 @@
+"""The History tab: promotions from or to a repository, newest first, updated live."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHeaderView, QLabel, QMenu, QTableView, QVBoxLayout, QWidget
+
+from hoister.store import Database
+from hoister.store.history import HistoryRow, HistoryStore
+from hoister.store.queue import QueueStore
+from hoister.ui.context import AppContext
+from hoister.ui.history.history_model import HistoryModel, RowRole, SortRole
+from hoister.ui.shared.workers import Requester
+
+
+def read_history(database: Database, repository: str | None, since_id: int) -> list[HistoryRow]:
+    """Worker: a short-lived connection of the worker's own (sqlite3 is per thread)."""
+    store = HistoryStore(database)
+    try:
+        return store.recent(500, repository=repository, since_id=since_id)
+    finally:
+        store.close()
+
+
+def retry_entry(database: Database, entry_id: int) -> tuple[int, bool]:
+    """Worker: put a failed promotion back in the queue; (entry id, whether it was)."""
+    store = QueueStore(database)
+    try:
+        return entry_id, store.retry(entry_id) is not None
+    finally:
+        store.close()
+
+
+class HistoryView(QWidget):
+    """``repository=None`` shows the whole app's activity.
+
+    A failed promotion (a tag collision, a permission since fixed) can be retried from
+    its row's context menu: ``retried`` tells the window, which wakes the engine.
+    """
+
+    REFRESH_MS = 3000
+    retried = Signal(int)
+    message = Signal(str)
+
+    def __init__(
+        self, ctx: AppContext, repository: str | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.repository = repository
+        self.model = HistoryModel()
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SortRole)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(HistoryModel.TIME, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.empty = QLabel("No promotions yet.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table, 1)
+        self._requester = Requester(ctx.pool, self)
+        self._requester.ready.connect(self._loaded)
+        self._retrier = Requester(ctx.pool, self)
+        self._retrier.ready.connect(self._retry_done)
+        self.retry_action = QAction("Retry this promotion", self)
+        self.retry_action.setToolTip("Queue the failed promotion again, with its tag rendered anew")
+        self.retry_action.triggered.connect(self.retry_selected)
+        self.table.addAction(self.retry_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self._selection_changed()
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        if not self._requester.busy:
+            self._requester.submit(
+                read_history, self.ctx.database, self.repository, self.model.newest_id()
+            )
+
+    @Slot(object)
+    def _loaded(self, rows: object) -> None:
+        assert isinstance(rows, list)
+        self.model.prepend(rows)
+        has_rows = self.model.rowCount() > 0
+        self.empty.setVisible(not has_rows)
+        self.table.setVisible(has_rows)
+        if rows:
+            self.table.resizeColumnsToContents()
+
+    def selected_row(self) -> HistoryRow | None:
+        indexes = self.table.selectionModel().selectedRows()
+        if not indexes:
+            return None
+        row = indexes[0].data(RowRole)
+        return row if isinstance(row, HistoryRow) else None
+
+    @Slot()
+    def _selection_changed(self) -> None:
+        row = self.selected_row()
+        self.retry_action.setEnabled(
+            row is not None and row.outcome == "failed" and row.entry_id is not None
+        )
+
+    @Slot(QPoint)
+    def _context_menu(self, point: QPoint) -> None:
+        index = self.table.indexAt(point)
+        if not index.isValid():
+            return
+        self.table.selectRow(index.row())
+        menu = QMenu(self)
+        menu.addAction(self.retry_action)
+        menu.popup(self.table.viewport().mapToGlobal(point))
+
+    @Slot()
+    def retry_selected(self) -> None:
+        row = self.selected_row()
+        if row is None or row.entry_id is None or row.outcome != "failed":
+            return
+        self._retrier.submit(retry_entry, self.ctx.database, row.entry_id)
+
+    @Slot(object)
+    def _retry_done(self, result: object) -> None:
+        assert isinstance(result, tuple)
+        entry_id, queued = result
+        if queued:
+            self.message.emit(f"Promotion {entry_id} queued again")
+            self.retried.emit(entry_id)
+        else:
+            self.message.emit(f"Promotion {entry_id} is no longer failed; nothing to retry")
