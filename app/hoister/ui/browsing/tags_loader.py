@@ -64,14 +64,6 @@ def fetch_row(
     return RowDetails(details, referrers, provenance)
 
 
-def provenance_text(records: list[ProvenanceRecord]) -> str:
-    """The newest promotion that brought the image here, in words for the table."""
-    if not records:
-        return ""
-    newest = records[0]
-    return f"from {newest.source_repository}:{newest.source_tag}"
-
-
 class TagsLoader(QObject):
     """Fills a :class:`TagsModel`: the tag list page by page, then details on demand.
 
@@ -211,7 +203,7 @@ class TagsLoader(QObject):
             if found.referrers is not None:
                 self.model.add_referrers(found.details.digest, found.referrers)
             if found.provenance:
-                self.model.set_provenance(found.details.digest, provenance_text(found.provenance))
+                self.model.set_provenance_records(found.details.digest, found.provenance)
         for tag, error in arrived:
             if not isinstance(error, RowDetails):
                 self.model.set_error(tag, str(error))

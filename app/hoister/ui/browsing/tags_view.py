@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hoister.ui.browsing.column_fit import Column, ColumnFitter
 from hoister.ui.browsing.tag_details import TagDetails
 from hoister.ui.browsing.tag_loading import Referrers, TagInfo
 from hoister.ui.browsing.tags_loader import READ_AHEAD, TagsLoader
@@ -38,6 +40,7 @@ from hoister.ui.browsing.tags_model import (
     DETAIL_COLUMNS,
     DIGEST,
     PLATFORMS,
+    PROVENANCE,
     SIZE,
     TAG,
     TagsModel,
@@ -45,6 +48,7 @@ from hoister.ui.browsing.tags_model import (
 )
 from hoister.ui.context import AppContext
 
+ANY_SOURCE = "Any source"
 BANNER_STYLE = (  # light in both themes, so its text colour is fixed too
     "QFrame#banner { background: #fdecea; border: 1px solid #e6b0aa; border-radius: 3px; }"
     "QFrame#banner QLabel { color: #5f2120; }"
@@ -93,7 +97,7 @@ class TagsView(QWidget):
         self.banner.hide()
 
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter tags (Ctrl+F)")
+        self.filter_edit.setPlaceholderText("Filter tags (Ctrl+F); from:dev/web for a source")
         self.filter_edit.setClearButtonEnabled(True)
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
@@ -107,9 +111,15 @@ class TagsView(QWidget):
         refresh_button.setDefaultAction(self.refresh_action)
         self.promoted_only = QCheckBox("Promoted tags only")
         self.promoted_only.setToolTip("Tags that a promotion brought here, with where from")
+        self.source_combo = QComboBox()
+        self.source_combo.addItem(ANY_SOURCE)
+        self.source_combo.setToolTip("Only tags promoted from this repository")
+        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.source_combo.setMaximumWidth(self.fontMetrics().horizontalAdvance("x" * 28))
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.promoted_only)
+        top.addWidget(self.source_combo)
         top.addWidget(refresh_button)
 
         self.table = QTableView()
@@ -129,16 +139,8 @@ class TagsView(QWidget):
         rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        measure = self.fontMetrics().horizontalAdvance
-        for column, sample in (
-            (TAG, "1.24.3-alpine-stable"),
-            (DIGEST, "sha256:0123456789ab"),
-            (SIZE, "999.9 MiB"),
-            (CREATED, "2026-12-31 23:59"),
-            (PLATFORMS, "linux/amd64, linux/arm64"),
-        ):
-            header.resizeSection(column, measure(sample) + 28)
+        header.setMinimumSectionSize(self.fontMetrics().horizontalAdvance("Size…") + 16)
+        self.fitter = ColumnFitter(self.table, self._columns())
         self.empty_label = QLabel()
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -176,12 +178,29 @@ class TagsView(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
 
+    def _columns(self) -> list[Column]:
+        """Tag, where it came from and when it was built always show; the rest give way."""
+
+        def width(sample: str) -> int:
+            return self.fontMetrics().horizontalAdvance(sample) + 12  # the cell's margins
+
+        return [
+            Column(TAG, width("20261130-090503-rc1"), width("1.24-rc1"), grow=2),
+            Column(PROVENANCE, width("from dev/website:1.24-stable"), width("from dev/…"), grow=3),
+            Column(CREATED, width("2026-12-31 23:59"), width("2026-12-31 23:59")),
+            Column(DIGEST, width("sha256:0123456789ab"), width("sha256:0123456789ab"), drop=3),
+            Column(SIZE, width("999.9 MiB"), width("999.9 MiB"), drop=2),
+            Column(PLATFORMS, width("amd64, arm64/v8"), width("amd64, …"), drop=1, grow=1),
+        ]
+
     def _connect(self) -> None:
         self.refresh_action.triggered.connect(self.refresh)
         self.find_action.triggered.connect(self._focus_filter)
         self.retry_button.clicked.connect(self._retry)
         self.filter_edit.textChanged.connect(self._filter)
         self.promoted_only.toggled.connect(self._promoted_only)
+        self.source_combo.currentIndexChanged.connect(self._source_chosen)
+        self.model.sources_changed.connect(self._fill_sources)
         self.table.installEventFilter(self)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.verticalScrollBar().valueChanged.connect(self._schedule_visible)
@@ -255,14 +274,43 @@ class TagsView(QWidget):
 
     @Slot(bool)
     def _promoted_only(self, checked: bool) -> None:
-        # provenance is read with the details: all rows are needed to know which qualify
         self.proxy.set_promoted_only(checked)
-        self.loader.set_fetch_all(checked or self.proxy.sortColumn() in DETAIL_COLUMNS)
+        self._provenance_filter_changed()
+
+    @Slot()
+    def _source_chosen(self) -> None:
+        chosen = self.source_combo.currentText()
+        self.proxy.set_source("" if chosen == ANY_SOURCE else chosen, self.proxy.source_text)
+        self._provenance_filter_changed()
+
+    @Slot()
+    def _fill_sources(self) -> None:
+        """The combo lists the sources seen so far; a choice survives the refill."""
+        chosen = self.source_combo.currentText()
+        self.source_combo.blockSignals(True)
+        self.source_combo.clear()
+        self.source_combo.addItems([ANY_SOURCE, *self.model.sources()])
+        found = self.source_combo.findText(chosen)
+        if found < 0 and chosen != ANY_SOURCE:  # after a refresh, until it is seen again
+            self.source_combo.addItem(chosen)
+            found = self.source_combo.count() - 1
+        self.source_combo.setCurrentIndex(max(found, 0))
+        self.source_combo.blockSignals(False)
+
+    def _provenance_filter_changed(self) -> None:
+        # provenance is read with the details: every row must be read to know which qualify
+        self._update_fetch_all()
         self._schedule_visible()
+        self._update_status()
+
+    def _update_fetch_all(self) -> None:
+        needed = self.proxy.sortColumn() in DETAIL_COLUMNS or self.proxy.provenance_filtered
+        if needed != self.loader.fetch_all:
+            self.loader.set_fetch_all(needed)
 
     @Slot(int, Qt.SortOrder)
-    def _sorted(self, column: int, _order: Qt.SortOrder) -> None:
-        self.loader.set_fetch_all(column in DETAIL_COLUMNS)
+    def _sorted(self, _column: int, _order: Qt.SortOrder) -> None:
+        self._update_fetch_all()
         self._schedule_visible()
 
     # -- selection, clipboard, the pane ----------------------------------------------
@@ -333,7 +381,15 @@ class TagsView(QWidget):
 
     @Slot(str)
     def _filter(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text.strip())
+        """Words filter the tag name; ``from:dev/web`` the repository it was promoted from."""
+        words, sources = [], []
+        for word in text.split():
+            (sources if word.lower().startswith("from:") else words).append(word)
+        self.proxy.setFilterFixedString(" ".join(words))
+        source_text = " ".join(w[5:] for w in sources).strip()
+        if source_text.lower() != self.proxy.source_text:
+            self.proxy.set_source(self.proxy.source, source_text)
+            self._update_fetch_all()
         self._schedule_visible()
         self._update_status()
 
@@ -354,6 +410,8 @@ class TagsView(QWidget):
         assert isinstance(referrers, Referrers)
         if not referrers.problem:
             self.model.add_referrers(referrers.digest, referrers.descriptors)
+        if referrers.provenance:  # the pane read it: the row need not wait for the table
+            self.model.set_provenance_records(referrers.digest, referrers.provenance)
 
     @Slot(str, list)
     def _deleted(self, _digest: str, tags: list[str]) -> None:
@@ -380,10 +438,13 @@ class TagsView(QWidget):
                 f"could not be read: {failures[0]}"
             )
             self.banner.show()
-        filtered = bool(self.proxy.filterRegularExpression().pattern())
+        by_provenance = self.proxy.provenance_filtered
+        checking = by_provenance and (listing or self.reading)
+        filtered = by_provenance or bool(self.proxy.filterRegularExpression().pattern())
         noun = "tag" if total == 1 else "tags"
         parts = [f"{shown:,} of {total:,} {noun}" if filtered else f"{total:,} {noun}"]
-        parts.append(f"{done:,} with details")
+        # whether a tag was promoted is known once it is read: say how far that got
+        parts.append(f"{done:,} of {total:,} checked" if checking else f"{done:,} with details")
         hidden = self.model.hidden_count
         if hidden:
             parts.append(f"{hidden:,} internal tag{'s' if hidden > 1 else ''} hidden")
@@ -405,5 +466,15 @@ class TagsView(QWidget):
             empty = "Reading the tag list…" if listing else "This repository has no tags."
             self.empty_label.setText("" if self._list_error else empty)
         elif shown == 0:
-            self.empty_label.setText(f"No tag matches “{self.filter_edit.text()}”.")
+            self.empty_label.setText(self._nothing_shown(checking, done, total))
         self.table_stack.setCurrentWidget(self.empty_label if shown == 0 else self.table)
+
+    def _nothing_shown(self, checking: bool, done: int, total: int) -> str:
+        """Why the table is empty, in the terms of the filters that emptied it."""
+        if not self.proxy.provenance_filtered:
+            return f"No tag matches “{self.filter_edit.text()}”."
+        source = self.proxy.source or self.proxy.source_text
+        what = f"promoted from {source}" if source else "promoted here"
+        if checking:
+            return f"No tag {what} found yet: {done:,} of {total:,} tags checked…"
+        return f"No tag of this repository was {what} by Hoister."
