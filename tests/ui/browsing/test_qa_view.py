@@ -7,7 +7,7 @@ qa/website, then a provenance record attached to it on the real registry.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,8 +20,9 @@ from hoister.credentials import Credential
 from hoister.engine.provenance import ProvenanceRecord, attach_provenance
 from hoister.profiles import Profile
 from hoister.registry import Descriptor, RegistryClient
+from hoister.ui.browsing.tags_filter import ANY_SOURCE
 from hoister.ui.browsing.tags_model import CREATED, DIGEST, PLATFORMS, PROVENANCE, SIZE, TAG
-from hoister.ui.browsing.tags_view import ANY_SOURCE, TagsView
+from hoister.ui.browsing.tags_view import TagsView
 from hoister.ui.main_window import MainWindow
 from tests.support.images import Image, build_image, push_image
 from tests.support.registry import RegistryServer
@@ -178,32 +179,54 @@ def test_promoted_only_and_the_source_filter_work_with_the_text_filter(
     assert len(shown_tags(view)) == 4
 
 
-class GatedManifests(httpx.HTTPTransport):
-    """A registry whose manifests wait until the test lets them through: the moment
-    between "the tags are listed" and "each tag's details are read" stays observable."""
+class Gated(httpx.HTTPTransport):
+    """A registry whose answers of one kind wait until the test lets them through, so
+    an in-between state (listed but not read, read but not all listed) stays observable.
+
+    With ``page_size``, tag lists come in sorted pages with a ``Link`` to the next, as
+    distribution 3 and Harbor send them (distribution 2.8 sends every tag at once).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = threading.Event()
+        self.held: Callable[[httpx.Request], bool] = lambda request: False
+        self.page_size = 0
+
+    def client(self, profile: Profile, credential: Credential | None) -> RegistryClient:
+        return RegistryClient(profile.url, credential, transport=self)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if "/manifests/" in request.url.path:
+        if self.held(request):
             self.gate.wait(30)
+        if self.page_size and request.url.path.endswith("/tags/list"):
+            return self._page(request)
         return super().handle_request(request)
+
+    def _page(self, request: httpx.Request) -> httpx.Response:
+        whole = super().handle_request(httpx.Request("GET", request.url.copy_with(query=None)))
+        whole.read()
+        body = whole.json()
+        last = request.url.params.get("last")
+        tags = sorted(t for t in body["tags"] if last is None or t > last)
+        page, more = tags[: self.page_size], len(tags) > self.page_size
+        link = f'<{request.url.path}?last={page[-1]}&n={self.page_size}>; rel="next"'
+        headers = {"Link": link} if more else {}
+        return httpx.Response(200, json={**body, "tags": page}, headers=headers)
 
 
 @pytest.fixture
-def gated() -> Iterator[GatedManifests]:
-    transport = GatedManifests()
+def gated() -> Iterator[Gated]:
+    transport = Gated()
     yield transport
     transport.gate.set()  # never leave a pool thread waiting
 
 
 def test_promoted_only_fills_in_as_tags_are_checked(
-    qtbot: QtBot, make_context: ContextFactory, qa_website: RegistryServer, gated: GatedManifests
+    qtbot: QtBot, make_context: ContextFactory, qa_website: RegistryServer, gated: Gated
 ) -> None:
-    def factory(profile: Profile, credential: Credential | None) -> RegistryClient:
-        return RegistryClient(profile.url, credential, transport=gated)
+    gated.held = lambda request: "/manifests/" in request.url.path
+    factory = gated.client
 
     view = open_qa_website(qtbot, MainWindow(make_context(factory, local=qa_website)))
     qtbot.waitUntil(lambda: view.model.rowCount() == 4 and not view.loader.listing, timeout=15000)
@@ -218,3 +241,26 @@ def test_promoted_only_fills_in_as_tags_are_checked(
     qtbot.waitUntil(lambda: not view.reading, timeout=15000)
     assert "checked" not in view.status_label.text()
     assert view.table_stack.currentWidget() is view.table
+
+
+def test_a_fallback_index_listed_on_a_later_page_still_marks_its_rows(
+    qtbot: QtBot, make_context: ContextFactory, qa_website: RegistryServer, gated: Gated
+) -> None:
+    """Tags come in pages; ``sha256-…`` sorts after the tags it describes, so a row can
+    be read before the index that says it was promoted is even listed."""
+    gated.page_size = 2
+    gated.held = lambda request: "/tags/list" in request.url.path and "last=" in str(request.url)
+    view = open_qa_website(qtbot, MainWindow(make_context(gated.client, local=qa_website)))
+    first = ["20261129-170000", "20261130-090503"]
+    qtbot.waitUntil(lambda: view.model.tags() == first and view.model.details_count() == 2)
+    assert row_index(view, first[0], PROVENANCE).data() == ""  # its index not listed yet
+
+    gated.gate.set()  # the other pages, the fallback indexes among them
+    qtbot.waitUntil(lambda: not view.loader.listing, timeout=15000)
+    for tag, source in zip(first, ["1.8-stable", "1.9-stable"], strict=True):
+        qtbot.waitUntil(
+            lambda t=tag, s=source: (
+                row_index(view, t, PROVENANCE).data() == f"from dev/website:{s}"
+            ),
+            timeout=15000,
+        )

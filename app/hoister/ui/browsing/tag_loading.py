@@ -36,6 +36,26 @@ class Referrers:
     contents: Contents | None = None
 
 
+@dataclass(frozen=True)
+class RowReferrers:
+    """Referrers of an image read after its row (see :func:`read_row_referrers`)."""
+
+    digest: str
+    referrers: list[Descriptor]
+    provenance: list[ProvenanceRecord]
+
+
+def read_row_referrers(ctx: AppContext, profile: str, repository: str, digest: str) -> RowReferrers:
+    """Worker: the referrers (and provenance) of an image whose fallback index was listed
+    after its row was read, on a later page: otherwise the row never learns it was promoted."""
+    client = ctx.client(profile)
+    referrers = client.referrers(repository, digest)
+    provenance: list[ProvenanceRecord] = []
+    if any(r.artifact_type == PROVENANCE_ARTIFACT_TYPE for r in referrers):
+        provenance = read_provenance(client, repository, digest)
+    return RowReferrers(digest, referrers, provenance)
+
+
 def load_tag(ctx: AppContext, profile: str, repository: str, tag: str) -> TagInfo:
     """Worker: the tag's current digest (HEAD), then its details through the cache."""
     client = ctx.client(profile)

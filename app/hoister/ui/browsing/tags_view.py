@@ -13,13 +13,10 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMenu,
     QProgressBar,
     QPushButton,
@@ -34,6 +31,7 @@ from PySide6.QtWidgets import (
 from hoister.ui.browsing.column_fit import Column, ColumnFitter
 from hoister.ui.browsing.tag_details import TagDetails
 from hoister.ui.browsing.tag_loading import Referrers, TagInfo
+from hoister.ui.browsing.tags_filter import TagsFilter
 from hoister.ui.browsing.tags_loader import READ_AHEAD, TagsLoader
 from hoister.ui.browsing.tags_model import (
     CREATED,
@@ -48,7 +46,6 @@ from hoister.ui.browsing.tags_model import (
 )
 from hoister.ui.context import AppContext
 
-ANY_SOURCE = "Any source"
 BANNER_STYLE = (  # light in both themes, so its text colour is fixed too
     "QFrame#banner { background: #fdecea; border: 1px solid #e6b0aa; border-radius: 3px; }"
     "QFrame#banner QLabel { color: #5f2120; }"
@@ -96,9 +93,10 @@ class TagsView(QWidget):
         banner_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
         self.banner.hide()
 
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter tags (Ctrl+F); from:dev/web for a source")
-        self.filter_edit.setClearButtonEnabled(True)
+        self.filters = TagsFilter(self.model, self.proxy)
+        self.filter_edit = self.filters.edit
+        self.promoted_only = self.filters.promoted_only
+        self.source_combo = self.filters.source_combo
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         self.refresh_action.setToolTip("Read the tag list again (F5)")
@@ -109,17 +107,8 @@ class TagsView(QWidget):
             self.addAction(action)
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
-        self.promoted_only = QCheckBox("Promoted tags only")
-        self.promoted_only.setToolTip("Tags that a promotion brought here, with where from")
-        self.source_combo = QComboBox()
-        self.source_combo.addItem(ANY_SOURCE)
-        self.source_combo.setToolTip("Only tags promoted from this repository")
-        self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.source_combo.setMaximumWidth(self.fontMetrics().horizontalAdvance("x" * 28))
         top = QHBoxLayout()
-        top.addWidget(self.filter_edit, 1)
-        top.addWidget(self.promoted_only)
-        top.addWidget(self.source_combo)
+        top.addWidget(self.filters, 1)
         top.addWidget(refresh_button)
 
         self.table = QTableView()
@@ -197,10 +186,7 @@ class TagsView(QWidget):
         self.refresh_action.triggered.connect(self.refresh)
         self.find_action.triggered.connect(self._focus_filter)
         self.retry_button.clicked.connect(self._retry)
-        self.filter_edit.textChanged.connect(self._filter)
-        self.promoted_only.toggled.connect(self._promoted_only)
-        self.source_combo.currentIndexChanged.connect(self._source_chosen)
-        self.model.sources_changed.connect(self._fill_sources)
+        self.filters.changed.connect(self._filters_changed)
         self.table.installEventFilter(self)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.verticalScrollBar().valueChanged.connect(self._schedule_visible)
@@ -272,32 +258,8 @@ class TagsView(QWidget):
         tags = [self.proxy.index(r, TAG).data() for r in rows]
         self.loader.want([t for t in tags if isinstance(t, str)], front=True)
 
-    @Slot(bool)
-    def _promoted_only(self, checked: bool) -> None:
-        self.proxy.set_promoted_only(checked)
-        self._provenance_filter_changed()
-
     @Slot()
-    def _source_chosen(self) -> None:
-        chosen = self.source_combo.currentText()
-        self.proxy.set_source("" if chosen == ANY_SOURCE else chosen, self.proxy.source_text)
-        self._provenance_filter_changed()
-
-    @Slot()
-    def _fill_sources(self) -> None:
-        """The combo lists the sources seen so far; a choice survives the refill."""
-        chosen = self.source_combo.currentText()
-        self.source_combo.blockSignals(True)
-        self.source_combo.clear()
-        self.source_combo.addItems([ANY_SOURCE, *self.model.sources()])
-        found = self.source_combo.findText(chosen)
-        if found < 0 and chosen != ANY_SOURCE:  # after a refresh, until it is seen again
-            self.source_combo.addItem(chosen)
-            found = self.source_combo.count() - 1
-        self.source_combo.setCurrentIndex(max(found, 0))
-        self.source_combo.blockSignals(False)
-
-    def _provenance_filter_changed(self) -> None:
+    def _filters_changed(self) -> None:
         # provenance is read with the details: every row must be read to know which qualify
         self._update_fetch_all()
         self._schedule_visible()
@@ -379,20 +341,6 @@ class TagsView(QWidget):
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
 
-    @Slot(str)
-    def _filter(self, text: str) -> None:
-        """Words filter the tag name; ``from:dev/web`` the repository it was promoted from."""
-        words, sources = [], []
-        for word in text.split():
-            (sources if word.lower().startswith("from:") else words).append(word)
-        self.proxy.setFilterFixedString(" ".join(words))
-        source_text = " ".join(w[5:] for w in sources).strip()
-        if source_text.lower() != self.proxy.source_text:
-            self.proxy.set_source(self.proxy.source, source_text)
-            self._update_fetch_all()
-        self._schedule_visible()
-        self._update_status()
-
     @Slot(QModelIndex, QModelIndex)
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         tag = current.siblingAtColumn(TAG).data() if current.isValid() else None
@@ -466,15 +414,5 @@ class TagsView(QWidget):
             empty = "Reading the tag list…" if listing else "This repository has no tags."
             self.empty_label.setText("" if self._list_error else empty)
         elif shown == 0:
-            self.empty_label.setText(self._nothing_shown(checking, done, total))
+            self.empty_label.setText(self.filters.empty_text(checking, done, total))
         self.table_stack.setCurrentWidget(self.empty_label if shown == 0 else self.table)
-
-    def _nothing_shown(self, checking: bool, done: int, total: int) -> str:
-        """Why the table is empty, in the terms of the filters that emptied it."""
-        if not self.proxy.provenance_filtered:
-            return f"No tag matches “{self.filter_edit.text()}”."
-        source = self.proxy.source or self.proxy.source_text
-        what = f"promoted from {source}" if source else "promoted here"
-        if checking:
-            return f"No tag {what} found yet: {done:,} of {total:,} tags checked…"
-        return f"No tag of this repository was {what} by Hoister."
