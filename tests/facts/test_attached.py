@@ -11,16 +11,23 @@ from typing import Any
 
 import pytest
 
+from hoister.engine.provenance import (
+    PROVENANCE_ARTIFACT_TYPE,
+    ProvenanceRecord,
+    attach_provenance,
+)
 from hoister.facts.attached import (
+    SKIPPED_TYPES,
     best_report,
     best_sbom,
     find_attached,
     load_report,
     load_sbom,
 )
+from hoister.facts.contents import LICENSE_LABEL, ContentsReader
 from hoister.facts.model import Vulnerabilities
 from hoister.facts.sbom import FactError
-from hoister.registry import RegistryClient, fallback_tag
+from hoister.registry import Descriptor, RegistryClient, fallback_tag
 from tests.facts.test_reports import CYCLONEDX_VEX, TRIVY_WORDS, trivy, trivy_vuln
 from tests.facts.test_sbom import CYCLONEDX, SPDX
 from tests.support.images import (
@@ -276,3 +283,43 @@ def test_a_non_json_sbom_is_noted_not_read(
     found = find_attached(client, REPO, image.digest)
     assert (found.sboms, found.reports) == ([], [])
     assert found.notes == ["an SBOM of type text/spdx (cosign .sbom tag) is not JSON; not read"]
+
+
+def test_a_promotion_record_or_a_json_report_is_no_sbom(
+    registry: RegistryServer, client: RegistryClient
+) -> None:
+    """The details pane said "SBOM attached" of every promoted image: Hoister's own
+    record is JSON, and JSON was taken for a possible SBOM."""
+    image = push_image_at(registry, 17)
+    record = ProvenanceRecord(
+        policy_id=1,
+        policy_name="Stable builds to QA",
+        source_registry=client.host,
+        source_repository="dev/website",
+        source_tag="1.9-stable",
+        source_digest=image.digest,
+        target_repository=REPO,
+        target_tag="1.0",
+        promoted_at=datetime(2026, 11, 30, 9, 5, tzinfo=UTC),
+        promoted_by="engine@qa-box",
+    )
+    subject = Descriptor(image.media_type, image.digest, image.size)
+    attach_provenance(client, REPO, subject, record)
+    assert PROVENANCE_ARTIFACT_TYPE in SKIPPED_TYPES
+    found = find_attached(client, REPO, image.digest)
+    assert found.sboms == found.reports == [] and found.notes == []
+    labels = {LICENSE_LABEL: "Apache-2.0"}
+    contents = ContentsReader(client).read(REPO, image.digest, {"licenses"}, labels=labels)
+    assert contents.has_sbom is False
+    assert contents.licenses == ("Apache-2.0",)
+    assert contents.sources["licenses"] == f"the {LICENSE_LABEL} label"
+
+    # a JSON document that turns out to be a scan report is no SBOM either
+    other = build_image(seed=18, layers=1, layer_size=256)
+    push_image(registry.url, REPO, "2.0", other)
+    findings = artifact(other, "application/vnd.example.findings+json", encode(TRIVY_WORDS), "x")
+    attach(registry, other, findings)
+    assert [f.kind for f in find_attached(client, REPO, other.digest).sboms] == ["json"]
+    contents = ContentsReader(client).read(REPO, other.digest, {"licenses"})
+    assert contents.has_sbom is False
+    assert contents.missing["licenses"].startswith("no SBOM is attached, ")

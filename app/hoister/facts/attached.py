@@ -51,6 +51,9 @@ SKIPPED_TYPES = frozenset(
         "application/vnd.dev.cosign.artifact.sig.v1+json",
         "application/vnd.dev.sigstore.bundle.v0.3+json",
         "application/vnd.cncf.notary.signature",
+        # Hoister's own promotion record (engine.provenance): JSON, but never an SBOM or
+        # a report; taken for a possible one, it made every promoted image "SBOM attached".
+        "application/vnd.hoister.promotion.v1+json",
     }
 )
 #: A hostile or neglected index may list thousands of referrers; these many are read.

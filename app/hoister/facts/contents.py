@@ -83,23 +83,30 @@ class ContentsReader:
         platform: str | None,
     ) -> None:
         label_licenses = tuple(split_license_expression(labels.get(LICENSE_LABEL, "")))
+        sbom_words = "no SBOM is attached"
         try:
             found = best_sbom(self.client, repository, attached)
         except HoisterError as exc:
             found = None
             log.info("SBOM of %s@%s unusable: %s", repository, digest, exc)
             out.missing["components"] = f"the attached SBOM cannot be read: {exc}"
+            sbom_words = "the attached SBOM cannot be read"
+        else:
+            # candidates were only possible SBOMs (a JSON document): none turned out one
+            out.has_sbom = found is not None
         if found is not None:
             sbom, words = found
             out.components = sbom.components
             out.licenses = tuple(sorted({*sbom.licenses, *label_licenses}))
             out.sources["components"] = out.sources["licenses"] = words
             return
+        packages_words = "the image's package databases record no licenses"
         try:
             packages = self._packages(repository, digest, platform)
         except HoisterError as exc:
             out.missing.setdefault("components", f"the image's packages cannot be read: {exc}")
             packages = None
+            packages_words = "the image's packages cannot be read"
         if packages is not None:
             out.components = tuple(packages["components"])
             out.sources["components"] = packages["source"]
@@ -111,8 +118,7 @@ class ContentsReader:
             out.sources["licenses"] = f"the {LICENSE_LABEL} label"
         if out.licenses is None:
             out.missing["licenses"] = (
-                "no SBOM is attached, the image's package databases record no licenses, "
-                f"and it has no {LICENSE_LABEL} label"
+                f"{sbom_words}, {packages_words}, and it has no {LICENSE_LABEL} label"
             )
 
     def _packages(

@@ -52,6 +52,16 @@ def provenance_html(records: list[ProvenanceRecord]) -> str:
     return "<br>".join(lines)
 
 
+def _facts(rows: list[tuple[str, str, str]]) -> str:
+    """Name, value, and the source or reason in grey under the value: a third column
+    would squeeze every word into a narrow strip when the pane is narrow."""
+    cells = []
+    for name, value, note in rows:
+        below = f"<br><span style='color:gray'>{escape(note)}</span>" if note else ""
+        cells.append(f"<tr><td><b>{escape(name)}</b></td><td>{escape(value)}{below}</td></tr>")
+    return f"<table cellspacing=0 cellpadding=3>{''.join(cells)}</table>"
+
+
 def contents_html(contents: Contents) -> str:
     """What the policies' component, license and vulnerability rules would read."""
     rows = []
@@ -76,7 +86,7 @@ def contents_html(contents: Contents) -> str:
     badges = []
     if contents.has_sbom:
         badges.append("SBOM attached")
-    body = _table(rows)
+    body = _facts(rows)
     return body + (f"<p>{' · '.join(badges)}</p>" if badges else "")
 
 

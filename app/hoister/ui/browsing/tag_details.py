@@ -30,7 +30,13 @@ from PySide6.QtWidgets import (
 from hoister.registry.mediatypes import short_name
 from hoister.ui.browsing.delete_dialog import DeleteDialog
 from hoister.ui.browsing.details_html import image_html, none_html
-from hoister.ui.browsing.tag_loading import Referrers, TagInfo, load_referrers, load_tag
+from hoister.ui.browsing.tag_loading import (
+    Referrers,
+    TagInfo,
+    load_referrers,
+    load_tag,
+    policy_labels,
+)
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.promote_dialog import PromoteDialog
 from hoister.ui.shared.format import human_size, local_time
@@ -125,7 +131,7 @@ class TagDetails(QWidget):
         self.copy_by_digest_action = QAction("docker pull by digest", self)
         self.copy_by_digest_action.triggered.connect(self._copy_by_digest)
         self.copy_button = QToolButton()
-        self.copy_button.setText("Copy pull command")
+        self.copy_button.setText("Copy pull")  # short: the pane is narrow on a small screen
         self.copy_button.setToolTip("Copies 'docker pull' by tag; the arrow offers by digest")
         self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         menu = QMenu(self.copy_button)
@@ -197,7 +203,12 @@ class TagDetails(QWidget):
         self.stack.setCurrentIndex(SHOWN)
         self.loaded.emit(info.tag, info)
         self._referrer_requester.submit(
-            load_referrers, self.ctx, self.profile_name, self.repository, details.digest
+            load_referrers,
+            self.ctx,
+            self.profile_name,
+            self.repository,
+            details.digest,
+            policy_labels(details),
         )
 
     @Slot(object)

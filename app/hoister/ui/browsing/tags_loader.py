@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE, ProvenanceRecord, read_provenance
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor, NotFound, Page, RegistryError
+from hoister.ui.browsing.tag_loading import RowReferrers, read_row_referrers
 from hoister.ui.browsing.tags_model import (
     TagsModel,
 )
@@ -64,14 +65,6 @@ def fetch_row(
     return RowDetails(details, referrers, provenance)
 
 
-def provenance_text(records: list[ProvenanceRecord]) -> str:
-    """The newest promotion that brought the image here, in words for the table."""
-    if not records:
-        return ""
-    newest = records[0]
-    return f"from {newest.source_repository}:{newest.source_tag}"
-
-
 class TagsLoader(QObject):
     """Fills a :class:`TagsModel`: the tag list page by page, then details on demand.
 
@@ -109,6 +102,9 @@ class TagsLoader(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
+        self._late = Fanout(ctx.pool, self)
+        self._late.ready.connect(self._late_arrived)
+        self._late_requested: set[str] = set()
 
     @property
     def reading(self) -> bool:
@@ -124,6 +120,8 @@ class TagsLoader(QObject):
         self.failures.clear()
         self._in_flight = 0
         self._links.clear()
+        self._late.reset()
+        self._late_requested.clear()
         self.listing = True
         self.model.clear()
         self._lister.submit(list_tags_page, self.ctx, self.profile, self.repository, None)
@@ -133,6 +131,7 @@ class TagsLoader(QObject):
     def _page(self, page: object) -> None:
         assert isinstance(page, Page)
         self.model.append_tags(page.items)
+        self._read_late_referrers(set(self.model.known_digests().values()))
         if page.next_url and page.next_url not in self._links:
             self._links.add(page.next_url)
             self._lister.submit(
@@ -211,10 +210,27 @@ class TagsLoader(QObject):
             if found.referrers is not None:
                 self.model.add_referrers(found.details.digest, found.referrers)
             if found.provenance:
-                self.model.set_provenance(found.details.digest, provenance_text(found.provenance))
+                self.model.set_provenance_records(found.details.digest, found.provenance)
+        self._read_late_referrers({r.details.digest for _, r in good if r.referrers is None})
         for tag, error in arrived:
             if not isinstance(error, RowDetails):
                 self.model.set_error(tag, str(error))
                 self.failures.append(str(error))
         self.details_progress.emit(self.model.details_count(), self.model.rowCount())
         self.changed.emit()
+
+    def _read_late_referrers(self, digests: set[str]) -> None:
+        """Referrers of read images whose fallback index turned up after their row was
+        read (tags are listed in pages): without them a promoted row never says so."""
+        for digest in (digests & self.model.indexed_digests()) - self._late_requested:
+            self._late_requested.add(digest)
+            self._late.submit(
+                digest, read_row_referrers, self.ctx, self.profile, self.repository, digest
+            )
+
+    @Slot(object, object)
+    def _late_arrived(self, _digest: object, found: object) -> None:
+        assert isinstance(found, RowReferrers)
+        self.model.add_referrers(found.digest, found.referrers)
+        if found.provenance:
+            self.model.set_provenance_records(found.digest, found.provenance)

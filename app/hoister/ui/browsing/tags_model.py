@@ -21,17 +21,20 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QColor
 
-from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE
+from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE, ProvenanceRecord
 from hoister.engine.tags import is_internal_tag, is_referrer_tag
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor
 from hoister.ui.shared.format import human_size, local_time, short_digest
 
-TAG, DIGEST, SIZE, CREATED, PLATFORMS, PROVENANCE = range(6)
-HEADERS = ("Tag", "Digest", "Size", "Created", "Platforms", "Provenance")
+#: Where a tag came from sits next to the tag: it is what QA reads first in a target
+#: repository, and the columns on the right are the first to give way on a narrow window.
+TAG, PROVENANCE, CREATED, DIGEST, SIZE, PLATFORMS = range(6)
+HEADERS = ("Tag", "Provenance", "Created", "Digest", "Size", "Platforms")
 #: Columns whose values come from details: sorting by one needs every row's details.
 DETAIL_COLUMNS = frozenset({DIGEST, SIZE, CREATED, PLATFORMS, PROVENANCE})
 
@@ -79,6 +82,22 @@ def referrer_subject(tag: str) -> tuple[str, str | None] | None:
     return digest, COSIGN_BADGES.get(suffix) if suffix else None
 
 
+def provenance_cell(records: list[ProvenanceRecord]) -> tuple[str, str, str]:
+    """``(cell text, source repository, tooltip)`` of the newest promotion (newest first)."""
+    if not records:
+        return "", "", ""
+    newest = records[0]
+    policy = f"policy '{newest.policy_name}'" if newest.policy_name else "a manual promotion"
+    lines = [
+        f"Promoted from {newest.source_registry}/{newest.source_repository}:{newest.source_tag}",
+        f"by {policy} on {local_time(newest.promoted_at)} ({newest.promoted_by})",
+    ]
+    if len(records) > 1:
+        lines.append(f"({len(records) - 1} earlier promotion{'s' if len(records) > 2 else ''})")
+    text = f"from {newest.source_repository}:{newest.source_tag}"
+    return text, newest.source_repository, "\n".join(lines)
+
+
 @dataclass
 class TagRow:
     """What the table knows about one tag; ``details`` stays None until read."""
@@ -89,6 +108,8 @@ class TagRow:
     error: str | None = None
     provenance: str = ""
     badges: tuple[str, ...] = field(default=())
+    source: str = ""  # the repository it was promoted from ("" when not promoted)
+    provenance_tip: str = ""  # the whole promotion in words, for the tooltip
 
     @property
     def digest(self) -> str | None:
@@ -110,8 +131,11 @@ class TagRow:
 class TagsModel(QAbstractTableModel):
     """Tags of one repository, appended page by page; details merged in as they come."""
 
+    sources_changed = Signal()  # a repository tags were promoted from was seen first
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._sources: set[str] = set()
         self._rows: list[TagRow] = []
         self._by_tag: dict[str, int] = {}
         self._badges: dict[str, set[str]] = {}  # subject digest -> badges
@@ -171,11 +195,19 @@ class TagsModel(QAbstractTableModel):
             return local_time(row.created) if row.created else "—"
         if column == PLATFORMS:
             return compact_platforms(row.platforms) or "—"
-        return " · ".join([p for p in (row.provenance, *row.badges) if p])
+        # "from dev/website:1.9-stable" says what the "provenance" badge would
+        badges = [b for b in row.badges if not (row.provenance and b == "provenance")]
+        return " · ".join([p for p in (row.provenance, *badges) if p])
 
     def _tooltip(self, row: TagRow, column: int) -> str | None:
+        """The whole text of every cell, since a narrow column elides it."""
         if row.error:
             return row.error
+        if column == TAG:
+            return "\n".join(t for t in (row.tag, row.provenance_tip) if t)
+        if column == PROVENANCE:
+            attached = f"Attached: {', '.join(row.badges)}" if row.badges else ""
+            return "\n".join(t for t in (row.provenance_tip, attached) if t) or None
         if row.details is None:
             return None
         if column == DIGEST:
@@ -295,12 +327,25 @@ class TagsModel(QAbstractTableModel):
         badges.update(badge_for_artifact(r.artifact_type) for r in referrers)
         self._refresh_badges({digest})
 
-    def set_provenance(self, digest: str, text: str) -> None:
+    def set_provenance(self, digest: str, text: str, *, source: str = "", tip: str = "") -> None:
         """Where an image was promoted from (filled by the provenance reader)."""
         changed = [n for n, row in enumerate(self._rows) if row.digest == digest]
         for number in changed:
-            self._rows[number].provenance = text
+            row = self._rows[number]
+            row.provenance, row.source, row.provenance_tip = text, source, tip
         self._changed(changed)
+        if source and source not in self._sources:
+            self._sources.add(source)
+            self.sources_changed.emit()
+
+    def set_provenance_records(self, digest: str, records: list[ProvenanceRecord]) -> None:
+        """The provenance records read for an image, newest first."""
+        text, source, tip = provenance_cell(records)
+        self.set_provenance(digest, text, source=source, tip=tip)
+
+    def sources(self) -> list[str]:
+        """Repositories the tags shown so far were promoted from, sorted."""
+        return sorted(self._sources)
 
     def remove_tags(self, tags: Iterable[str]) -> None:
         """Drop rows of deleted tags, one contiguous block at a time (highest first)."""
@@ -319,6 +364,9 @@ class TagsModel(QAbstractTableModel):
         self._rows, self._by_tag, self._badges, self._hidden = [], {}, {}, 0
         self._indexed = set()
         self.endResetModel()
+        if self._sources:
+            self._sources = set()
+            self.sources_changed.emit()
 
     def indexed_digests(self) -> frozenset[str]:
         """Digests whose referrers sit in a fallback index not read yet."""
@@ -361,6 +409,8 @@ class TagsProxy(QSortFilterProxyModel):
         self.setFilterKeyColumn(TAG)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.promoted_only = False
+        self.source = ""  # only tags promoted from exactly this repository
+        self.source_text = ""  # ... or from one whose name contains this ("from:dev/web")
 
     def set_promoted_only(self, promoted_only: bool) -> None:
         """Only tags that carry a provenance record (what QA looks for in a target)."""
@@ -368,12 +418,31 @@ class TagsProxy(QSortFilterProxyModel):
         self.promoted_only = promoted_only
         self.endFilterChange()
 
+    def set_source(self, source: str = "", text: str = "") -> None:
+        """Only tags promoted from ``source`` (exactly) and from a name containing ``text``."""
+        if (source, text.lower()) == (self.source, self.source_text):
+            return
+        self.beginFilterChange()
+        self.source, self.source_text = source, text.lower()
+        self.endFilterChange()
+
+    @property
+    def provenance_filtered(self) -> bool:
+        """True when rows are chosen by where they came from (known only once read)."""
+        return self.promoted_only or bool(self.source or self.source_text)
+
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         source = self.sourceModel()
-        promoted = not isinstance(source, TagsModel) or bool(source.row(source_row).provenance)
-        if self.promoted_only and not promoted:
+        if isinstance(source, TagsModel) and not self._accepts_provenance(source.row(source_row)):
             return False
         return super().filterAcceptsRow(source_row, source_parent)
+
+    def _accepts_provenance(self, row: TagRow) -> bool:
+        if self.promoted_only and not row.provenance:
+            return False
+        if self.source and row.source != self.source:
+            return False
+        return not self.source_text or self.source_text in row.source.lower()
 
     def lessThan(self, left: Index, right: Index) -> bool:
         source = self.sourceModel()

@@ -13,12 +13,10 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMenu,
     QProgressBar,
     QPushButton,
@@ -30,14 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hoister.ui.browsing.column_fit import Column, ColumnFitter
 from hoister.ui.browsing.tag_details import TagDetails
 from hoister.ui.browsing.tag_loading import Referrers, TagInfo
+from hoister.ui.browsing.tags_filter import TagsFilter
 from hoister.ui.browsing.tags_loader import READ_AHEAD, TagsLoader
 from hoister.ui.browsing.tags_model import (
     CREATED,
     DETAIL_COLUMNS,
     DIGEST,
     PLATFORMS,
+    PROVENANCE,
     SIZE,
     TAG,
     TagsModel,
@@ -92,9 +93,10 @@ class TagsView(QWidget):
         banner_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
         self.banner.hide()
 
-        self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter tags (Ctrl+F)")
-        self.filter_edit.setClearButtonEnabled(True)
+        self.filters = TagsFilter(self.model, self.proxy)
+        self.filter_edit = self.filters.edit
+        self.promoted_only = self.filters.promoted_only
+        self.source_combo = self.filters.source_combo
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         self.refresh_action.setToolTip("Read the tag list again (F5)")
@@ -105,11 +107,8 @@ class TagsView(QWidget):
             self.addAction(action)
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
-        self.promoted_only = QCheckBox("Promoted tags only")
-        self.promoted_only.setToolTip("Tags that a promotion brought here, with where from")
         top = QHBoxLayout()
-        top.addWidget(self.filter_edit, 1)
-        top.addWidget(self.promoted_only)
+        top.addWidget(self.filters, 1)
         top.addWidget(refresh_button)
 
         self.table = QTableView()
@@ -129,16 +128,8 @@ class TagsView(QWidget):
         rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        measure = self.fontMetrics().horizontalAdvance
-        for column, sample in (
-            (TAG, "1.24.3-alpine-stable"),
-            (DIGEST, "sha256:0123456789ab"),
-            (SIZE, "999.9 MiB"),
-            (CREATED, "2026-12-31 23:59"),
-            (PLATFORMS, "linux/amd64, linux/arm64"),
-        ):
-            header.resizeSection(column, measure(sample) + 28)
+        header.setMinimumSectionSize(self.fontMetrics().horizontalAdvance("Size…") + 16)
+        self.fitter = ColumnFitter(self.table, self._columns())
         self.empty_label = QLabel()
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -176,12 +167,26 @@ class TagsView(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
 
+    def _columns(self) -> list[Column]:
+        """Tag, where it came from and when it was built always show; the rest give way."""
+
+        def width(sample: str) -> int:
+            return self.fontMetrics().horizontalAdvance(sample) + 12  # the cell's margins
+
+        return [
+            Column(TAG, width("20261130-090503-rc1"), width("1.24-rc1"), grow=2),
+            Column(PROVENANCE, width("from dev/website:1.24-stable"), width("from dev/…"), grow=3),
+            Column(CREATED, width("2026-12-31 23:59"), width("2026-12-31 23:59")),
+            Column(DIGEST, width("sha256:0123456789ab"), width("sha256:0123456789ab"), drop=3),
+            Column(SIZE, width("999.9 MiB"), width("999.9 MiB"), drop=2),
+            Column(PLATFORMS, width("amd64, arm64/v8"), width("amd64, …"), drop=1, grow=1),
+        ]
+
     def _connect(self) -> None:
         self.refresh_action.triggered.connect(self.refresh)
         self.find_action.triggered.connect(self._focus_filter)
         self.retry_button.clicked.connect(self._retry)
-        self.filter_edit.textChanged.connect(self._filter)
-        self.promoted_only.toggled.connect(self._promoted_only)
+        self.filters.changed.connect(self._filters_changed)
         self.table.installEventFilter(self)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.verticalScrollBar().valueChanged.connect(self._schedule_visible)
@@ -253,16 +258,21 @@ class TagsView(QWidget):
         tags = [self.proxy.index(r, TAG).data() for r in rows]
         self.loader.want([t for t in tags if isinstance(t, str)], front=True)
 
-    @Slot(bool)
-    def _promoted_only(self, checked: bool) -> None:
-        # provenance is read with the details: all rows are needed to know which qualify
-        self.proxy.set_promoted_only(checked)
-        self.loader.set_fetch_all(checked or self.proxy.sortColumn() in DETAIL_COLUMNS)
+    @Slot()
+    def _filters_changed(self) -> None:
+        # provenance is read with the details: every row must be read to know which qualify
+        self._update_fetch_all()
         self._schedule_visible()
+        self._update_status()
+
+    def _update_fetch_all(self) -> None:
+        needed = self.proxy.sortColumn() in DETAIL_COLUMNS or self.proxy.provenance_filtered
+        if needed != self.loader.fetch_all:
+            self.loader.set_fetch_all(needed)
 
     @Slot(int, Qt.SortOrder)
-    def _sorted(self, column: int, _order: Qt.SortOrder) -> None:
-        self.loader.set_fetch_all(column in DETAIL_COLUMNS)
+    def _sorted(self, _column: int, _order: Qt.SortOrder) -> None:
+        self._update_fetch_all()
         self._schedule_visible()
 
     # -- selection, clipboard, the pane ----------------------------------------------
@@ -331,12 +341,6 @@ class TagsView(QWidget):
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
 
-    @Slot(str)
-    def _filter(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text.strip())
-        self._schedule_visible()
-        self._update_status()
-
     @Slot(QModelIndex, QModelIndex)
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         tag = current.siblingAtColumn(TAG).data() if current.isValid() else None
@@ -354,6 +358,8 @@ class TagsView(QWidget):
         assert isinstance(referrers, Referrers)
         if not referrers.problem:
             self.model.add_referrers(referrers.digest, referrers.descriptors)
+        if referrers.provenance:  # the pane read it: the row need not wait for the table
+            self.model.set_provenance_records(referrers.digest, referrers.provenance)
 
     @Slot(str, list)
     def _deleted(self, _digest: str, tags: list[str]) -> None:
@@ -380,10 +386,13 @@ class TagsView(QWidget):
                 f"could not be read: {failures[0]}"
             )
             self.banner.show()
-        filtered = bool(self.proxy.filterRegularExpression().pattern())
+        by_provenance = self.proxy.provenance_filtered
+        checking = by_provenance and (listing or self.reading)
+        filtered = by_provenance or bool(self.proxy.filterRegularExpression().pattern())
         noun = "tag" if total == 1 else "tags"
         parts = [f"{shown:,} of {total:,} {noun}" if filtered else f"{total:,} {noun}"]
-        parts.append(f"{done:,} with details")
+        # whether a tag was promoted is known once it is read: say how far that got
+        parts.append(f"{done:,} of {total:,} checked" if checking else f"{done:,} with details")
         hidden = self.model.hidden_count
         if hidden:
             parts.append(f"{hidden:,} internal tag{'s' if hidden > 1 else ''} hidden")
@@ -405,5 +414,5 @@ class TagsView(QWidget):
             empty = "Reading the tag list…" if listing else "This repository has no tags."
             self.empty_label.setText("" if self._list_error else empty)
         elif shown == 0:
-            self.empty_label.setText(f"No tag matches “{self.filter_edit.text()}”.")
+            self.empty_label.setText(self.filters.empty_text(checking, done, total))
         self.table_stack.setCurrentWidget(self.empty_label if shown == 0 else self.table)

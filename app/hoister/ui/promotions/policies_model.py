@@ -269,16 +269,31 @@ class PoliciesModel(QAbstractTableModel):
         return result_text(self._results.get(policy.id or -1))
 
     def _tooltip(self, policy: Policy, column: int) -> str | None:
-        if column == NAME and policy.description:
-            return policy.description
+        """Every cell's whole text: a narrow window elides any column."""
+        if column == NAME:
+            return "\n".join(t for t in (policy_name(policy), policy.description) if t)
+        if column == OTHER:
+            profile = policy.effective_target_profile if self._as_source else policy.source_profile
+            repository = policy.target_repository if self._as_source else policy.source_repository
+            return f"{repository} on {profile}" if profile else repository
         if column == CRITERIA:
             return criteria_text(policy)
+        if column == TEMPLATE:
+            return policy.tag_template or None
+        if column == LAST_PROMOTED:
+            moment = policy.last_promoted_at
+            return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
         if column == LAST_RESULT:
             row = self._results.get(policy.id or -1)
             if row is not None:
                 when = row.finished_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
                 tag = f"{row.source_repository}:{row.source_tag or '?'}"
-                return f"{when}, {tag}: {row.outcome}" + (f"\n{row.reason}" if row.reason else "")
+                # the cell's words first, unshortened, then when and what
+                if row.outcome in ("promoted", "matched") or not row.reason:
+                    head, rest = result_text(row), row.reason
+                else:
+                    head, rest = f"{row.outcome}: {row.reason}", ""
+                return "\n".join(t for t in (head, f"{when}, {tag}", rest) if t)
         return None
 
     def _sort_key(self, policy: Policy, column: int) -> Any:
