@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -31,6 +32,8 @@ from hoister.registry.errors import (
     Unauthorized,
     Unreachable,
     body_error,
+    describe_transport_error,
+    error_chain,
     error_for_response,
 )
 
@@ -84,23 +87,16 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:
     return True
 
 
-def describe_transport_error(exc: httpx.TransportError, host: str, timeout: float | None) -> str:
-    """A sentence for a failure below HTTP, with the likely fix."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return (
-            f"{host} did not answer in time ({type(exc).__name__}); check the network or try again"
-        )
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return (
-            f"the TLS certificate of {host} could not be verified ({text}); give the profile the "
-            "registry's CA file (--ca-file), or --insecure for a test registry"
-        )
-    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        return f"{host} does not speak TLS on that port; if it is a plain-HTTP registry use http://"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} ({text}); is the URL right and the registry running?"
-    return f"the connection to {host} failed ({text})"
+def is_permanent(exc: httpx.TransportError) -> bool:
+    """A failure that the same request will meet again at once: TLS spoken to a plain-HTTP
+    server (or the reverse), a certificate that does not verify, a name that does not
+    exist. Retrying those only makes a person wait seconds for the same sentence."""
+    chain = error_chain(exc)
+    if any(isinstance(error, ssl.SSLError) for error in chain):
+        return True
+    return any(
+        isinstance(error, socket.gaierror) and error.errno == socket.EAI_NONAME for error in chain
+    )
 
 
 class RegistrySession:
@@ -208,14 +204,14 @@ class RegistrySession:
                     host=self.host,
                 ) from exc
             except httpx.TransportError as exc:
-                if attempt + 1 < self.retry.attempts:
+                if attempt + 1 < self.retry.attempts and not is_permanent(exc):
                     delay = self.retry.delay(attempt)
                     log.info("%s %s failed (%s); retry in %.1fs", method, request.url, exc, delay)
                     self.sleep(delay)
                     attempt += 1
                     continue
                 raise Unreachable(
-                    describe_transport_error(exc, self.host, None) + f" (while {what})",
+                    describe_transport_error(exc, self.host) + f" (while {what})",
                     host=self.host,
                 ) from exc
             log.debug("%s %s -> %s", method, request.url, response.status_code)

@@ -5,13 +5,18 @@ is; one that asks for a login reveals the username and password fields (a login 
 ``~/.docker/config.json`` is tried first, so a ``docker login`` user types nothing). The
 connection is saved only after the registry accepted it; the password goes to the
 keyring from a worker thread (the keyring may talk to D-Bus).
+
+An address typed without a scheme (``127.0.0.1:5000``) is not assumed to be HTTPS: the
+worker first asks the port whether it speaks TLS (:mod:`hoister.registry.scheme`), so a
+local plain-HTTP registry connects at once instead of failing after retries.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -34,6 +39,7 @@ from hoister.errors import HoisterError, InvalidInput
 from hoister.facts.scanner import scanner_arguments
 from hoister.profiles import Profile, parse_registry_url, validate_profile_name
 from hoister.registry import ApiInfo, Unauthorized
+from hoister.registry.scheme import detect_scheme
 from hoister.ui.context import AppContext
 from hoister.ui.shared.workers import Requester
 
@@ -48,8 +54,29 @@ class ProbeResult:
     needs_login: str | None = None  # why the registry refused, when it did
 
 
-def probe(ctx: AppContext, profile: Profile, typed: Credential | None) -> ProbeResult:
-    """Worker: ping with the typed login, else the saved one, else anonymously."""
+def with_detected_scheme(profile: Profile) -> Profile:
+    """Worker: the profile with ``https`` or ``http`` as its registry answers a TLS hello.
+
+    Only for an address typed without a scheme (see :mod:`hoister.registry.scheme`).
+    """
+    parts = urlsplit(profile.url)
+    scheme = detect_scheme(parts.hostname or "", parts.port)
+    if scheme == parts.scheme:
+        return profile
+    return replace(
+        profile, url=f"{scheme}://{parts.netloc}", repositories=list(profile.repositories)
+    )
+
+
+def probe(
+    ctx: AppContext, profile: Profile, typed: Credential | None, detect: bool = False
+) -> ProbeResult:
+    """Worker: ping with the typed login, else the saved one, else anonymously.
+
+    ``detect``: the address had no scheme, so first learn whether it speaks TLS.
+    """
+    if detect:
+        profile = with_detected_scheme(profile)
     credential = typed or ctx.credential(profile)
     client = ctx.client_factory(profile, credential)
     try:
@@ -109,6 +136,9 @@ class ConnectDialog(QDialog):
         self.ca_edit = QLineEdit()
         self.ca_edit.setPlaceholderText("CA certificate (PEM) of a private registry, optional")
         browse = QPushButton("Browse…")
+        # Enter in any field means Connect, never "open the file picker".
+        browse.setAutoDefault(False)
+        self.browse_button = browse
         browse.clicked.connect(self._choose_ca)
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_edit, 1)
@@ -144,13 +174,15 @@ class ConnectDialog(QDialog):
         self.connect_button = self.buttons.addButton(
             "Connect", QDialogButtonBox.ButtonRole.AcceptRole
         )
-        self.connect_button.setDefault(True)
         self.connect_button.clicked.connect(self.verify)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
+        # Only once the button is inside the dialog does the dialog learn it is the
+        # default; set earlier, the first auto-default button (Browse…) took Enter.
+        self.connect_button.setDefault(True)
         self.url_edit.textEdited.connect(self._suggest_name)
 
     def _show_login(self, visible: bool) -> None:
@@ -217,9 +249,10 @@ class ConnectDialog(QDialog):
             typed = Credential(profile.username, self.password_edit.text(), source="typed")
         elif profile.username and self.editing is not None:
             typed = self._stored_credential(profile)  # else the keyring's, when probing
+        detect = "://" not in self.url_edit.text()
         self._busy(True)
         self._say(f"Contacting {profile.host}…")
-        self._requester.submit(probe, self.ctx, profile, typed)
+        self._requester.submit(probe, self.ctx, profile, typed, detect)
 
     def _stored_credential(self, profile: Profile) -> Credential | None:
         if not profile.username:
@@ -231,6 +264,8 @@ class ConnectDialog(QDialog):
     def _probed(self, result: object) -> None:
         assert isinstance(result, ProbeResult)
         self._busy(False)
+        if "://" not in self.url_edit.text():
+            self.url_edit.setText(result.profile.url)  # with the scheme the registry speaks
         if result.needs_login is not None:
             self._show_login(True)
             self.login_note.setText(f"{result.profile.host} asks for a login.")
