@@ -302,12 +302,6 @@ class ConnectDialog(QDialog):
         self.ctx.forget_client(profile.name)
         if self.editing is not None:
             self.ctx.pool.start(partial(forget_replaced, self.ctx, self.editing, profile))
-        if (
-            not self.ctx.secrets.persistent
-            and result.credential
-            and result.credential.source == "typed"
-        ):
-            log.warning("password kept for this session only: %s", self.ctx.secrets.warning)
         self.saved.emit(profile.name)
         self.accept()
 
