@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
@@ -30,7 +30,7 @@ from hoister.registry.reference import validate_repository
 from hoister.store.history import HistoryRow
 from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.background.engine_status import EngineStatus
-from hoister.ui.background.tray import Tray
+from hoister.ui.background.tray import Tray, explain_close_to_tray
 from hoister.ui.browsing.repository_page import RepositoryPage
 from hoister.ui.connections.connect_dialog import ConnectDialog
 from hoister.ui.connections.sandbox_control import SandboxControl
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._restore()
         if engine is not None:
             self._attach_engine(engine)
+        explain_close_to_tray(self.close_to_tray_action, self.tray, engine is not None)
         self.sandbox.status.connect(self.show_status)
         self.sandbox.ready.connect(self._sandbox_ready)
         self.sandbox.failed.connect(self.welcome.show_error)
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.close_to_tray_action.setChecked(bool(self.ctx.settings.get("close_to_tray")))
         self.close_to_tray_action.toggled.connect(self._set_close_to_tray)
         file_menu.addAction(self.close_to_tray_action)
+        file_menu.setToolTipsVisible(True)  # says why the tray action is off, if it is
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.quit, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
@@ -135,9 +137,11 @@ class MainWindow(QMainWindow):
         toggle.setShortcut(QKeySequence("Ctrl+Shift+A"))
         view.addAction(toggle)
         theme = view.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)  # one theme ticked at a time
         for name in ("auto", "light", "dark"):
             action = theme.addAction(name.capitalize())
             action.setCheckable(True)
+            self.theme_group.addAction(action)
             action.setChecked(self.ctx.settings.get("theme") == name)
             action.triggered.connect(lambda _checked, n=name: self._set_theme(n))
         help_menu = self.menuBar().addMenu("&Help")
