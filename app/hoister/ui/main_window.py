@@ -33,7 +33,7 @@ from hoister.ui.background.engine_status import EngineStatus
 from hoister.ui.background.tray import Tray, explain_close_to_tray
 from hoister.ui.browsing.repository_page import RepositoryPage
 from hoister.ui.connections.connect_dialog import ConnectDialog
-from hoister.ui.connections.sandbox_control import SandboxControl
+from hoister.ui.connections.sandbox_control import GUIDE, SandboxControl
 from hoister.ui.connections.sidebar import Sidebar
 from hoister.ui.connections.welcome import WelcomePage
 from hoister.ui.context import AppContext
@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
             self.theme_group.addAction(action)
             action.setChecked(self.ctx.settings.get("theme") == name)
             action.triggered.connect(lambda _checked, n=name: self._set_theme(n))
+        self.menuBar().addMenu(self.sandbox.menu(self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open the &log folder", self._open_logs)
         self._action(help_menu, "&About Hoister", self._about)
@@ -207,6 +208,7 @@ class MainWindow(QMainWindow):
         self.engine_status = EngineStatus(engine)
         self.statusBar().addPermanentWidget(self.engine_status)
         self.tray = Tray.create(self, engine)
+        self.sandbox.pushed.connect(lambda _tag: engine.poll_now())  # promote it now
         engine.promotion_finished.connect(self._promotion_finished)
         engine.promotion_failed.connect(self._promotion_failed)
 
@@ -390,6 +392,8 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _sandbox_ready(self, name: str) -> None:
         self.welcome.set_busy(None)
+        self.hint.setWordWrap(True)
+        self.hint.setText(GUIDE)  # the status bar is soon taken by the sidebar's loading
         self.sidebar.reload_profiles()
         self.sidebar.reconnect(name)
         self._show_start()

@@ -14,9 +14,7 @@ local plain-HTTP registry connects at once instead of failing after retries.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
 from functools import partial
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -34,75 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from hoister.credentials import Credential
-from hoister.credentials.secrets import profile_key, same_login
+from hoister.credentials.secrets import profile_key
 from hoister.errors import HoisterError, InvalidInput
 from hoister.facts.scanner import scanner_arguments
 from hoister.profiles import Profile, parse_registry_url, validate_profile_name
-from hoister.registry import ApiInfo, Unauthorized
-from hoister.registry.scheme import detect_scheme
+from hoister.ui.connections.probe import ProbeResult, forget_replaced, probe, store_secret
 from hoister.ui.context import AppContext
 from hoister.ui.shared.workers import Requester
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    profile: Profile
-    info: ApiInfo | None
-    credential: Credential | None
-    needs_login: str | None = None  # why the registry refused, when it did
-
-
-def with_detected_scheme(profile: Profile) -> Profile:
-    """Worker: the profile with ``https`` or ``http`` as its registry answers a TLS hello.
-
-    Only for an address typed without a scheme (see :mod:`hoister.registry.scheme`).
-    """
-    parts = urlsplit(profile.url)
-    scheme = detect_scheme(parts.hostname or "", parts.port)
-    if scheme == parts.scheme:
-        return profile
-    return replace(
-        profile, url=f"{scheme}://{parts.netloc}", repositories=list(profile.repositories)
-    )
-
-
-def probe(
-    ctx: AppContext, profile: Profile, typed: Credential | None, detect: bool = False
-) -> ProbeResult:
-    """Worker: ping with the typed login, else the saved one, else anonymously.
-
-    ``detect``: the address had no scheme, so first learn whether it speaks TLS.
-    """
-    if detect:
-        profile = with_detected_scheme(profile)
-    credential = typed or ctx.credential(profile)
-    client = ctx.client_factory(profile, credential)
-    try:
-        info = client.ping()
-    except Unauthorized as exc:
-        return ProbeResult(profile, None, credential, needs_login=str(exc))
-    finally:
-        client.close()
-    return ProbeResult(profile, info, credential)
-
-
-def store_secret(ctx: AppContext, result: ProbeResult) -> ProbeResult:
-    """Worker: put a typed password in the keyring (or keep it for the session)."""
-    credential = result.credential
-    if credential is not None and credential.source == "typed":
-        ctx.secrets.set(result.profile, credential.secret)  # its own entry, see secrets.py
-        if not ctx.secrets.persistent:
-            ctx.session_secrets[profile_key(result.profile)] = credential.secret
-    return result
-
-
-def forget_replaced(ctx: AppContext, old: Profile, new: Profile) -> None:
-    """Worker: an edit changed the registry or user, so the old password has no use."""
-    if old.username and not (same_login(old, new) and old.name == new.name):
-        ctx.session_secrets.pop(profile_key(old), None)
-        ctx.secrets.delete(old, remaining=ctx.profiles.list())
 
 
 class ConnectDialog(QDialog):

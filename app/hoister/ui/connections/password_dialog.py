@@ -30,7 +30,7 @@ from hoister.credentials import Credential
 from hoister.credentials.secrets import profile_key
 from hoister.errors import HoisterError
 from hoister.profiles import Profile
-from hoister.ui.connections.connect_dialog import ProbeResult, probe, store_secret
+from hoister.ui.connections.probe import ProbeResult, probe, store_secret
 from hoister.ui.context import AppContext
 from hoister.ui.shared.workers import Requester
 
