@@ -35,10 +35,11 @@ NEXT_STEP = f"Next: in {REPOSITORY}, Promotions → New promotion policy, then S
 #: What the window shows beside the sidebar once the sandbox runs: the seed story's steps.
 GUIDE = (
     "The sandbox registry is running, with sample images in dev/website.\n\n"
-    "1. Open dev/website on the left, then Promotions → New promotion policy: tags ending "
-    "in 'stable' go to qa/website (the README walks through it).\n"
-    f"2. Sandbox → {PUSH_TEXT}: a developer's push, played by Hoister.\n"
-    "3. Watch the build appear in qa/website, with where it came from."
+    "1. Open dev/website, then Promotions → New promotion policy:\n"
+    "tags ending in 'stable' go to qa/website (the README walks through it).\n\n"
+    f"2. Sandbox → {PUSH_TEXT}\n"
+    "plays the developer's push.\n\n"
+    "3. Watch the build arrive in qa/website, saying where it came from."
 )
 
 
