@@ -80,7 +80,10 @@ def test_https_to_plain_http_fails_once_with_the_fix(
 
 
 def test_an_untrusted_certificate_is_explained_without_openssl_codes(
-    registry_factory: RegistryFactory, tmp_path: Path, make_client: ClientFactory
+    registry_factory: RegistryFactory,
+    tmp_path: Path,
+    make_client: ClientFactory,
+    sleeps: list[float],
 ) -> None:
     server = registry_factory(tls=make_tls_files(tmp_path / "tls"))
     with pytest.raises(Unreachable) as caught:
@@ -88,6 +91,7 @@ def test_an_untrusted_certificate_is_explained_without_openssl_codes(
     text = str(caught.value)
     assert text.startswith(f"the TLS certificate of {server.host} could not be verified")
     assert "--ca-file" in text and "_ssl.c" not in text and "[SSL" not in text
+    assert sleeps == []  # a certificate does not verify better a second time
 
 
 def _wrapped(error: OSError) -> httpx.ConnectError:

@@ -202,7 +202,7 @@ def describe_transport_error(exc: BaseException, host: str) -> str:
             + "; give the connection the registry's CA file (--ca-file), or turn off "
             "verification (--insecure) for a test registry"
         )
-    if any(marker in text for marker in _NOT_TLS_MARKERS):
+    if speaks_no_tls(exc):
         return (
             f"TLS handshake with {host} failed: the server may speak plain HTTP — try http://{host}"
         )
@@ -217,6 +217,12 @@ def describe_transport_error(exc: BaseException, host: str) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect to {host} ({_plain(str(exc)) or type(exc).__name__})"
     return f"the connection to {host} failed ({_plain(str(exc)) or type(exc).__name__})"
+
+
+def speaks_no_tls(exc: BaseException) -> bool:
+    """Whether OpenSSL says the other side answered our TLS hello with something else."""
+    text = " ".join(str(error) for error in error_chain(exc))
+    return any(marker in text for marker in _NOT_TLS_MARKERS)
 
 
 #: What OpenSSL says when the other side answered a TLS hello with something else.

@@ -35,6 +35,7 @@ from hoister.registry.errors import (
     describe_transport_error,
     error_chain,
     error_for_response,
+    speaks_no_tls,
 )
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,10 @@ def is_permanent(exc: httpx.TransportError) -> bool:
     server (or the reverse), a certificate that does not verify, a name that does not
     exist. Retrying those only makes a person wait seconds for the same sentence."""
     chain = error_chain(exc)
-    if any(isinstance(error, ssl.SSLError) for error in chain):
+    if any(isinstance(error, ssl.SSLCertVerificationError) for error in chain):
         return True
+    if any(isinstance(error, ssl.SSLError) for error in chain) and speaks_no_tls(exc):
+        return True  # not an EOF mid-handshake, which a restarting server may cause
     return any(
         isinstance(error, socket.gaierror) and error.errno == socket.EAI_NONAME for error in chain
     )
