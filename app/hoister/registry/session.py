@@ -259,7 +259,12 @@ class RegistrySession:
                 )
         elif status == 401:
             if self.auth.credential is None:
-                hint = "the registry needs a login; add a username and password to the profile"
+                # The profile may have a user whose password is nowhere to be found
+                # (no keyring): say what is missing without claiming there is no user.
+                hint = (
+                    "the registry needs a login and no password was found for this "
+                    "connection; give it a username and password"
+                )
             else:
                 hint = (
                     f"the registry refused user {self.auth.user}; check the username and password"
