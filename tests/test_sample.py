@@ -16,6 +16,8 @@ from hoister.sample import (
     POLICY_NAME,
     REPOSITORY,
     load_sample_content,
+    next_stable_tag,
+    push_stable_build,
     sample_images,
     sample_policy,
 )
@@ -120,3 +122,24 @@ def test_content_is_the_same_every_time() -> None:
     assert first == second
     assert len(set(first.values())) == len(first)
     assert sample_policy("a") == sample_policy("a")
+
+
+def test_the_next_stable_build_is_one_minor_version_past_every_tag() -> None:
+    assert next_stable_tag(sample_images()) == "1.4-stable"  # past 1.3 of the sample
+    assert next_stable_tag(["1.9-stable", "1.10-stable", "latest", "sha256-ab.sig"]) == (
+        "1.11-stable"
+    )
+    assert next_stable_tag([]) == "1.0-stable"
+
+
+def test_a_stable_build_is_pushed_as_a_new_image(
+    client: RegistryClient, registry: RegistryServer
+) -> None:
+    load_sample_content(client, None, "sandbox")
+    tag, digest = push_stable_build(client)
+    again, other = push_stable_build(client)
+    assert (tag, again) == ("1.4-stable", "1.5-stable")
+    assert digest != other
+    inspected = skopeo_inspect(registry.host, REPOSITORY, tag)
+    assert inspected["Digest"] == digest  # type: ignore[index]
+    assert inspected["Labels"]["org.opencontainers.image.version"] == "1.4"  # type: ignore[index]

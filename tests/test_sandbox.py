@@ -231,3 +231,11 @@ def test_ensure_profile_adds_then_follows_the_port(
     assert updated.repositories == ["dev/website"]
     assert box.ensure_profile(store, name="play").url == box.url
     assert [p.name for p in store.list()] == ["play", "sandbox"]
+
+
+def test_a_relative_data_dir_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry runs inside its folder, so a relative config path would miss."""
+    monkeypatch.chdir(tmp_path)
+    with SandboxRegistry(Path("relative-data")) as box:
+        assert box.folder.is_absolute()
+        assert httpx.get(f"{box.url}/v2/", trust_env=False).status_code == 200

@@ -6,6 +6,9 @@ with platform, creation time and OCI labels) that ``docker pull`` or ``skopeo`` 
 Every byte is derived from fixed inputs, so loading twice gives the same digests and
 pushes nothing new. Creation times are spread over days so sorting by age means
 something, and ``1.3`` is a multi-platform index so the platform column does too.
+
+:func:`push_stable_build` then plays the developer of the seed story: a new
+``1.<n>-stable`` build, pushed from the app, for a policy to promote.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ import hashlib
 import io
 import json
 import random
+import re
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hoister.policies import Identities, Policy, Rule, policy_check
 from hoister.policies.model import Route
-from hoister.registry import RegistryClient, mediatypes
+from hoister.registry import NotFound, RegistryClient, mediatypes
 from hoister.store import PolicyStore
 
 REPOSITORY = "dev/website"
@@ -45,6 +49,7 @@ _FIRST_BUILD = datetime(2024, 5, 6, 9, 30, tzinfo=UTC)
 _VARIANTS = {"arm64": "v8"}
 
 Progress = Callable[[str], None]
+_MINOR = re.compile(r"1\.(\d+)(?:$|[-.])")
 
 
 @dataclass
@@ -194,6 +199,29 @@ def sample_policy(profile_name: str) -> Policy:
         tag_template=POLICY_TEMPLATE,
         apply_existing=False,
     )
+
+
+def next_stable_tag(tags: Iterable[str]) -> str:
+    """``1.<n>-stable`` one minor version past every ``1.<m>…`` tag already there."""
+    minors = [int(found.group(1)) for tag in tags if (found := _MINOR.match(tag))]
+    return f"1.{max(minors, default=-1) + 1}-stable"
+
+
+def push_stable_build(client: RegistryClient, now: datetime | None = None) -> tuple[str, str]:
+    """Play the developer: push a new stable build of dev/website; (tag, digest).
+
+    The image is made like the sample's own (a page and a VERSION file, OCI labels), built
+    now, so its digest is new and a policy watching for tags ending in ``stable`` has
+    something to promote. Talks to the registry: call it from a worker.
+    """
+    try:
+        tags = list(client.tags(REPOSITORY))
+    except NotFound:
+        tags = []
+    tag = next_stable_tag(tags)
+    image = _image(tag.removesuffix("-stable"), "amd64", now or datetime.now(UTC))
+    _push(client, image, tag)
+    return tag, image.digest
 
 
 def _push(client: RegistryClient, image: SampleImage, reference: str) -> None:

@@ -89,7 +89,8 @@ class SandboxRegistry:
     def __init__(
         self, data_dir: Path, *, binary: str | None = None, port: int | None = None
     ) -> None:
-        self.folder = Path(data_dir) / FOLDER
+        # Absolute: the registry runs in this folder and is given the config's path.
+        self.folder = Path(data_dir).absolute() / FOLDER
         self.storage = self.folder / "storage"
         self.config_path = self.folder / "config.yml"
         self.log_path = self.folder / "registry.log"

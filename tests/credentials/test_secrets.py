@@ -22,7 +22,10 @@ SECRET = "s3cr3t-Hunter2-value"
 ALICE = Profile("prod", "https://r.example.com", username="alice")
 ALICE_KEY = "profile:prod/r.example.com/alice"
 WARNING_START = "No system keyring is available ("
-WARNING_END = "); the password is kept for this session only and will be asked again next time."
+WARNING_END = (
+    "); the password is kept for this session only: the app asks for it again at its next "
+    "start, and the command line and the agent read it from HOISTER_PASSWORD_<PROFILE>."
+)
 
 
 class BrokenKeyring(KeyringBackend):
@@ -294,3 +297,19 @@ def test_migration_without_a_working_keyring_keeps_the_copy_in_memory() -> None:
     assert store.get(TEAM_A) == SECRET
     _assert_session_only(store)
     assert store.get(TEAM_A) == SECRET
+
+
+def test_no_keyring_warns_when_a_password_is_kept_in_memory_not_before(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A process that never stores a password (one reading HOISTER_PASSWORD_<PROFILE>)
+    has nothing to be warned about; the first password kept in memory warns, once."""
+    caplog.set_level(logging.DEBUG)
+    store = SecretStore(fail.Keyring())
+    assert store.get(ALICE) is None
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    store.set(ALICE, SECRET)
+    store.set(Profile("dev", "https://r.example.com", username="bob"), SECRET)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [store.warning]
+    assert all(SECRET not in record.getMessage() for record in caplog.records)

@@ -161,7 +161,9 @@ def test_retries_run_out_with_a_clear_error(
 
 def test_unreachable_registry(make_client: ClientFactory, sleeps: list[float]) -> None:
     client = make_client("http://127.0.0.1:9", retry=RetryPolicy(attempts=2))
-    with pytest.raises(Unreachable, match=r"cannot connect to 127.0.0.1:9 .*is the URL right"):
+    with pytest.raises(
+        Unreachable, match=r"^Nothing is listening on 127.0.0.1:9; is the registry running"
+    ):
         client.ping()
     assert sleeps == [0.5]
 
@@ -170,5 +172,8 @@ def test_https_to_a_plain_http_registry_is_explained(
     registry: RegistryServer, make_client: ClientFactory
 ) -> None:
     client = make_client(f"https://{registry.host}", retry=RetryPolicy(attempts=1))
-    with pytest.raises(Unreachable, match="does not speak TLS on that port"):
+    with pytest.raises(
+        Unreachable,
+        match=r"TLS handshake with .* failed: the server may speak plain HTTP — try http://",
+    ):
         client.ping()

@@ -22,9 +22,13 @@ entry (set it under the new key, delete the old).
 
 A desktop without a working keyring (a bare window manager, a container, SSH) must still
 be usable: the first failure switches this store to a dictionary in memory for the rest
-of the process and sets :attr:`SecretStore.warning`, which the GUI and CLI show so the
-person knows they will be asked again next time. Nothing here ever logs a secret or puts
-one in an exception message.
+of the process and sets :attr:`SecretStore.warning`. The warning is logged when a secret
+is actually kept in memory (:meth:`SecretStore.set`), not when the store is made: a
+process that only reads secrets from ``HOISTER_PASSWORD_<PROFILE>`` never needed a
+keyring, and telling it otherwise is noise. The app keeps its promise of asking again:
+a profile with a user name whose password is nowhere to be found asks for it on connect
+(``ui/connections/password_dialog.py``). Nothing here ever logs a secret or puts one in
+an exception message.
 """
 
 from __future__ import annotations
@@ -166,6 +170,7 @@ class SecretStore:
         self.persistent = True
         #: A sentence for the UI/CLI when secrets are not persistent, else None.
         self.warning: str | None = None
+        self._warned = False
         reason = _unusable_reason(self._backend)
         if reason is not None:
             self._fall_back(reason)
@@ -182,9 +187,11 @@ class SecretStore:
         self.persistent = False
         self.warning = (
             f"No system keyring is available ({reason}); the password is kept for this "
-            "session only and will be asked again next time."
+            "session only: the app asks for it again at its next start, and the command "
+            "line and the agent read it from HOISTER_PASSWORD_<PROFILE>."
         )
-        log.warning("%s", self.warning)
+        # Only a note: nothing was lost yet (see set() and the module docstring).
+        log.info("%s", self.warning)
 
     def _call(
         self, operation: Callable[[], _T], secret: str | None = None
@@ -246,6 +253,9 @@ class SecretStore:
             )
             if not answered:
                 self._memory[own] = secret
+                if not self._warned:
+                    self._warned = True
+                    log.warning("%s", self.warning)
 
     def delete(self, profile: Profile, remaining: Iterable[Profile] = ()) -> None:
         """Forget the profile's own secret; forgetting a missing one is not an error.

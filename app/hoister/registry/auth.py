@@ -22,7 +22,13 @@ import httpx
 
 from hoister import jsonlimits
 from hoister.credentials import Credential
-from hoister.registry.errors import ProtocolError, Unauthorized, Unreachable, registry_errors
+from hoister.registry.errors import (
+    ProtocolError,
+    Unauthorized,
+    Unreachable,
+    describe_transport_error,
+    registry_errors,
+)
 
 #: What a token may hold to travel in an ``Authorization`` header: visible ASCII, no spaces.
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
@@ -248,7 +254,8 @@ class Authenticator:
                 response = self._http.get(challenge.realm, params=params, headers=headers)
         except httpx.TransportError as exc:
             raise Unreachable(
-                f"the token server {realm_host} of {self.host} could not be reached: {exc}",
+                f"the token server of {self.host} could not be reached: "
+                + describe_transport_error(exc, realm_host),
                 host=realm_host,
             ) from exc
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:

@@ -8,6 +8,10 @@ URL; callers catch the subclass they can handle (``NotFound`` during browsing,
 
 from __future__ import annotations
 
+import errno
+import re
+import socket
+import ssl
 from typing import Any
 
 import httpx
@@ -146,3 +150,96 @@ def error_for_response(response: httpx.Response, what: str, host: str) -> Regist
     label = f"{status} {code}" if code else str(status)
     message = f"{label} from {host} while {what}: {reason}"
     return cls(message, host=host, status=status, code=code, detail=first.get("detail"))
+
+
+# -- failures below HTTP -------------------------------------------------------------------
+
+_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\]\s*")
+_SSL_NOISE = re.compile(r"\[SSL(: [A-Z_]+)?\]\s*|\s*\(_ssl\.c:\d+\)")
+
+
+def error_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (httpx → httpcore → the socket's own OSError)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _plain(text: str) -> str:
+    """An OS or OpenSSL message without its codes ("[Errno 111]", "(_ssl.c:1000)")."""
+    return _SSL_NOISE.sub("", _ERRNO_TEXT.sub("", text)).strip()
+
+
+def describe_transport_error(exc: BaseException, host: str) -> str:
+    """A sentence for a failure below HTTP that says what happened and what to try.
+
+    People read these in the app's status line and in the CLI's one-line errors, so an
+    errno ("[Errno 111]") or an OpenSSL code is turned into what it means: nothing
+    listening, a name that does not resolve, a server that does not speak TLS. The
+    cause is found in the chain httpx keeps (``ConnectError`` from httpcore from the
+    socket's ``OSError``), not by parsing English, where possible.
+    """
+    chain = error_chain(exc)
+    text = " ".join(str(error) for error in chain)
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if any(isinstance(error, httpx.TimeoutException | TimeoutError) for error in chain):
+        return f"{host} did not answer in time; check the address and the network, or try again"
+    if any(isinstance(error, ConnectionRefusedError) for error in chain):
+        return f"Nothing is listening on {host}; is the registry running and the port right?"
+    if any(isinstance(error, socket.gaierror) for error in chain):
+        gai = next(error for error in chain if isinstance(error, socket.gaierror))
+        if gai.errno == socket.EAI_AGAIN:
+            return f"the host name {hostname} could not be looked up now; is the network up?"
+        return f"{hostname}: host name not found; check the spelling of the registry address"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        reason = text.partition("certificate verify failed:")[2].split("(_ssl")[0].strip()
+        return (
+            f"the TLS certificate of {host} could not be verified"
+            + (f" ({reason})" if reason else "")
+            + "; give the connection the registry's CA file (--ca-file), or turn off "
+            "verification (--insecure) for a test registry"
+        )
+    if speaks_no_tls(exc):
+        return (
+            f"TLS handshake with {host} failed: the server may speak plain HTTP — try http://{host}"
+        )
+    if any(isinstance(error, ssl.SSLError) for error in chain):
+        ssl_error = next(error for error in chain if isinstance(error, ssl.SSLError))
+        return f"TLS handshake with {host} failed ({_plain(str(ssl_error)) or 'no reason given'})"
+    for error in chain:
+        if isinstance(error, OSError) and error.errno in _ERRNO_SENTENCES:
+            return _ERRNO_SENTENCES[error.errno].format(host=host)
+    if isinstance(exc, httpx.RemoteProtocolError) or "without sending a response" in text:
+        return f"{host} closed the connection without answering; is it a registry?"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host} ({_plain(str(exc)) or type(exc).__name__})"
+    return f"the connection to {host} failed ({_plain(str(exc)) or type(exc).__name__})"
+
+
+def speaks_no_tls(exc: BaseException) -> bool:
+    """Whether OpenSSL says the other side answered our TLS hello with something else."""
+    text = " ".join(str(error) for error in error_chain(exc))
+    return any(marker in text for marker in _NOT_TLS_MARKERS)
+
+
+#: What OpenSSL says when the other side answered a TLS hello with something else.
+_NOT_TLS_MARKERS = (
+    "WRONG_VERSION_NUMBER",
+    "wrong version number",
+    "record layer failure",
+    "http request",
+    "HTTP_REQUEST",
+    "packet length too long",
+    "unknown protocol",
+)
+
+_ERRNO_SENTENCES = {
+    errno.ENETUNREACH: "no route to {host}: the network is unreachable",
+    errno.EHOSTUNREACH: "no route to {host}: the host is unreachable",
+    errno.ECONNRESET: "{host} reset the connection; is it a registry, and is the scheme right?",
+    errno.ECONNABORTED: "the connection to {host} was aborted; try again",
+    errno.EPIPE: "{host} closed the connection; try again",
+}

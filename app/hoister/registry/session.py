@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -31,7 +32,10 @@ from hoister.registry.errors import (
     Unauthorized,
     Unreachable,
     body_error,
+    describe_transport_error,
+    error_chain,
     error_for_response,
+    speaks_no_tls,
 )
 
 log = logging.getLogger(__name__)
@@ -84,23 +88,18 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:
     return True
 
 
-def describe_transport_error(exc: httpx.TransportError, host: str, timeout: float | None) -> str:
-    """A sentence for a failure below HTTP, with the likely fix."""
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return (
-            f"{host} did not answer in time ({type(exc).__name__}); check the network or try again"
-        )
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return (
-            f"the TLS certificate of {host} could not be verified ({text}); give the profile the "
-            "registry's CA file (--ca-file), or --insecure for a test registry"
-        )
-    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        return f"{host} does not speak TLS on that port; if it is a plain-HTTP registry use http://"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} ({text}); is the URL right and the registry running?"
-    return f"the connection to {host} failed ({text})"
+def is_permanent(exc: httpx.TransportError) -> bool:
+    """A failure that the same request will meet again at once: TLS spoken to a plain-HTTP
+    server (or the reverse), a certificate that does not verify, a name that does not
+    exist. Retrying those only makes a person wait seconds for the same sentence."""
+    chain = error_chain(exc)
+    if any(isinstance(error, ssl.SSLCertVerificationError) for error in chain):
+        return True
+    if any(isinstance(error, ssl.SSLError) for error in chain) and speaks_no_tls(exc):
+        return True  # not an EOF mid-handshake, which a restarting server may cause
+    return any(
+        isinstance(error, socket.gaierror) and error.errno == socket.EAI_NONAME for error in chain
+    )
 
 
 class RegistrySession:
@@ -208,14 +207,14 @@ class RegistrySession:
                     host=self.host,
                 ) from exc
             except httpx.TransportError as exc:
-                if attempt + 1 < self.retry.attempts:
+                if attempt + 1 < self.retry.attempts and not is_permanent(exc):
                     delay = self.retry.delay(attempt)
                     log.info("%s %s failed (%s); retry in %.1fs", method, request.url, exc, delay)
                     self.sleep(delay)
                     attempt += 1
                     continue
                 raise Unreachable(
-                    describe_transport_error(exc, self.host, None) + f" (while {what})",
+                    describe_transport_error(exc, self.host) + f" (while {what})",
                     host=self.host,
                 ) from exc
             log.debug("%s %s -> %s", method, request.url, response.status_code)
@@ -260,7 +259,12 @@ class RegistrySession:
                 )
         elif status == 401:
             if self.auth.credential is None:
-                hint = "the registry needs a login; add a username and password to the profile"
+                # The profile may have a user whose password is nowhere to be found
+                # (no keyring): say what is missing without claiming there is no user.
+                hint = (
+                    "the registry needs a login and no password was found for this "
+                    "connection; give it a username and password"
+                )
             else:
                 hint = (
                     f"the registry refused user {self.auth.user}; check the username and password"

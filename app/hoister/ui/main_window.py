@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
@@ -30,10 +30,10 @@ from hoister.registry.reference import validate_repository
 from hoister.store.history import HistoryRow
 from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.background.engine_status import EngineStatus
-from hoister.ui.background.tray import Tray
+from hoister.ui.background.tray import Tray, explain_close_to_tray
 from hoister.ui.browsing.repository_page import RepositoryPage
 from hoister.ui.connections.connect_dialog import ConnectDialog
-from hoister.ui.connections.sandbox_control import SandboxControl
+from hoister.ui.connections.sandbox_control import GUIDE, SandboxControl
 from hoister.ui.connections.sidebar import Sidebar
 from hoister.ui.connections.welcome import WelcomePage
 from hoister.ui.context import AppContext
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._restore()
         if engine is not None:
             self._attach_engine(engine)
+        explain_close_to_tray(self.close_to_tray_action, self.tray, engine is not None)
         self.sandbox.status.connect(self.show_status)
         self.sandbox.ready.connect(self._sandbox_ready)
         self.sandbox.failed.connect(self.welcome.show_error)
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.close_to_tray_action.setChecked(bool(self.ctx.settings.get("close_to_tray")))
         self.close_to_tray_action.toggled.connect(self._set_close_to_tray)
         file_menu.addAction(self.close_to_tray_action)
+        file_menu.setToolTipsVisible(True)  # says why the tray action is off, if it is
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.quit, QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
@@ -135,11 +137,14 @@ class MainWindow(QMainWindow):
         toggle.setShortcut(QKeySequence("Ctrl+Shift+A"))
         view.addAction(toggle)
         theme = view.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)  # one theme ticked at a time
         for name in ("auto", "light", "dark"):
             action = theme.addAction(name.capitalize())
             action.setCheckable(True)
+            self.theme_group.addAction(action)
             action.setChecked(self.ctx.settings.get("theme") == name)
             action.triggered.connect(lambda _checked, n=name: self._set_theme(n))
+        self.menuBar().addMenu(self.sandbox.menu(self))
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "Open the &log folder", self._open_logs)
         self._action(help_menu, "&About Hoister", self._about)
@@ -203,6 +208,7 @@ class MainWindow(QMainWindow):
         self.engine_status = EngineStatus(engine)
         self.statusBar().addPermanentWidget(self.engine_status)
         self.tray = Tray.create(self, engine)
+        self.sandbox.pushed.connect(lambda _tag: engine.poll_now())  # promote it now
         engine.promotion_finished.connect(self._promotion_finished)
         engine.promotion_failed.connect(self._promotion_failed)
 
@@ -386,6 +392,8 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _sandbox_ready(self, name: str) -> None:
         self.welcome.set_busy(None)
+        self.hint.setWordWrap(True)
+        self.hint.setText(GUIDE)  # the status bar is soon taken by the sidebar's loading
         self.sidebar.reload_profiles()
         self.sidebar.reconnect(name)
         self._show_start()

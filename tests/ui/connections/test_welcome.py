@@ -120,7 +120,7 @@ def test_sandbox_available_offers_sample_content(qtbot: QtBot) -> None:
     assert page.sandbox_button.isEnabled()
     assert not page.sandbox_hint.isVisible()
     assert page.samples.isVisible() and page.samples.isChecked()
-    assert page.samples.text() == "Load sample content (dev/website and an example policy)"
+    assert page.samples.text() == "Load sample content (dev/website with a few tags)"
 
 
 @pytest.mark.usefixtures("with_binary")

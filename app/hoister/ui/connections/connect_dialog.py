@@ -5,12 +5,15 @@ is; one that asks for a login reveals the username and password fields (a login 
 ``~/.docker/config.json`` is tried first, so a ``docker login`` user types nothing). The
 connection is saved only after the registry accepted it; the password goes to the
 keyring from a worker thread (the keyring may talk to D-Bus).
+
+An address typed without a scheme (``127.0.0.1:5000``) is not assumed to be HTTPS: the
+worker first asks the port whether it speaks TLS (:mod:`hoister.registry.scheme`), so a
+local plain-HTTP registry connects at once instead of failing after retries.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -29,53 +32,15 @@ from PySide6.QtWidgets import (
 )
 
 from hoister.credentials import Credential
-from hoister.credentials.secrets import profile_key, same_login
+from hoister.credentials.secrets import profile_key
 from hoister.errors import HoisterError, InvalidInput
 from hoister.facts.scanner import scanner_arguments
 from hoister.profiles import Profile, parse_registry_url, validate_profile_name
-from hoister.registry import ApiInfo, Unauthorized
+from hoister.ui.connections.probe import ProbeResult, forget_replaced, probe, store_secret
 from hoister.ui.context import AppContext
 from hoister.ui.shared.workers import Requester
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    profile: Profile
-    info: ApiInfo | None
-    credential: Credential | None
-    needs_login: str | None = None  # why the registry refused, when it did
-
-
-def probe(ctx: AppContext, profile: Profile, typed: Credential | None) -> ProbeResult:
-    """Worker: ping with the typed login, else the saved one, else anonymously."""
-    credential = typed or ctx.credential(profile)
-    client = ctx.client_factory(profile, credential)
-    try:
-        info = client.ping()
-    except Unauthorized as exc:
-        return ProbeResult(profile, None, credential, needs_login=str(exc))
-    finally:
-        client.close()
-    return ProbeResult(profile, info, credential)
-
-
-def store_secret(ctx: AppContext, result: ProbeResult) -> ProbeResult:
-    """Worker: put a typed password in the keyring (or keep it for the session)."""
-    credential = result.credential
-    if credential is not None and credential.source == "typed":
-        ctx.secrets.set(result.profile, credential.secret)  # its own entry, see secrets.py
-        if not ctx.secrets.persistent:
-            ctx.session_secrets[profile_key(result.profile)] = credential.secret
-    return result
-
-
-def forget_replaced(ctx: AppContext, old: Profile, new: Profile) -> None:
-    """Worker: an edit changed the registry or user, so the old password has no use."""
-    if old.username and not (same_login(old, new) and old.name == new.name):
-        ctx.session_secrets.pop(profile_key(old), None)
-        ctx.secrets.delete(old, remaining=ctx.profiles.list())
 
 
 class ConnectDialog(QDialog):
@@ -109,6 +74,9 @@ class ConnectDialog(QDialog):
         self.ca_edit = QLineEdit()
         self.ca_edit.setPlaceholderText("CA certificate (PEM) of a private registry, optional")
         browse = QPushButton("Browse…")
+        # Enter in any field means Connect, never "open the file picker".
+        browse.setAutoDefault(False)
+        self.browse_button = browse
         browse.clicked.connect(self._choose_ca)
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_edit, 1)
@@ -144,13 +112,15 @@ class ConnectDialog(QDialog):
         self.connect_button = self.buttons.addButton(
             "Connect", QDialogButtonBox.ButtonRole.AcceptRole
         )
-        self.connect_button.setDefault(True)
         self.connect_button.clicked.connect(self.verify)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
+        # Only once the button is inside the dialog does the dialog learn it is the
+        # default; set earlier, the first auto-default button (Browse…) took Enter.
+        self.connect_button.setDefault(True)
         self.url_edit.textEdited.connect(self._suggest_name)
 
     def _show_login(self, visible: bool) -> None:
@@ -217,9 +187,10 @@ class ConnectDialog(QDialog):
             typed = Credential(profile.username, self.password_edit.text(), source="typed")
         elif profile.username and self.editing is not None:
             typed = self._stored_credential(profile)  # else the keyring's, when probing
+        detect = "://" not in self.url_edit.text()
         self._busy(True)
         self._say(f"Contacting {profile.host}…")
-        self._requester.submit(probe, self.ctx, profile, typed)
+        self._requester.submit(probe, self.ctx, profile, typed, detect)
 
     def _stored_credential(self, profile: Profile) -> Credential | None:
         if not profile.username:
@@ -231,6 +202,8 @@ class ConnectDialog(QDialog):
     def _probed(self, result: object) -> None:
         assert isinstance(result, ProbeResult)
         self._busy(False)
+        if "://" not in self.url_edit.text():
+            self.url_edit.setText(result.profile.url)  # with the scheme the registry speaks
         if result.needs_login is not None:
             self._show_login(True)
             self.login_note.setText(f"{result.profile.host} asks for a login.")
@@ -267,12 +240,6 @@ class ConnectDialog(QDialog):
         self.ctx.forget_client(profile.name)
         if self.editing is not None:
             self.ctx.pool.start(partial(forget_replaced, self.ctx, self.editing, profile))
-        if (
-            not self.ctx.secrets.persistent
-            and result.credential
-            and result.credential.source == "typed"
-        ):
-            log.warning("password kept for this session only: %s", self.ctx.secrets.warning)
         self.saved.emit(profile.name)
         self.accept()
 

@@ -33,6 +33,7 @@ from hoister.ui.connections.connections_model import (
     State,
     StateRole,
 )
+from hoister.ui.connections.password_dialog import PasswordNeeded, PasswordPrompts, require_login
 from hoister.ui.context import AppContext
 from hoister.ui.shared.workers import Requester
 
@@ -49,6 +50,8 @@ def load_catalog_page(
     A ping that fails is a connection problem and raises; a catalog the registry refuses
     to a user it accepted (GHCR, Harbor projects...) is returned as the reason instead.
     """
+    if next_url is None:
+        require_login(ctx, ctx.profiles.get(name))  # a user without a password: ask
     client = ctx.client(name)
     info = client.ping() if next_url is None else None
     try:
@@ -78,6 +81,8 @@ class Sidebar(QWidget):
         self.proxy.setDynamicSortFilter(True)
         self._loaders: dict[str, Requester] = {}
         self._loaded: set[str] = set()
+        self.passwords = PasswordPrompts(ctx, self)
+        self.passwords.entered.connect(self.reconnect)
         self._build()
         self.reload_profiles()
 
@@ -215,6 +220,16 @@ class Sidebar(QWidget):
         name = loader.objectName() if loader is not None else ""
         if self.model.connection_item(name) is None:
             return
+        if isinstance(error, PasswordNeeded):
+            self.model.set_state(name, State.FAILED, str(error))
+            self.model.show_message(
+                name,
+                f"Enter the password for user {error.username} (right-click → Enter password…)",
+            )
+            self.activity.emit(f"{name}: {error}")
+            self._refresh_icons()
+            self.passwords.ask(name)
+            return
         self.model.set_state(name, State.FAILED, str(error))
         self.model.show_message(name, f"Cannot connect: {error}")
         self.activity.emit(f"{name}: {error}")
@@ -247,6 +262,9 @@ class Sidebar(QWidget):
         menu = QMenu(self)
         if name:
             menu.addAction("Reconnect", lambda: self.reconnect(name))
+            item = self.model.connection_item(name)
+            if item is not None and getattr(item.data(ObjectRole), "username", None):
+                menu.addAction("Enter password…", lambda: self.passwords.ask(name))
             menu.addAction("Add repository by name…", lambda: self.add_by_name_requested.emit(name))
             menu.addSeparator()
             menu.addAction("Edit connection…", lambda: self.edit_requested.emit(name))

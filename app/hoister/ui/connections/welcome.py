@@ -40,7 +40,7 @@ ACTION_HEIGHT = 44
 GROUP_GAP = 14
 INSTALL_HINT = sandbox.INSTALL_HINT
 SP = QStyle.StandardPixmap
-SAMPLES_TEXT = "Load sample content (dev/website and an example policy)"
+SAMPLES_TEXT = "Load sample content (dev/website with a few tags)"
 
 
 def _home_relative(path: Path) -> str:
