@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, QtMsgType, Slot, qInstallMessageHandler
+from PySide6.QtCore import (
+    QMessageLogContext,
+    QObject,
+    QTimer,
+    QtMsgType,
+    Slot,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -33,9 +41,33 @@ _QT_LEVELS = {
 }
 
 
-def _qt_message(kind: QtMsgType, _context: object, message: str) -> None:
-    """Route Qt's own messages into Python logging, so they land in the log file."""
-    log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+class QtMessages:
+    """Routes Qt's own messages into Python logging, so they land in the log file.
+
+    Qt keeps one message handler per process. Whatever was installed before (pytest-qt's
+    capture in the tests, which fails a test on a warning; Qt's default, which prints to
+    stderr) still gets every message: replacing it silently would hide warnings from the
+    very tests meant to catch them.
+    """
+
+    def __init__(self) -> None:
+        self.previous: Callable[..., None] | None = None
+        self.installed = False
+
+    def install(self) -> None:
+        if not self.installed:
+            self.previous = qInstallMessageHandler(self._handle)
+            self.installed = True
+
+    def uninstall(self) -> None:
+        if self.installed:
+            qInstallMessageHandler(self.previous)
+            self.previous, self.installed = None, False
+
+    def _handle(self, kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+        if self.previous is not None:
+            self.previous(kind, context, message)
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -117,7 +149,8 @@ def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
     ``smoke_test``: close the window by itself shortly after the loop has started and
     return 0 only if everything worked (see :class:`SmokeTest`).
     """
-    qInstallMessageHandler(_qt_message)
+    messages = QtMessages()
+    messages.install()
     app = create_application()
     smoke = SmokeTest(app) if smoke_test else None
     context = AppContext.create(paths)
@@ -136,4 +169,5 @@ def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
         engine.stop()
         crashes.uninstall()
         context.close()
+        messages.uninstall()
     return smoke.result(status) if smoke is not None else status
