@@ -31,6 +31,9 @@ log = logging.getLogger("hoister.qt")
 #: How long ``gui --smoke-test`` lets the event loop run (ms): the first paint, the
 #: engine's first cycle and any queued start-up work happen in it.
 SMOKE_TEST_MS = 1000
+#: After the window closed: how long the exit waits for the engine to finish the request
+#: it is in. The window is gone already; a copy still running then resumes next start.
+EXIT_WAIT = 5.0
 
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
@@ -166,7 +169,7 @@ def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
     try:
         status = int(app.exec())
     finally:
-        engine.stop()
+        engine.stop(EXIT_WAIT)
         crashes.uninstall()
         context.close()
         messages.uninstall()

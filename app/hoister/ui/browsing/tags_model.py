@@ -28,6 +28,7 @@ from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE
 from hoister.engine.tags import is_internal_tag, is_referrer_tag
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor
+from hoister.ui.browsing.fade import Fade
 from hoister.ui.shared.format import human_size, local_time, short_digest
 
 TAG, DIGEST, SIZE, CREATED, PLATFORMS, PROVENANCE = range(6)
@@ -119,6 +120,8 @@ class TagsModel(QAbstractTableModel):
         #: says what (the view reads it and calls :meth:`add_referrers`).
         self._indexed: set[str] = set()
         self._hidden = 0
+        self.fade = Fade(self)  # rows a promotion just brought, highlighted for a while
+        self.fade.stepped.connect(self._faded)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -152,6 +155,8 @@ class TagsModel(QAbstractTableModel):
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == SIZE:
             return _RIGHT
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self.fade.colour(row.tag)
         if role == Qt.ItemDataRole.ForegroundRole and column == DIGEST and row.details is None:
             return _ERROR_COLOUR if row.error else _PENDING_COLOUR
         return None
@@ -302,6 +307,22 @@ class TagsModel(QAbstractTableModel):
             self._rows[number].provenance = text
         self._changed(changed)
 
+    def add_promoted(self, tag: str, provenance: str) -> None:
+        """A promotion wrote ``tag`` here: list it (if new) with where it came from, and
+        highlight it for a few seconds so the person watching notices it."""
+        self.append_tags([tag])
+        number = self._by_tag.get(tag)
+        if number is None:
+            return
+        self._rows[number].provenance = provenance
+        self._changed([number])
+        self.fade.start([tag])
+
+    def _faded(self, tags: list[str]) -> None:
+        numbers = [n for n in (self._by_tag.get(t) for t in tags) if n is not None]
+        for number in numbers:
+            self._changed([number])
+
     def remove_tags(self, tags: Iterable[str]) -> None:
         """Drop rows of deleted tags, one contiguous block at a time (highest first)."""
         numbers = sorted((self._by_tag[t] for t in set(tags) if t in self._by_tag), reverse=True)
@@ -315,6 +336,7 @@ class TagsModel(QAbstractTableModel):
         self._by_tag = {row.tag: n for n, row in enumerate(self._rows)}
 
     def clear(self) -> None:
+        self.fade.forget()
         self.beginResetModel()
         self._rows, self._by_tag, self._badges, self._hidden = [], {}, {}, 0
         self._indexed = set()

@@ -3,13 +3,25 @@
 Each connection loads its catalog page by page in the background when it is first
 expanded (or refreshed); a registry that forbids the catalog shows the repositories
 a user added by name instead, with the registry's reason.
+
+A refresh merges: new repositories are added, gone ones removed, and everything else,
+expanded groups and the selection included, stays where the user left it. Which groups
+are open is remembered (in the settings) so the tree comes back as it was arranged.
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +51,11 @@ from hoister.ui.shared.workers import Requester
 log = logging.getLogger(__name__)
 
 CATALOG_REFUSED = (Unauthorized, Denied, NotFound, Unsupported)
+#: A namespace opens by itself while its connection lists no more repositories than this
+#: (the sandbox, a small team registry): ``dev/website`` is one click away, not three.
+AUTO_EXPAND = 50
+#: Settings key: {"profile" or "profile/namespace": expanded?} for what the user changed.
+TREE_SETTING = "sidebar_tree"
 
 
 def load_catalog_page(
@@ -78,6 +95,15 @@ class Sidebar(QWidget):
         self.proxy.setDynamicSortFilter(True)
         self._loaders: dict[str, Requester] = {}
         self._loaded: set[str] = set()
+        self._seen: dict[str, set[str]] = {}  # names listed so far by a load in progress
+        saved = ctx.settings.get(TREE_SETTING)
+        self._tree_state: dict[str, bool] = dict(saved) if isinstance(saved, dict) else {}
+        self._arranging = False  # expansions made by the sidebar, not the user
+        self._to_arrange: list[QPersistentModelIndex] = []
+        self._arrange_timer = QTimer(self)
+        self._arrange_timer.setSingleShot(True)
+        self._arrange_timer.setInterval(0)
+        self._arrange_timer.timeout.connect(self._arrange)
         self._build()
         self.reload_profiles()
 
@@ -113,6 +139,8 @@ class Sidebar(QWidget):
         self.filter_edit.textChanged.connect(self._filter_timer.start)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.tree.expanded.connect(self._expanded)
+        self.tree.collapsed.connect(self._collapsed)
+        self.proxy.rowsInserted.connect(self._rows_shown)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.add_button.clicked.connect(self.add_requested)
@@ -129,7 +157,7 @@ class Sidebar(QWidget):
         self._refresh_icons()
 
     def load(self, name: str) -> None:
-        """(Re)load a connection's repositories from the first page."""
+        """(Re)load a connection's repositories from the first page, merged into the tree."""
         loader = self._loaders.get(name)
         if loader is None:
             loader = Requester(self.ctx.pool, self)
@@ -138,8 +166,9 @@ class Sidebar(QWidget):
             self._loaders[name] = loader
             loader.setObjectName(name)
         self._loaded.add(name)
-        self.model.clear_repositories(name)
-        self.model.show_message(name, "Loading repositories…")
+        self._seen[name] = set()
+        listed = self.model.repository_count(name)
+        self.model.show_message(name, "Refreshing…" if listed else "Loading repositories…")
         self.model.set_state(name, State.LOADING)
         self._refresh_icons()
         self.activity.emit(f"Connecting to {name}…")
@@ -148,6 +177,32 @@ class Sidebar(QWidget):
     def reconnect(self, name: str) -> None:
         self.ctx.forget_client(name)
         self.load(name)
+
+    def current_profile(self) -> str | None:
+        """The connection of the selected row, if any."""
+        name = self.tree.currentIndex().data(ProfileNameRole)
+        return name if isinstance(name, str) else None
+
+    @Slot()
+    def refresh(self, name: str | None = None) -> None:
+        """F5 in the sidebar: list the selected connection again (every loaded one if none
+        is selected), keeping what is expanded and selected."""
+        name = name or self.current_profile()
+        names = [name] if name else sorted(self._loaded)
+        for each in names:
+            self.load(each)
+
+    def repository_appeared(self, name: str, repository: str) -> None:
+        """The engine wrote into a repository (a promotion): list it if it is new, with
+        its namespace, without reading the catalog again."""
+        if name not in self._loaded or self.model.find_repository(name, repository).isValid():
+            return
+        self.model.add_repositories(name, [repository])
+        seen = self._seen.get(name)
+        if seen is not None:
+            seen.add(repository)  # a load under way must not remove it
+        elif self.model.repository_count(name) == 1:
+            self.model.clear_message(name)  # "No repositories yet" no longer holds
 
     def select_repository(self, name: str, repository: str) -> None:
         source = self.model.find_repository(name, repository)
@@ -169,6 +224,66 @@ class Sidebar(QWidget):
         name = index.data(ProfileNameRole)
         if index.data(KindRole) == Kind.CONNECTION and name not in self._loaded:
             self.load(name)
+        self._remember(index, True)
+
+    @Slot(QModelIndex)
+    def _collapsed(self, index: QModelIndex) -> None:
+        self._remember(index, False)
+
+    # -- the tree as the user arranged it ----------------------------------------------
+
+    @staticmethod
+    def _tree_key(index: QModelIndex) -> str | None:
+        kind = index.data(KindRole)
+        name = index.data(ProfileNameRole)
+        if kind == Kind.CONNECTION:
+            return str(name)
+        if kind == Kind.NAMESPACE:
+            return f"{name}/{index.data(ObjectRole)}"
+        return None
+
+    def _remember(self, index: QModelIndex, expanded: bool) -> None:
+        key = self._tree_key(index)
+        if key is None or self._arranging or self.filter_edit.text():
+            return  # the filter opens everything; that is not the user's arrangement
+        self._tree_state[key] = expanded
+        self.ctx.settings.set(TREE_SETTING, dict(self._tree_state))
+
+    def _should_expand(self, index: QModelIndex) -> bool:
+        key = self._tree_key(index)
+        if key is None:
+            return False
+        if key in self._tree_state:
+            return self._tree_state[key]
+        if index.data(KindRole) == Kind.CONNECTION:
+            return True
+        return self.model.repository_count(index.data(ProfileNameRole)) <= AUTO_EXPAND
+
+    @Slot(QModelIndex, int, int)
+    def _rows_shown(self, parent: QModelIndex, first: int, last: int) -> None:
+        """Connections and namespaces open (or stay closed) as the user left them; decided
+        once the page is in, when the connection's size is known."""
+        if self.filter_edit.text() or parent.data(KindRole) == Kind.NAMESPACE:
+            return  # rows of repositories: nothing to open (the common, large case)
+        for row in range(first, last + 1):
+            index = self.proxy.index(row, 0, parent)
+            if index.data(KindRole) in (Kind.CONNECTION, Kind.NAMESPACE):
+                self._to_arrange.append(QPersistentModelIndex(index))
+        self._arrange_timer.start()
+
+    @Slot()
+    def _arrange(self) -> None:
+        pending, self._to_arrange = self._to_arrange, []
+        if self.filter_edit.text():
+            return
+        self._arranging = True
+        try:
+            for persistent in pending:
+                index = QModelIndex(persistent)
+                if index.isValid() and self._should_expand(index):
+                    self.tree.expand(index)  # a connection loads when it opens
+        finally:
+            self._arranging = False
 
     @Slot(QModelIndex, QModelIndex)
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -189,7 +304,10 @@ class Sidebar(QWidget):
         if info is not None:
             self.model.set_state(name, State.CONNECTED, f"connected as {info.user}")
             self._add_remembered(name)
+        seen = self._seen.setdefault(name, set())
+        seen.update(getattr(self.model.connection_item(name).data(ObjectRole), "repositories", []))
         if isinstance(page, Exception):
+            self._drop_unseen(name)
             self.model.set_state(name, State.CONNECTED, f"catalog not available: {page}")
             self.model.show_message(
                 name, "This registry does not list its repositories; add them by name (right-click)"
@@ -198,10 +316,12 @@ class Sidebar(QWidget):
             self._refresh_icons()
             return
         self.model.add_repositories(name, page.items)
+        seen.update(page.items)
         if page.next_url:
             self.model.show_message(name, f"Loading… {self.model.repository_count(name):,} so far")
             self._loaders[name].submit(load_catalog_page, self.ctx, name, page.next_url)
             return
+        self._drop_unseen(name)
         self.model.clear_message(name)
         count = self.model.repository_count(name)
         if count == 0:
@@ -215,10 +335,18 @@ class Sidebar(QWidget):
         name = loader.objectName() if loader is not None else ""
         if self.model.connection_item(name) is None:
             return
+        self._seen.pop(name, None)
+        self.model.clear_repositories(name)  # not what the registry holds now, maybe
         self.model.set_state(name, State.FAILED, str(error))
         self.model.show_message(name, f"Cannot connect: {error}")
         self.activity.emit(f"{name}: {error}")
         self._refresh_icons()
+
+    def _drop_unseen(self, name: str) -> None:
+        """The listing is complete: what it no longer names is gone from the registry."""
+        seen = self._seen.pop(name, set())
+        gone = set(self.model.repositories(name)) - seen
+        self.model.remove_repositories(name, gone)
 
     def _add_remembered(self, name: str) -> bool:
         item = self.model.connection_item(name)
@@ -246,6 +374,7 @@ class Sidebar(QWidget):
         name = index.data(ProfileNameRole)
         menu = QMenu(self)
         if name:
+            menu.addAction("Refresh", lambda: self.refresh(name))
             menu.addAction("Reconnect", lambda: self.reconnect(name))
             menu.addAction("Add repository by name…", lambda: self.add_by_name_requested.emit(name))
             menu.addSeparator()
