@@ -5,8 +5,8 @@ expanded (or refreshed); a registry that forbids the catalog shows the repositor
 a user added by name instead, with the registry's reason.
 
 A refresh merges: new repositories are added, gone ones removed, and everything else,
-expanded groups and the selection included, stays where the user left it. Which groups
-are open is remembered (in the settings) so the tree comes back as it was arranged.
+expanded groups and the selection included, stays where the user left it; which groups
+are open is remembered (:mod:`.tree_memory`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import logging
 
 from PySide6.QtCore import (
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -45,17 +44,13 @@ from hoister.ui.connections.connections_model import (
     State,
     StateRole,
 )
+from hoister.ui.connections.tree_memory import TreeMemory
 from hoister.ui.context import AppContext
 from hoister.ui.shared.workers import Requester
 
 log = logging.getLogger(__name__)
 
 CATALOG_REFUSED = (Unauthorized, Denied, NotFound, Unsupported)
-#: A namespace opens by itself while its connection lists no more repositories than this
-#: (the sandbox, a small team registry): ``dev/website`` is one click away, not three.
-AUTO_EXPAND = 50
-#: Settings key: {"profile" or "profile/namespace": expanded?} for what the user changed.
-TREE_SETTING = "sidebar_tree"
 
 
 def load_catalog_page(
@@ -96,14 +91,6 @@ class Sidebar(QWidget):
         self._loaders: dict[str, Requester] = {}
         self._loaded: set[str] = set()
         self._seen: dict[str, set[str]] = {}  # names listed so far by a load in progress
-        saved = ctx.settings.get(TREE_SETTING)
-        self._tree_state: dict[str, bool] = dict(saved) if isinstance(saved, dict) else {}
-        self._arranging = False  # expansions made by the sidebar, not the user
-        self._to_arrange: list[QPersistentModelIndex] = []
-        self._arrange_timer = QTimer(self)
-        self._arrange_timer.setSingleShot(True)
-        self._arrange_timer.setInterval(0)
-        self._arrange_timer.timeout.connect(self._arrange)
         self._build()
         self.reload_profiles()
 
@@ -139,8 +126,10 @@ class Sidebar(QWidget):
         self.filter_edit.textChanged.connect(self._filter_timer.start)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.tree.expanded.connect(self._expanded)
-        self.tree.collapsed.connect(self._collapsed)
-        self.proxy.rowsInserted.connect(self._rows_shown)
+        # before the first profile is listed, so connections open (and load) by themselves
+        self.memory = TreeMemory(
+            self.tree, self.proxy, self.model, self.filter_edit, self.ctx.settings
+        )
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.add_button.clicked.connect(self.add_requested)
@@ -224,66 +213,6 @@ class Sidebar(QWidget):
         name = index.data(ProfileNameRole)
         if index.data(KindRole) == Kind.CONNECTION and name not in self._loaded:
             self.load(name)
-        self._remember(index, True)
-
-    @Slot(QModelIndex)
-    def _collapsed(self, index: QModelIndex) -> None:
-        self._remember(index, False)
-
-    # -- the tree as the user arranged it ----------------------------------------------
-
-    @staticmethod
-    def _tree_key(index: QModelIndex) -> str | None:
-        kind = index.data(KindRole)
-        name = index.data(ProfileNameRole)
-        if kind == Kind.CONNECTION:
-            return str(name)
-        if kind == Kind.NAMESPACE:
-            return f"{name}/{index.data(ObjectRole)}"
-        return None
-
-    def _remember(self, index: QModelIndex, expanded: bool) -> None:
-        key = self._tree_key(index)
-        if key is None or self._arranging or self.filter_edit.text():
-            return  # the filter opens everything; that is not the user's arrangement
-        self._tree_state[key] = expanded
-        self.ctx.settings.set(TREE_SETTING, dict(self._tree_state))
-
-    def _should_expand(self, index: QModelIndex) -> bool:
-        key = self._tree_key(index)
-        if key is None:
-            return False
-        if key in self._tree_state:
-            return self._tree_state[key]
-        if index.data(KindRole) == Kind.CONNECTION:
-            return True
-        return self.model.repository_count(index.data(ProfileNameRole)) <= AUTO_EXPAND
-
-    @Slot(QModelIndex, int, int)
-    def _rows_shown(self, parent: QModelIndex, first: int, last: int) -> None:
-        """Connections and namespaces open (or stay closed) as the user left them; decided
-        once the page is in, when the connection's size is known."""
-        if self.filter_edit.text() or parent.data(KindRole) == Kind.NAMESPACE:
-            return  # rows of repositories: nothing to open (the common, large case)
-        for row in range(first, last + 1):
-            index = self.proxy.index(row, 0, parent)
-            if index.data(KindRole) in (Kind.CONNECTION, Kind.NAMESPACE):
-                self._to_arrange.append(QPersistentModelIndex(index))
-        self._arrange_timer.start()
-
-    @Slot()
-    def _arrange(self) -> None:
-        pending, self._to_arrange = self._to_arrange, []
-        if self.filter_edit.text():
-            return
-        self._arranging = True
-        try:
-            for persistent in pending:
-                index = QModelIndex(persistent)
-                if index.isValid() and self._should_expand(index):
-                    self.tree.expand(index)  # a connection loads when it opens
-        finally:
-            self._arranging = False
 
     @Slot(QModelIndex, QModelIndex)
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -335,8 +264,7 @@ class Sidebar(QWidget):
         name = loader.objectName() if loader is not None else ""
         if self.model.connection_item(name) is None:
             return
-        self._seen.pop(name, None)
-        self.model.clear_repositories(name)  # not what the registry holds now, maybe
+        self._seen.pop(name, None)  # the last listing stays, with the reason beneath it
         self.model.set_state(name, State.FAILED, str(error))
         self.model.show_message(name, f"Cannot connect: {error}")
         self.activity.emit(f"{name}: {error}")
@@ -370,7 +298,12 @@ class Sidebar(QWidget):
 
     @Slot("QPoint")
     def _context_menu(self, point: object) -> None:
-        index = self.tree.indexAt(point)  # type: ignore[arg-type]
+        menu = self.context_menu(self.tree.indexAt(point))  # type: ignore[arg-type]
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+
+    def context_menu(self, index: QModelIndex) -> QMenu:
+        """The right-click menu of a row (of the empty space for an invalid index)."""
         name = index.data(ProfileNameRole)
         menu = QMenu(self)
         if name:
@@ -382,7 +315,7 @@ class Sidebar(QWidget):
             menu.addAction("Remove connection…", lambda: self.remove_requested.emit(name))
         else:
             menu.addAction("Add registry…", self.add_requested.emit)
-        menu.exec(self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+        return menu
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus()
