@@ -26,7 +26,9 @@ class RepositoryChange:
     profile: str
     repository: str
     added: tuple[str, ...] = ()
-    moved: tuple[str, ...] = ()  # now pointing to another digest
+    #: now pointing to another digest; polls read digests only of tags some policy could
+    #: promote, so a move of any other tag goes unseen
+    moved: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:

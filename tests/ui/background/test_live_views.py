@@ -67,5 +67,20 @@ def test_a_poll_brings_new_tags_to_the_open_view_of_a_watched_repository(
             timeout=10000,
         )
         assert "1.1-stable" in tags.model.tags()
+
+        # 1.1-stable pushed again with another image: its row shows the new digest and
+        # stays selected (polls read digests of the tags policies could promote)
+        tags.select_tag("1.1-stable")
+        moved = build_image(seed=99)
+        with qtbot.waitSignal(
+            engine.repository_changed, timeout=15000, check_params_cb=lambda c: bool(c.moved)
+        ) as changed:
+            push_image(registry.url, "dev/website", "1.1-stable", moved)
+        assert changed.args[0].moved == ("1.1-stable",)
+        qtbot.waitUntil(
+            lambda: tags.model.row(tags.model.row_of("1.1-stable") or 0).digest == moved.digest,
+            timeout=10000,
+        )
+        assert tags.selected_tag() == "1.1-stable" and listings == []
     finally:
         engine.stop()

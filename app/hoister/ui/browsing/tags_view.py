@@ -364,9 +364,12 @@ class TagsView(QWidget):
     def apply_changes(self, added: list[str], moved: list[str], removed: list[str]) -> None:
         """What the engine's poll found changed here, applied without reading the list
         again: the rows, their order and the selection stay as they are."""
+        selected = self.selected_tag()
         self.model.remove_tags([*removed, *moved])
         self.model.append_tags([*moved, *added])
         self.loader.forget(moved)  # their details changed with their digest
+        if selected in moved:
+            self.select_tag(selected)
         self._schedule_visible()
         self._update_status()
 
