@@ -63,6 +63,8 @@ def test_f5_and_ctrl_f_with_focus_in_the_tags_table_and_the_activity_dock_open(
     focus(qtbot, tags.table)
     qtbot.keyClick(tags.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(tags.filter_edit.hasFocus)
+    # the rows' details are read before the registry goes away with the test
+    qtbot.waitUntil(lambda: tags.model.details_count() == 4 and not tags.reading, timeout=15000)
 
 
 def test_f5_in_the_sidebar_refreshes_it_without_collapsing_anything(
@@ -92,6 +94,8 @@ def test_f5_in_the_sidebar_refreshes_it_without_collapsing_anything(
     assert not sidebar.tree.isExpanded(namespace("qa"))
     assert sidebar.tree.currentIndex().data() == "api"
     assert window.page is page  # the open repository was not reopened
+    tags = page.tags  # its rows are read before the registry goes away with the test
+    qtbot.waitUntil(lambda: tags.model.details_count() == 1 and not tags.reading, timeout=15000)
 
     # the next window opens the tree as the user left it
     window.close()
