@@ -18,7 +18,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "pytester"]
 
 # Offscreen by default: the session QApplication is created before any function fixture.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

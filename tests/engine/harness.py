@@ -10,7 +10,7 @@ from typing import Any
 
 from hoister.credentials import Credential
 from hoister.engine.engine import Engine
-from hoister.engine.events import CycleReport, EngineCallbacks
+from hoister.engine.events import CycleReport, EngineCallbacks, RepositoryChange
 from hoister.engine.tags import is_internal_tag
 from hoister.policies import Policy, Rule, check_policy
 from hoister.profiles import Profile, ProfileStore
@@ -46,6 +46,7 @@ class Recorder:
     problems: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     cycles: list[CycleReport] = field(default_factory=list)
+    changes: list[RepositoryChange] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
 
     def callbacks(self) -> EngineCallbacks:
@@ -63,6 +64,7 @@ class Recorder:
             problem=self.problems.append,
             recovered=self.recovered.append,
             cycle_done=self.cycles.append,
+            changed=self.changes.append,
         )
 
 

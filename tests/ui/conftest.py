@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import (
+    QMessageLogContext,
+    QObject,
+    QTimer,
+    QtMsgType,
+    Slot,
+    qInstallMessageHandler,
+)
 
 from hoister.paths import default_paths
 from hoister.profiles import Profile
@@ -17,6 +25,46 @@ from hoister.ui.context import AppContext, ClientFactory
 from tests.support.registry import RegistryServer
 
 ContextFactory = Callable[..., AppContext]
+
+_FAILING = (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg)
+
+
+def _ignored_patterns(item: pytest.Item) -> list[str]:
+    """``qt_log_ignore`` as pytest-qt reads it: the ini list, extended by the mark."""
+    patterns = list(item.config.getini("qt_log_ignore"))
+    mark = item.get_closest_marker("qt_log_ignore")
+    if mark is None:
+        return patterns
+    return [*patterns, *mark.args] if mark.kwargs.get("extend", True) else list(mark.args)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object]:
+    """Qt warnings while a test is torn down fail it too.
+
+    pytest-qt fails a test on warnings logged up to the end of its call, then stops
+    listening; closing the test's widgets, stopping its engine and draining its pool
+    happen after that, where a warning would otherwise only reach stderr.
+    """
+    if item.get_closest_marker("no_qt_log") is not None:
+        return (yield)
+    patterns = [re.compile(p) for p in _ignored_patterns(item)]
+    seen: list[str] = []
+
+    def handle(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if kind in _FAILING and not any(p.search(message) for p in patterns):
+            seen.append(message)
+        if previous is not None:
+            previous(kind, context, message)
+
+    previous = qInstallMessageHandler(handle)
+    try:
+        result = yield
+    finally:
+        qInstallMessageHandler(previous)
+    if seen:
+        pytest.fail("Qt warnings while tearing down:\n" + "\n".join(seen), pytrace=False)
+    return result
 
 
 @pytest.fixture

@@ -16,6 +16,26 @@ from hoister.store.queue import QueueEntry
 
 
 @dataclass(frozen=True)
+class RepositoryChange:
+    """What a poll found different in a watched repository since the poll before.
+
+    Views showing the repository apply it instead of reading the whole list again; a
+    repository's first poll (its baseline) reports nothing, there is no "before".
+    """
+
+    profile: str
+    repository: str
+    added: tuple[str, ...] = ()
+    #: now pointing to another digest; polls read digests only of tags some policy could
+    #: promote, so a move of any other tag goes unseen
+    moved: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.moved or self.removed)
+
+
+@dataclass(frozen=True)
 class CycleReport:
     started_at: datetime
     finished_at: datetime
@@ -37,6 +57,7 @@ class EngineCallbacks:
     finished: Callable[[QueueEntry, HistoryRow], None] | None = None  # promoted or skipped
     failed: Callable[[QueueEntry, HistoryRow], None] | None = None
     cycle_done: Callable[[CycleReport], None] | None = None
+    changed: Callable[[RepositoryChange], None] | None = None  # a poll saw tags come or go
     problem: Callable[[str], None] | None = None  # an outage, reported once
     recovered: Callable[[str], None] | None = None
     extra: dict[str, Callable[..., None]] = field(default_factory=dict)

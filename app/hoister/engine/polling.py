@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from hoister.engine.clients import ClientPool
 from hoister.engine.evaluator import Evaluator, compile_or_skip
-from hoister.engine.events import EngineCallbacks
+from hoister.engine.events import EngineCallbacks, RepositoryChange
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.errors import HoisterError
 from hoister.policies import CompiledPolicy, Route
@@ -123,6 +123,9 @@ class Poller:
         result.commit()
         for policy_id in unseen:
             self.watcher.watch.mark_policy_baseline(policy_id)
+        change = RepositoryChange(profile, repository, result.added, result.moved, result.removed)
+        if change:
+            self.callbacks.emit("changed", change)
         return len(result.candidates), enqueued
 
     def revisit_undecided(self) -> int:

@@ -60,6 +60,9 @@ class PollResult:
     baseline: bool  # this poll was the first sight of the repository
     tags: int
     commit: Callable[[], None] = field(default=lambda: None, compare=False)
+    added: tuple[str, ...] = ()  # since the last poll (nothing on a baseline)
+    moved: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 class Watcher:
@@ -118,7 +121,18 @@ class Watcher:
             if first:
                 log.info("baseline of %s:%s: %d tags recorded", profile, repository, len(tags))
 
-        return PollResult(candidates, first, len(tags), commit)
+        if first:
+            return PollResult(candidates, first, len(tags), commit)
+        moved = [t for t, d in digests.items() if known.get(t) not in (None, UNRESOLVED, d)]
+        return PollResult(
+            candidates,
+            first,
+            len(tags),
+            commit,
+            added=tuple(t for t in tags if t not in known),
+            moved=tuple(sorted(moved)),
+            removed=tuple(sorted(gone)),
+        )
 
     def _resolve(
         self,

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, QtMsgType, Slot, qInstallMessageHandler
+from PySide6.QtCore import (
+    QMessageLogContext,
+    QObject,
+    QTimer,
+    QtMsgType,
+    Slot,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -23,6 +31,9 @@ log = logging.getLogger("hoister.qt")
 #: How long ``gui --smoke-test`` lets the event loop run (ms): the first paint, the
 #: engine's first cycle and any queued start-up work happen in it.
 SMOKE_TEST_MS = 1000
+#: After the window closed: how long the exit waits for the engine to finish the request
+#: it is in. The window is gone already; a copy still running then resumes next start.
+EXIT_WAIT = 5.0
 
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
@@ -33,9 +44,33 @@ _QT_LEVELS = {
 }
 
 
-def _qt_message(kind: QtMsgType, _context: object, message: str) -> None:
-    """Route Qt's own messages into Python logging, so they land in the log file."""
-    log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+class QtMessages:
+    """Routes Qt's own messages into Python logging, so they land in the log file.
+
+    Qt keeps one message handler per process. Whatever was installed before (pytest-qt's
+    capture in the tests, which fails a test on a warning; Qt's default, which prints to
+    stderr) still gets every message: replacing it silently would hide warnings from the
+    very tests meant to catch them.
+    """
+
+    def __init__(self) -> None:
+        self.previous: Callable[..., None] | None = None
+        self.installed = False
+
+    def install(self) -> None:
+        if not self.installed:
+            self.previous = qInstallMessageHandler(self._handle)
+            self.installed = True
+
+    def uninstall(self) -> None:
+        if self.installed:
+            qInstallMessageHandler(self.previous)
+            self.previous, self.installed = None, False
+
+    def _handle(self, kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s", message)
+        if self.previous is not None:
+            self.previous(kind, context, message)
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -117,7 +152,8 @@ def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
     ``smoke_test``: close the window by itself shortly after the loop has started and
     return 0 only if everything worked (see :class:`SmokeTest`).
     """
-    qInstallMessageHandler(_qt_message)
+    messages = QtMessages()
+    messages.install()
     app = create_application()
     smoke = SmokeTest(app) if smoke_test else None
     context = AppContext.create(paths)
@@ -133,7 +169,8 @@ def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
     try:
         status = int(app.exec())
     finally:
-        engine.stop()
+        engine.stop(EXIT_WAIT)
         crashes.uninstall()
         context.close()
+        messages.uninstall()
     return smoke.result(status) if smoke is not None else status

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QInputDialog,
     QLabel,
@@ -30,6 +31,7 @@ from hoister.registry.reference import validate_repository
 from hoister.store.history import HistoryRow
 from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.background.engine_status import EngineStatus
+from hoister.ui.background.live import LiveViews
 from hoister.ui.background.tray import Tray, explain_close_to_tray
 from hoister.ui.browsing.repository_page import RepositoryPage
 from hoister.ui.connections.connect_dialog import ConnectDialog
@@ -126,10 +128,10 @@ class MainWindow(QMainWindow):
         self._action(view, "Filter &repositories", self.sidebar.focus_filter, "Ctrl+Shift+F")
         self.activity = QDockWidget("Activity: all promotions", self)
         self.activity.setObjectName("activity")
-        activity = HistoryView(self.ctx)
-        activity.retried.connect(self._retried)
-        activity.message.connect(self.show_status)
-        self.activity.setWidget(activity)
+        self.activity_view = HistoryView(self.ctx)
+        self.activity_view.retried.connect(self._retried)
+        self.activity_view.message.connect(self.show_status)
+        self.activity.setWidget(self.activity_view)
         self.activity.hide()
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.activity)
         toggle = self.activity.toggleViewAction()
@@ -186,7 +188,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if self.engine is not None:
-            self.engine.stop()
+            # Only asked: a copy in a slow request must not freeze the closing window.
+            self.engine.request_stop()
         self.sandbox.stop()
         if self.tray is not None:
             self.tray.hide()
@@ -209,6 +212,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.engine_status)
         self.tray = Tray.create(self, engine)
         self.sandbox.pushed.connect(lambda _tag: engine.poll_now())  # promote it now
+        self.live = LiveViews(self, engine)
         engine.promotion_finished.connect(self._promotion_finished)
         engine.promotion_failed.connect(self._promotion_failed)
 
@@ -275,20 +279,30 @@ class MainWindow(QMainWindow):
         self.page = page
         self.setWindowTitle(f"{repository} — Hoister")
 
+    def _focus_in(self, widget: QWidget | None) -> bool:
+        focus = QApplication.focusWidget()
+        return (
+            widget is not None
+            and focus is not None
+            and (focus is widget or widget.isAncestorOf(focus))
+        )
+
     @Slot()
     def refresh(self) -> None:
-        if self.page is not None:
+        """F5 (View → Refresh): what has focus reads its data again; nothing collapses."""
+        if self._focus_in(self.activity_view):
+            self.activity_view.refresh()
+        elif self.page is not None and not self._focus_in(self.sidebar):
             self.page.refresh()
         else:
-            for profile in self.ctx.profiles.list():
-                self.sidebar.reconnect(profile.name)
+            self.sidebar.refresh()
 
     @Slot()
     def focus_filter(self) -> None:
-        if self.page is not None and hasattr(self.page.tags, "filter_edit"):
+        """Ctrl+F: the sidebar's filter when it has focus, else the open tags' filter."""
+        if self.page is not None and not self._focus_in(self.sidebar):
             self.page.tabs.setCurrentWidget(self.page.tags)
-            self.page.tags.filter_edit.setFocus()
-            self.page.tags.filter_edit.selectAll()
+            self.page.tags.focus_filter()
         else:
             self.sidebar.focus_filter()
 

@@ -97,25 +97,6 @@ def test_a_thousand_tags_load_sort_by_created_filter_and_copy(
     assert QGuiApplication.clipboard().text() == f"{registry.host}/dev/big:1.0.0"
 
 
-def test_shortcuts_focus_the_filter_and_refresh(
-    qtbot: QtBot, registry: RegistryServer, make_context: ContextFactory
-) -> None:
-    push_tags(registry.url, "dev/app", build_image(seed=1), ["1.0", "2.0"])
-    view = TagsView(make_context(local=registry), "local", "dev/app")
-    with qtbot.waitSignal(view.loaded):
-        open_view(qtbot, view)
-    view.activateWindow()
-    view.table.setFocus()
-    qtbot.waitUntil(view.table.hasFocus)
-    qtbot.keyClick(view.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(view.filter_edit.hasFocus)
-
-    push_tags(registry.url, "dev/app", build_image(seed=2), ["3.0"])
-    with qtbot.waitSignal(view.loaded):
-        qtbot.keyClick(view.table, Qt.Key.Key_F5)
-    assert sorted(view.model.tags()) == ["1.0", "2.0", "3.0"]
-
-
 def test_signatures_are_badges_on_their_image(
     qtbot: QtBot, registry: RegistryServer, make_context: ContextFactory
 ) -> None:

@@ -3,6 +3,12 @@
 The engine is the same plain-Python object the headless agent runs. Its callbacks fire on
 its own thread; this controller re-emits them as Qt signals, which Qt queues to the GUI
 thread, so no widget is ever touched from the engine's thread.
+
+Stopping never waits on the GUI thread: :meth:`EngineController.request_stop` only asks,
+and the thread ends by itself once its current request returns. The thread is a daemon:
+if it is still inside a slow request when the app exits, the process does not wait for
+it; the copy it abandoned (before its tag) is taken over by the next engine, as after a
+crash (docs/architecture.md, Guarantees).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ POLL_INTERVAL = 30.0
 class EngineController(QObject):
     state_changed = Signal(str)  # running, paused, stopped
     cycle_done = Signal(object)  # CycleReport
+    repository_changed = Signal(object)  # RepositoryChange: a poll saw tags come or go
     promotion_started = Signal(object)  # QueueEntry
     promotion_finished = Signal(object)  # HistoryRow (promoted or skipped)
     promotion_failed = Signal(object)  # HistoryRow
@@ -43,6 +50,7 @@ class EngineController(QObject):
         self.interval = interval
         self.engine: Engine | None = None
         self._thread: threading.Thread | None = None
+        self._stopping: list[threading.Thread] = []  # asked to stop, maybe still running
         self.state = "stopped"
 
     def _callbacks(self) -> EngineCallbacks:
@@ -61,6 +69,7 @@ class EngineController(QObject):
             finished=finished,
             failed=failed,
             cycle_done=cycle,
+            changed=self.repository_changed.emit,
             problem=self.problem.emit,
             recovered=self.recovered.emit,
         )
@@ -77,7 +86,7 @@ class EngineController(QObject):
             client_factory=self.ctx.client_factory,
         )
         self._thread = threading.Thread(
-            target=self._run, args=(self.engine,), name="hoister-engine"
+            target=self._run, args=(self.engine,), name="hoister-engine", daemon=True
         )
         self._thread.start()
         self._set_state("running")
@@ -102,17 +111,42 @@ class EngineController(QObject):
                 if engine.wait_stop(min(2.0**restarts, 60.0)):
                     return
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop and join: a copy in progress is abandoned before its tag (it resumes later)."""
+    def request_stop(self) -> None:
+        """Ask the engine to stop and return at once (closing the window): a copy in
+        progress is abandoned before its tag and resumes later; the thread ends by itself."""
         if self.engine is not None:
             self.engine.stop()
         if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("the promotion engine did not stop within %.0f s", timeout)
+            self._stopping.append(self._thread)
         self._thread = None
         self.engine = None
         self._set_state("stopped")
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for stopped engines to end (the app's exit path,
+        after its window is gone); True if none is left running."""
+        self._stopping = [t for t in self._stopping if t.is_alive()]
+        for thread in self._stopping:
+            thread.join(timeout)
+        self._stopping = [t for t in self._stopping if t.is_alive()]
+        if self._stopping:
+            log.warning(
+                "the promotion engine did not stop within %.0f s; its copy resumes next time",
+                timeout,
+            )
+        return not self._stopping
+
+    @property
+    def running_threads(self) -> int:
+        """Engine threads still alive, stopping or not (for the exit path and tests)."""
+        alive = [t for t in (self._thread, *self._stopping) if t is not None and t.is_alive()]
+        return len(alive)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop and wait up to ``timeout`` seconds (tests, the exit path); never call it
+        from a window's event handler, use :meth:`request_stop` there."""
+        self.request_stop()
+        return self.wait(timeout)
 
     def set_paused(self, paused: bool) -> None:
         if self.engine is None:

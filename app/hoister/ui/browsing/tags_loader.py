@@ -168,6 +168,12 @@ class TagsLoader(QObject):
         self._requested.difference_update(failed)
         self.want(failed, front=True)
 
+    def forget(self, tags: list[str]) -> None:
+        """Read these tags' details again when next wanted (they point elsewhere now)."""
+        self._requested.difference_update(tags)
+        if self.fetch_all:
+            self.want(tags)
+
     def want(self, tags: list[str], front: bool = False) -> None:
         """Queue detail reads; ``front`` for the rows on screen."""
         fresh = [t for t in tags if t not in self._requested]

@@ -29,6 +29,7 @@ from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE, ProvenanceRecord
 from hoister.engine.tags import is_internal_tag, is_referrer_tag
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor
+from hoister.ui.browsing.fade import Fade
 from hoister.ui.shared.format import human_size, local_time, short_digest
 
 #: Where a tag came from sits next to the tag: it is what QA reads first in a target
@@ -143,6 +144,8 @@ class TagsModel(QAbstractTableModel):
         #: says what (the view reads it and calls :meth:`add_referrers`).
         self._indexed: set[str] = set()
         self._hidden = 0
+        self.fade = Fade(self)  # rows a promotion just brought, highlighted for a while
+        self.fade.stepped.connect(self._faded)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -176,6 +179,8 @@ class TagsModel(QAbstractTableModel):
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == SIZE:
             return _RIGHT
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self.fade.colour(row.tag)
         if role == Qt.ItemDataRole.ForegroundRole and column == DIGEST and row.details is None:
             return _ERROR_COLOUR if row.error else _PENDING_COLOUR
         return None
@@ -347,6 +352,28 @@ class TagsModel(QAbstractTableModel):
         """Repositories the tags shown so far were promoted from, sorted."""
         return sorted(self._sources)
 
+    def add_promoted(self, tag: str, provenance: str, source: str = "") -> None:
+        """A promotion wrote ``tag`` here: list it (if new) with where it came from, and
+        highlight it for a few seconds so the person watching notices it. ``source`` is
+        the repository it came from, so the promoted-only and source filters keep it."""
+        self.append_tags([tag])
+        number = self._by_tag.get(tag)
+        if number is None:
+            return
+        row = self._rows[number]
+        row.provenance = provenance
+        row.source = source or row.source
+        self._changed([number])
+        if source and source not in self._sources:
+            self._sources.add(source)
+            self.sources_changed.emit()
+        self.fade.start([tag])
+
+    def _faded(self, tags: list[str]) -> None:
+        numbers = [n for n in (self._by_tag.get(t) for t in tags) if n is not None]
+        for number in numbers:
+            self._changed([number])
+
     def remove_tags(self, tags: Iterable[str]) -> None:
         """Drop rows of deleted tags, one contiguous block at a time (highest first)."""
         numbers = sorted((self._by_tag[t] for t in set(tags) if t in self._by_tag), reverse=True)
@@ -360,6 +387,7 @@ class TagsModel(QAbstractTableModel):
         self._by_tag = {row.tag: n for n, row in enumerate(self._rows)}
 
     def clear(self) -> None:
+        self.fade.forget()
         self.beginResetModel()
         self._rows, self._by_tag, self._badges, self._hidden = [], {}, {}, 0
         self._indexed = set()

@@ -97,14 +97,10 @@ class TagsView(QWidget):
         self.filter_edit = self.filters.edit
         self.promoted_only = self.filters.promoted_only
         self.source_combo = self.filters.source_combo
+        # F5 and Ctrl+F belong to the window (View menu), which hands them to the view
+        # with focus: a second binding here made Qt call both "ambiguous" and run neither.
         self.refresh_action = QAction("Refresh", self)
-        self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         self.refresh_action.setToolTip("Read the tag list again (F5)")
-        self.find_action = QAction("Filter", self)
-        self.find_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
-        for action in (self.refresh_action, self.find_action):
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(action)
         refresh_button = QToolButton()
         refresh_button.setDefaultAction(self.refresh_action)
         top = QHBoxLayout()
@@ -184,7 +180,6 @@ class TagsView(QWidget):
 
     def _connect(self) -> None:
         self.refresh_action.triggered.connect(self.refresh)
-        self.find_action.triggered.connect(self._focus_filter)
         self.retry_button.clicked.connect(self._retry)
         self.filters.changed.connect(self._filters_changed)
         self.table.installEventFilter(self)
@@ -337,7 +332,7 @@ class TagsView(QWidget):
         QGuiApplication.clipboard().setText(str(action.data()))
 
     @Slot()
-    def _focus_filter(self) -> None:
+    def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
 
@@ -364,6 +359,24 @@ class TagsView(QWidget):
     @Slot(str, list)
     def _deleted(self, _digest: str, tags: list[str]) -> None:
         self.model.remove_tags(tags)
+        self._update_status()
+
+    def show_promoted(self, tag: str, provenance: str, source: str = "") -> None:
+        """The engine promoted into this repository: the tag shows at once, highlighted,
+        with where it came from (its details are read as for any row)."""
+        self.model.add_promoted(tag, provenance, source)
+        self._update_status()
+
+    def apply_changes(self, added: list[str], moved: list[str], removed: list[str]) -> None:
+        """What the engine's poll found changed here, applied without reading the list
+        again: the rows, their order and the selection stay as they are."""
+        selected = self.selected_tag()
+        self.model.remove_tags([*removed, *moved])
+        self.model.append_tags([*moved, *added])
+        self.loader.forget(moved)  # their details changed with their digest
+        if selected in moved:
+            self.select_tag(selected)
+        self._schedule_visible()
         self._update_status()
 
     @Slot(str)

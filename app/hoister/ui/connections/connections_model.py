@@ -187,6 +187,39 @@ class ConnectionsModel(QStandardItemModel):
                 total += 1
         return total
 
+    def repositories(self, name: str) -> list[str]:
+        """Every repository listed under a connection (a refresh compares with these)."""
+        connection = self.connection_item(name)
+        if connection is None:
+            return []
+        found: list[str] = []
+        for row in range(connection.rowCount()):
+            child = connection.child(row)
+            kind = child.data(KindRole)
+            if kind == Kind.NAMESPACE:
+                found.extend(child.child(r).data(ObjectRole) for r in range(child.rowCount()))
+            elif kind == Kind.REPOSITORY:
+                found.append(child.data(ObjectRole))
+        return found
+
+    def remove_repositories(self, name: str, repositories: set[str]) -> None:
+        """Drop repositories that are gone (and namespaces left empty); the rest of the
+        tree, its expanded groups and its selection, stays as it is."""
+        connection = self.connection_item(name)
+        if connection is None or not repositories:
+            return
+        for row in reversed(range(connection.rowCount())):
+            child = connection.child(row)
+            kind = child.data(KindRole)
+            if kind == Kind.NAMESPACE:
+                for r in reversed(range(child.rowCount())):
+                    if child.child(r).data(ObjectRole) in repositories:
+                        child.removeRow(r)
+                if child.rowCount() == 0:
+                    connection.removeRow(row)
+            elif kind == Kind.REPOSITORY and child.data(ObjectRole) in repositories:
+                connection.removeRow(row)
+
     def find_repository(self, name: str, repository: str) -> QModelIndex:
         connection = self.connection_item(name)
         if connection is None:

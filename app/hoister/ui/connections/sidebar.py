@@ -3,13 +3,24 @@
 Each connection loads its catalog page by page in the background when it is first
 expanded (or refreshed); a registry that forbids the catalog shows the repositories
 a user added by name instead, with the registry's reason.
+
+A refresh merges: new repositories are added, gone ones removed, and everything else,
+expanded groups and the selection included, stays where the user left it; which groups
+are open is remembered (:mod:`.tree_memory`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +45,7 @@ from hoister.ui.connections.connections_model import (
     StateRole,
 )
 from hoister.ui.connections.password_dialog import PasswordNeeded, PasswordPrompts, require_login
+from hoister.ui.connections.tree_memory import TreeMemory
 from hoister.ui.context import AppContext
 from hoister.ui.shared.workers import Requester
 
@@ -83,6 +95,7 @@ class Sidebar(QWidget):
         self._loaded: set[str] = set()
         self.passwords = PasswordPrompts(ctx, self)
         self.passwords.entered.connect(self.reconnect)
+        self._seen: dict[str, set[str]] = {}  # names listed so far by a load in progress
         self._build()
         self.reload_profiles()
 
@@ -118,6 +131,10 @@ class Sidebar(QWidget):
         self.filter_edit.textChanged.connect(self._filter_timer.start)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.tree.expanded.connect(self._expanded)
+        # before the first profile is listed, so connections open (and load) by themselves
+        self.memory = TreeMemory(
+            self.tree, self.proxy, self.model, self.filter_edit, self.ctx.settings
+        )
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.add_button.clicked.connect(self.add_requested)
@@ -134,7 +151,7 @@ class Sidebar(QWidget):
         self._refresh_icons()
 
     def load(self, name: str) -> None:
-        """(Re)load a connection's repositories from the first page."""
+        """(Re)load a connection's repositories from the first page, merged into the tree."""
         loader = self._loaders.get(name)
         if loader is None:
             loader = Requester(self.ctx.pool, self)
@@ -143,8 +160,9 @@ class Sidebar(QWidget):
             self._loaders[name] = loader
             loader.setObjectName(name)
         self._loaded.add(name)
-        self.model.clear_repositories(name)
-        self.model.show_message(name, "Loading repositories…")
+        self._seen[name] = set()
+        listed = self.model.repository_count(name)
+        self.model.show_message(name, "Refreshing…" if listed else "Loading repositories…")
         self.model.set_state(name, State.LOADING)
         self._refresh_icons()
         self.activity.emit(f"Connecting to {name}…")
@@ -153,6 +171,32 @@ class Sidebar(QWidget):
     def reconnect(self, name: str) -> None:
         self.ctx.forget_client(name)
         self.load(name)
+
+    def current_profile(self) -> str | None:
+        """The connection of the selected row, if any."""
+        name = self.tree.currentIndex().data(ProfileNameRole)
+        return name if isinstance(name, str) else None
+
+    @Slot()
+    def refresh(self, name: str | None = None) -> None:
+        """F5 in the sidebar: list the selected connection again (every loaded one if none
+        is selected), keeping what is expanded and selected."""
+        name = name or self.current_profile()
+        names = [name] if name else sorted(self._loaded)
+        for each in names:
+            self.load(each)
+
+    def repository_appeared(self, name: str, repository: str) -> None:
+        """The engine wrote into a repository (a promotion): list it if it is new, with
+        its namespace, without reading the catalog again."""
+        if name not in self._loaded or self.model.find_repository(name, repository).isValid():
+            return
+        self.model.add_repositories(name, [repository])
+        seen = self._seen.get(name)
+        if seen is not None:
+            seen.add(repository)  # a load under way must not remove it
+        elif self.model.repository_count(name) == 1:
+            self.model.clear_message(name)  # "No repositories yet" no longer holds
 
     def select_repository(self, name: str, repository: str) -> None:
         source = self.model.find_repository(name, repository)
@@ -194,7 +238,10 @@ class Sidebar(QWidget):
         if info is not None:
             self.model.set_state(name, State.CONNECTED, f"connected as {info.user}")
             self._add_remembered(name)
+        seen = self._seen.setdefault(name, set())
+        seen.update(getattr(self.model.connection_item(name).data(ObjectRole), "repositories", []))
         if isinstance(page, Exception):
+            self._drop_unseen(name)
             self.model.set_state(name, State.CONNECTED, f"catalog not available: {page}")
             self.model.show_message(
                 name, "This registry does not list its repositories; add them by name (right-click)"
@@ -203,10 +250,12 @@ class Sidebar(QWidget):
             self._refresh_icons()
             return
         self.model.add_repositories(name, page.items)
+        seen.update(page.items)
         if page.next_url:
             self.model.show_message(name, f"Loading… {self.model.repository_count(name):,} so far")
             self._loaders[name].submit(load_catalog_page, self.ctx, name, page.next_url)
             return
+        self._drop_unseen(name)
         self.model.clear_message(name)
         count = self.model.repository_count(name)
         if count == 0:
@@ -220,6 +269,7 @@ class Sidebar(QWidget):
         name = loader.objectName() if loader is not None else ""
         if self.model.connection_item(name) is None:
             return
+        self._seen.pop(name, None)  # the last listing stays, with the reason beneath it
         if isinstance(error, PasswordNeeded):
             self.model.set_state(name, State.FAILED, str(error))
             self.model.show_message(
@@ -234,6 +284,12 @@ class Sidebar(QWidget):
         self.model.show_message(name, f"Cannot connect: {error}")
         self.activity.emit(f"{name}: {error}")
         self._refresh_icons()
+
+    def _drop_unseen(self, name: str) -> None:
+        """The listing is complete: what it no longer names is gone from the registry."""
+        seen = self._seen.pop(name, set())
+        gone = set(self.model.repositories(name)) - seen
+        self.model.remove_repositories(name, gone)
 
     def _add_remembered(self, name: str) -> bool:
         item = self.model.connection_item(name)
@@ -257,10 +313,16 @@ class Sidebar(QWidget):
 
     @Slot("QPoint")
     def _context_menu(self, point: object) -> None:
-        index = self.tree.indexAt(point)  # type: ignore[arg-type]
+        menu = self.context_menu(self.tree.indexAt(point))  # type: ignore[arg-type]
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+
+    def context_menu(self, index: QModelIndex) -> QMenu:
+        """The right-click menu of a row (of the empty space for an invalid index)."""
         name = index.data(ProfileNameRole)
         menu = QMenu(self)
         if name:
+            menu.addAction("Refresh", lambda: self.refresh(name))
             menu.addAction("Reconnect", lambda: self.reconnect(name))
             item = self.model.connection_item(name)
             if item is not None and getattr(item.data(ObjectRole), "username", None):
@@ -271,7 +333,7 @@ class Sidebar(QWidget):
             menu.addAction("Remove connection…", lambda: self.remove_requested.emit(name))
         else:
             menu.addAction("Add registry…", self.add_requested.emit)
-        menu.exec(self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+        return menu
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus()

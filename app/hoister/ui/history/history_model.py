@@ -48,6 +48,10 @@ class HistoryModel(QAbstractTableModel):
         self._rows[0:0] = fresh
         self.endInsertRows()
 
+    def rows(self) -> list[HistoryRow]:
+        """The rows shown, newest first."""
+        return list(self._rows)
+
     def newest_id(self) -> int:
         return max((r.id or 0 for r in self._rows), default=0)
 

@@ -50,6 +50,7 @@ class HistoryView(QWidget):
         self.ctx = ctx
         self.repository = repository
         self.model = HistoryModel()
+        self._again = False
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SortRole)
@@ -88,10 +89,16 @@ class HistoryView(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        if not self._requester.busy:
-            self._requester.submit(
-                read_history, self.ctx.database, self.repository, self.model.newest_id()
-            )
+        """Read the rows newer than those shown. Asked while a read is under way (the
+        engine just finished a promotion), it reads once more when that one is in, so
+        the newest row is never left for the next tick."""
+        if self._requester.busy:
+            self._again = True
+            return
+        self._again = False
+        self._requester.submit(
+            read_history, self.ctx.database, self.repository, self.model.newest_id()
+        )
 
     @Slot(object)
     def _loaded(self, rows: object) -> None:
@@ -102,6 +109,8 @@ class HistoryView(QWidget):
         self.table.setVisible(has_rows)
         if rows:
             self.table.resizeColumnsToContents()
+        if self._again:
+            self.refresh()  # the read asked for meanwhile
 
     def selected_row(self) -> HistoryRow | None:
         indexes = self.table.selectionModel().selectedRows()
