@@ -137,10 +137,10 @@ def test_template_field_menu_preview_and_ticking_clock(qtbot: QtBot) -> None:
     field.set_sample("1.4-stable", "sha256:" + "ab" * 32, "dev/website")
     field.set_text("%Y%m%d-%H%M%S")
     assert field.preview_label.text() == "1.4-stable → 20261130-090503"
-    # Every token is in the menu with its meaning; %% cannot be inserted.
-    actions = {a.data(): a for a in field.tokens_menu.actions()}
+    # Every token but %% is offered, with its whole meaning as a tip.
+    actions = {a.data(): a for a in field.token_actions}
     assert "%W" in actions and "week of the year" in actions["%W"].text()
-    assert not actions["%%"].isEnabled() and actions["%n"].isEnabled()
+    assert "Monday first" in actions["%W"].toolTip() and "%%" not in actions
     field.set_text("build-")
     actions["%D"].trigger()
     assert field.text() == "build-%D"

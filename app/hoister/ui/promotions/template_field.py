@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QHideEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,15 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from hoister.policies import PolicyError, Rule, TemplateError, TimeZoneMode, compile_rule
-from hoister.policies.template import TOKENS, TemplateContext, render, validate_template
+from hoister.policies.template import TemplateContext, render, validate_template
 from hoister.registry import NotFound
 from hoister.ui.context import AppContext
+from hoister.ui.promotions.tokens_menu import fill_tokens_menu
 from hoister.ui.shared.workers import Requester
 
 ERROR_COLOR = "#b3261e"
 DEFAULT_SAMPLE = "1.0"
-#: ``%%`` is listed for completeness but cannot be inserted: it never makes a valid tag.
-UNUSABLE_TOKENS = frozenset({"%%"})
 GROUP_TOKEN = "%{NAME}"
 _TOKEN = re.compile(r"%(?:\{[^}]*\}?|.?)")  # how template.py splits tokens, for marking
 
@@ -94,10 +93,7 @@ class TemplateField(QWidget):
         self.tokens_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.tokens_menu = QMenu(self.tokens_button)
         self.tokens_button.setMenu(self.tokens_menu)
-        for token, meaning in TOKENS.items():
-            action = self.tokens_menu.addAction(f"{token}\t{meaning}")
-            action.setData(token)
-            action.setEnabled(token not in UNUSABLE_TOKENS)
+        self.token_actions = fill_tokens_menu(self.tokens_menu, self._insert_token)
         self.preview_label = QLabel()
         self.preview_label.setTextFormat(Qt.TextFormat.PlainText)
         self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -119,7 +115,6 @@ class TemplateField(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._refresh_preview)
-        self.tokens_menu.triggered.connect(self._insert_token)
         self.edit.textChanged.connect(self._edited)
         self._check()
 
@@ -203,9 +198,7 @@ class TemplateField(QWidget):
         if isinstance(sample, tuple):
             self.set_sample(sample[0], sample[1], self._sample[2])
 
-    @Slot(QAction)
-    def _insert_token(self, action: QAction) -> None:
-        token = str(action.data())
+    def _insert_token(self, token: str) -> None:
         self.edit.insert(token)
         if token == GROUP_TOKEN:  # select NAME so typing replaces it
             end = self.edit.cursorPosition()
