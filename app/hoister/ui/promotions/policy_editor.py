@@ -256,7 +256,9 @@ class PolicyEditor(QDialog):
             self.webhook_edit.textChanged,
         ):
             signal.connect(self._schedule)
-        self.target_picker.changed.connect(self._check_permissions)
+        # A push check opens an upload on the target: only for a name that is complete.
+        self.target_picker.committed.connect(self._check_permissions)
+        self.target_picker.changed.connect(self._target_edited)
         self.target_profile_combo.currentTextChanged.connect(self._target_profile_chosen)
         self.time_zone_combo.currentIndexChanged.connect(self._time_zone_chosen)
         self.save_button.clicked.connect(self._save)
@@ -281,8 +283,7 @@ class PolicyEditor(QDialog):
         """Clients exist: now read the catalog and the sample tag, and check permissions."""
         self.target_picker.set_profile(self.target_profile_combo.currentText())
         self.template.load_sample(self.ctx, self.source_profile, self.source_repository)
-        self._check_permissions()
-        self.permissions_label.check_now()
+        self._check_permissions()  # the target the policy already has, once
 
     # -- the policy and its problems ---------------------------------------------------
 
@@ -366,6 +367,10 @@ class PolicyEditor(QDialog):
     def _target_profile_chosen(self, name: str) -> None:
         self.target_picker.set_profile(name)
         self._check_permissions()
+
+    @Slot(str)
+    def _target_edited(self, repository: str) -> None:
+        self.permissions_label.target_edited((self.target_profile_combo.currentText(), repository))
 
     @Slot()
     def _check_permissions(self) -> None:

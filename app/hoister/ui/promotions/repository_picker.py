@@ -40,6 +40,8 @@ class RepositoryPicker(QWidget):
     """A line edit completing on substrings of the registry's repository names."""
 
     changed = Signal(str)
+    #: The name is complete: the field was left, Enter pressed or a completion chosen.
+    committed = Signal(str)
     #: The whole catalog is in (number of names offered), or it was refused (-1).
     loaded = Signal(int)
 
@@ -79,6 +81,8 @@ class RepositoryPicker(QWidget):
         self._requester.ready.connect(self._page_arrived)
         self._requester.error.connect(self._catalog_refused)
         self.line_edit.textChanged.connect(self._edited)
+        self.line_edit.editingFinished.connect(self._committed)
+        self.completer.activated.connect(self._committed)
         self.browse_button.clicked.connect(self._browse)
 
     # -- public ------------------------------------------------------------------------
@@ -151,6 +155,10 @@ class RepositoryPicker(QWidget):
     def _browse(self) -> None:
         self.completer.setCompletionPrefix(self.repository())
         self.completer.complete()
+
+    @Slot()
+    def _committed(self) -> None:
+        self.committed.emit(self.repository())
 
     # -- messages ----------------------------------------------------------------------
 
