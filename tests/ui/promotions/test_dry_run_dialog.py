@@ -15,7 +15,9 @@ from hoister.engine.watcher import Candidate
 from hoister.policies import Evaluation, Outcome, Policy, Rule, Verdict
 from hoister.profiles import Profile
 from hoister.store import PolicyStore
+from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.context import AppContext
+from hoister.ui.main_window import MainWindow
 from hoister.ui.promotions.dry_run_dialog import DryRunDialog
 from hoister.ui.promotions.dry_run_model import (
     FIRST_CRITERION,
@@ -237,7 +239,19 @@ def test_run_now_in_the_window_shows_earlier_promotions_and_does_not_offer_them(
     finally:
         engine.close()
 
-    window = open_window(qtbot, ctx)
+    controller = EngineController(ctx, interval=60.0)
+    window = open_window(qtbot, ctx, controller)
+    try:
+        with qtbot.waitSignal(controller.cycle_done, timeout=15_000):
+            controller.start()
+        run_now_in_the_window(qtbot, window, digests, policy.id)
+    finally:
+        controller.stop()
+
+
+def run_now_in_the_window(
+    qtbot: QtBot, window: MainWindow, digests: dict[str, str], policy_id: int | None
+) -> None:
     tab = open_promotions(qtbot, open_repository(qtbot, window, "dev/website"), policies=1)
     tab.table.selectRow(0)
     qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
@@ -256,9 +270,21 @@ def test_run_now_in_the_window_shows_earlier_promotions_and_does_not_offer_them(
     dialog.only_promoted.setChecked(True)
     assert dialog.proxy.rowCount() == 1 and text(dialog, "1.2-stable", TAG) == "1.2-stable"
 
-    with qtbot.waitSignal(tab.submit_candidates, timeout=5_000) as submitted:
+    # Confirmed, only 1.2-stable goes to the app's engine, which promotes it.
+    assert window.engine is not None
+    engine = window.engine
+    with (
+        qtbot.waitSignal(tab.submit_candidates, timeout=5_000) as submitted,
+        qtbot.waitSignal(engine.promotion_finished, timeout=30_000) as finished,
+    ):
         qtbot.mouseClick(dialog.promote_button, Qt.MouseButton.LeftButton)
     [candidates] = submitted.args
     assert [(c.tag, c.digest, c.only_policy) for c in candidates] == [
-        ("1.2-stable", digests["1.2-stable"], policy.id)
+        ("1.2-stable", digests["1.2-stable"], policy_id)
     ]
+    row = finished.args[0]
+    assert (row.source_tag, row.outcome, row.target_tag) == (
+        "1.2-stable",
+        "promoted",
+        "1.2-stable-qa",
+    )

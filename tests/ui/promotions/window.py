@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
+from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.browsing.repository_page import RepositoryPage
 from hoister.ui.context import AppContext
 from hoister.ui.main_window import MainWindow
 from hoister.ui.promotions.promotions_tab import PromotionsTab
 
 
-def open_window(qtbot: QtBot, ctx: AppContext) -> MainWindow:
-    window = MainWindow(ctx)
+def open_window(
+    qtbot: QtBot, ctx: AppContext, engine: EngineController | None = None
+) -> MainWindow:
+    window = MainWindow(ctx, engine)
     qtbot.addWidget(window)
     window.resize(1024, 700)
     window.show()

@@ -20,13 +20,14 @@ import threading
 import weakref
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QWidget
 
 from hoister.errors import HoisterError
 from hoister.registry import RegistryClient
 from hoister.registry.errors import Denied, NotFound, RegistryError, Unauthorized
 from hoister.ui.context import AppContext
+from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.shared.workers import Requester
 
 WARNING_STYLE = "background: #fff4ce; color: #5c4400; border: 1px solid #e0c060; padding: 6px"
@@ -129,7 +130,7 @@ def _refused(client: RegistryClient, repository: str, verb: str, otherwise: str)
     return f"{_who(client)} may not {verb} {repository} on {client.host} ({why})"
 
 
-class PermissionsNote(QLabel):
+class PermissionsNote(MessageLabel):
     """The editor's permission line: checks (in a worker) and shows the result.
 
     Warnings are yellow and never block saving: the registry may grant the right later,
@@ -140,13 +141,11 @@ class PermissionsNote(QLabel):
     checked = Signal(list)  # the warnings, [] when the credentials suffice
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent=parent)
         self.ctx = ctx
         self._route: tuple[str, str, str, str] | None = None
         #: How many checks were started (a test can see a route is asked once).
         self.checks_started = 0
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setWordWrap(True)
         self._requester = Requester(ctx.pool, self)
         self._requester.ready.connect(self._done)
         self._requester.error.connect(self._failed)
@@ -156,7 +155,7 @@ class PermissionsNote(QLabel):
         if target is None:
             self._route = None
             self._requester.cancel()
-            self.clear()
+            self.setText("")
             return
         route = (*source, *target)
         if route == self._route:

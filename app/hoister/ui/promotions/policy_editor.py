@@ -45,10 +45,11 @@ from hoister.registry.identity import profile_identities
 from hoister.store import Database, PolicyStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.criteria_editor import CriteriaEditor
+from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.promotions.permissions import PermissionsNote
 from hoister.ui.promotions.promote_dialog import OVERWRITE_CHOICES
 from hoister.ui.promotions.repository_picker import RepositoryPicker
-from hoister.ui.promotions.template_field import Clock, TemplateField, tag_patterns, utc_now
+from hoister.ui.promotions.template_field import Clock, TemplateField, utc_now
 from hoister.ui.shared.workers import Requester
 
 ERROR_COLOR = "#b3261e"
@@ -94,12 +95,10 @@ def store_policy(database: Database, profiles: ProfileStore, policy: Policy) -> 
         return store.update(policy, check=check)
 
 
-def _message_label() -> QLabel:
-    label = QLabel()
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    label.setStyleSheet(f"color: {ERROR_COLOR}")
-    label.setVisible(False)
+def _message_label() -> MessageLabel:
+    """A rare message (a name too long, a bad webhook): no line kept for it."""
+    label = MessageLabel(reserve=0)
+    label.show_message("", f"color: {ERROR_COLOR}")
     return label
 
 
@@ -319,7 +318,7 @@ class PolicyEditor(QDialog):
     def _validate(self) -> list[Problem]:
         self._debounce.stop()
         policy = self.policy()
-        self.template.set_tag_patterns(tag_patterns(policy.rules))
+        self.template.set_tag_rules(policy.rules)
         problems = policy_problems(policy)
         if self.others is not None:
             try:
@@ -338,8 +337,7 @@ class PolicyEditor(QDialog):
                 self.criteria.show_problem(int(problem.where[6:-1]), problem.message)
             by_place.setdefault(problem.where, []).append(problem.message)
         for where, label in self.field_messages.items():
-            label.setText("\n".join(by_place.get(where, [])))
-            label.setVisible(where in by_place)
+            label.show_message("\n".join(by_place.get(where, [])))
         target = by_place.get("target", []) + by_place.get("cycle", [])
         self.target_picker.show_problem("\n".join(target) or None)
         lines = [f"Not saved: {self._save_error}"] if self._save_error else []
