@@ -36,7 +36,7 @@ class CriteriaEditor(QWidget):
         self.add_button.setAutoDefault(False)  # Enter in a field must not add a criterion
         self._rows_layout = QVBoxLayout()
         self._rows_layout.setContentsMargins(0, 0, 0, 0)
-        self._rows_layout.setSpacing(6)
+        self._rows_layout.setSpacing(0)  # each row keeps a message line below it
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addStretch(1)

@@ -87,7 +87,7 @@ class CriterionRow(QWidget):
         self._row.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
+        layout.setSpacing(1)
         layout.addLayout(self._row)
         layout.addWidget(self.problem_label)
         self._field_chosen()

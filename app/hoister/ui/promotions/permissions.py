@@ -141,7 +141,7 @@ class PermissionsNote(MessageLabel):
     checked = Signal(list)  # the warnings, [] when the credentials suffice
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent)
+        super().__init__(reserve=0, parent=parent)  # last of the fields: none below it
         self.ctx = ctx
         self._route: tuple[str, str, str, str] | None = None
         #: How many checks were started (a test can see a route is asked once).

@@ -153,7 +153,7 @@ class PolicyEditor(QDialog):
         self.name_edit.setPlaceholderText("e.g. Stable builds to QA")
         self.description_edit = QPlainTextEdit()
         self.description_edit.setPlaceholderText("What this policy is for (optional)")
-        self.description_edit.setFixedHeight(54)
+        self.description_edit.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 10)
         self.source_label = QLabel(f"{self.source_profile}:{self.source_repository}")
         self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.enabled_check = QCheckBox("Enabled")
