@@ -39,7 +39,8 @@ from hoister.registry import NotFound
 from hoister.store import now_utc
 from hoister.store.queue import QueueStore
 from hoister.ui.context import AppContext
-from hoister.ui.promotions.dry_run_model import TAG, DryRunFilter, DryRunModel, Earlier
+from hoister.ui.promotions.dry_run_model import TAG, DryRunFilter, DryRunModel
+from hoister.ui.promotions.earlier import Earlier
 from hoister.ui.promotions.policies_model import policy_name
 from hoister.ui.shared.workers import Requester
 

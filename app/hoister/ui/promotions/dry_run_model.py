@@ -13,7 +13,6 @@ and it is neither counted nor offered among the tags that would be promoted.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -29,6 +28,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from hoister.engine.dryrun import DryRunRow
 from hoister.policies import Outcome, Policy, Verdict, describe_rule
 from hoister.store.queue import QueueEntry
+from hoister.ui.promotions.earlier import EARLIER_WORDS, Earlier, earlier_entry, earlier_text
 
 TAG, VERDICT, FIRST_CRITERION = 0, 1, 2
 
@@ -47,16 +47,6 @@ COLOURS = {
     ERROR: "#d0453a",
     EARLIER: "#6f7f94",
 }
-#: What the verdict column says of an earlier match, by the state of its queue entry.
-EARLIER_WORDS = {
-    "done": "already promoted",
-    "pending": "already queued",
-    "running": "being promoted",
-    "skipped": "skipped before",
-    "failed": "failed before",
-}
-#: (source digest, source tag) -> this policy's queue entry for that match.
-Earlier = Mapping[tuple[str, str], QueueEntry]
 _OUTCOME_WORDS = {Outcome.HELD: ("yes", PROMOTE), Outcome.FAILED: ("no", NO)}
 _OUTCOME_WORDS[Outcome.UNKNOWN] = ("unknown", UNKNOWN)
 #: Sort order of verdicts: what would happen first, what will never happen last.
@@ -72,24 +62,6 @@ def verdict_of(row: DryRunRow) -> str:
     if row.evaluation.matched:
         return PROMOTE
     return UNKNOWN if row.evaluation.outcome is Outcome.UNKNOWN else NO
-
-
-def earlier_entry(row: DryRunRow, earlier: Earlier) -> QueueEntry | None:
-    """This policy's queue entry for the tag's match, if it matched the same image before."""
-    if row.digest is None or not row.evaluation.matched:
-        return None
-    return earlier.get((row.digest, row.tag))
-
-
-def earlier_text(entry: QueueEntry, fallback_tag: str | None) -> str:
-    """What became of the earlier match, with where it went."""
-    where = f"{entry.target_repository}:{entry.target_tag or fallback_tag or '…'}"
-    if entry.state == "done":
-        return f"already promoted → {where}"
-    if entry.state in ("pending", "running"):
-        return f"already queued → {where}"
-    why = f": {entry.last_error}" if entry.last_error else ""
-    return f"{EARLIER_WORDS[entry.state]}{why} (History can retry it)"
 
 
 def dot(colour: str) -> QIcon:
