@@ -83,7 +83,7 @@ def test_list_values_and_several_rules(cli) -> None:  # type: ignore[no-untyped-
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--rule", "tag gt 1"], "operator 'gt' does not apply to field 'tag'"),
+        (["--rule", "tag gt 1"], "Tag name (tag) cannot use 'is more than' (gt)"),
         (["--rule", "tag matches ("], "invalid regular expression"),
         (["--rule", "vulnerability_all lte many"], "'many' is not a count"),
         (["--rule", "colour eq red"], "unknown field 'colour'"),

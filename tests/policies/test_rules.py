@@ -218,8 +218,10 @@ def test_reasons_in_words() -> None:
     [
         (
             Rule("tag", "gt", ["1"]),
-            "operator 'gt' does not apply to field 'tag'; "
-            "use one of eq, neq, sw, ew, c, oo, noo, matches, glob, semver",
+            "Tag name (tag) cannot use 'is more than' (gt); use one of: equals (eq), "
+            "does not equal (neq), starts with (sw), ends with (ew), contains (c), "
+            "is one of (oo), is not one of (noo), matches the regular expression (matches), "
+            "matches the pattern (glob), is a version in (semver)",
         ),
         (Rule("tag", "matches", ["(unclosed"]), "invalid regular expression '(unclosed'"),
         (
@@ -230,14 +232,21 @@ def test_reasons_in_words() -> None:
         (Rule("vulnerability_critical", "lte", ["none"]), "'none' is not a count"),
         (Rule("vulnerability_all", "eq", ["-1"]), "'-1' is not a count"),
         (Rule("colour", "eq", ["red"]), "unknown field 'colour'; known fields: tag,"),
-        (Rule("label", "eq", ["x"]), "field 'label' needs a key"),
+        (Rule("label", "eq", ["x"]), "Label needs a key, such as org.opencontainers"),
         (Rule("size", "lt", ["big"]), "'big' is not a size"),
         (Rule("size", "lt", ["10XB"]), "is not a size"),
         (Rule("age", "gt", ["1 fortnight"]), "is not a duration"),
         (Rule("updated_at", "bf", ["yesterday"]), "'yesterday' is not a date"),
         (Rule("signed", "eq", ["maybe"]), "'maybe' is not true or false"),
-        (Rule("tag", "eq", ["a", "b"]), "takes one value, got 2; use 'oo'"),
-        (Rule("tag", "eq", []), "needs a value"),
+        (
+            Rule("tag", "eq", ["a", "b"]),
+            "Tag name equals takes one value, got 2; use 'is one of' (oo) for several",
+        ),
+        (Rule("tag", "eq", []), "Tag name equals needs a value"),
+        (
+            Rule("vulnerability_critical", "lte", []),
+            "Vulnerabilities: critical is at most needs a value",
+        ),
     ],
 )
 def test_bad_rules_have_precise_messages(rule: Rule, message: str) -> None:

@@ -168,7 +168,8 @@ def lookup_field(code: str) -> tuple[FieldSpec, str | None]:
     if keyed is not None and keyed.keyed:
         if not dot or not key:
             raise PolicyError(
-                f"field '{code}' needs a key, such as {prefix}.org.opencontainers.image.version"
+                f"{keyed.label} needs a key, such as org.opencontainers.image.version "
+                f"(written {prefix}.KEY)"
             )
         return keyed, key
     known = ", ".join(s.code + (".KEY" if s.keyed else "") for s in _SPECS)
@@ -183,10 +184,14 @@ def field_label(code: str) -> str:
 def check_operator(code: str, operator: str) -> FieldSpec:
     spec, _ = lookup_field(code)
     if operator not in spec.operators:
-        raise PolicyError(
-            f"operator '{operator}' does not apply to field '{code}'; "
-            f"use one of {', '.join(spec.operators)}"
+        # Words first (as the editor names them), codes in parentheses for the CLI.
+        said = (
+            f"'{OPERATOR_WORDS[operator]}' ({operator})"
+            if operator in OPERATOR_WORDS
+            else (f"'{operator}'")
         )
+        offered = ", ".join(f"{OPERATOR_WORDS[o]} ({o})" for o in spec.operators)
+        raise PolicyError(f"{spec.label} ({code}) cannot use {said}; use one of: {offered}")
     return spec
 
 

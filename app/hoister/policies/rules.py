@@ -207,12 +207,15 @@ def compile_rule(rule: Rule, where: str = "") -> CompiledRule:
         spec = check_operator(rule.field, rule.operator)
         _, key = lookup_field(rule.field)
         values = [v.strip() if spec.value_type is not ValueType.TEXT else v for v in rule.values]
+        # In the editor's words ("Tag name equals"), not MSR's codes ("tag eq"): the
+        # editor shows these under the row, and a CLI user reads them as well.
+        words = f"{field_label(rule.field)} {OPERATOR_WORDS[rule.operator]}"
         if not values:
-            raise PolicyError(f"{rule.field} {rule.operator} needs a value")
+            raise PolicyError(f"{words} needs a value")
         if len(values) > 1 and rule.operator not in LIST_OPERATORS:
             raise PolicyError(
-                f"operator '{rule.operator}' takes one value, got {len(values)}; "
-                "use 'oo' (one of) for several"
+                f"{words} takes one value, got {len(values)}; "
+                f"use '{OPERATOR_WORDS['oo']}' (oo) for several"
             )
         pattern = None
         try:

@@ -206,6 +206,21 @@ class Authenticator:
             return None
         return f"the token server refused user {self.user} for {' and '.join(missing)}"
 
+    def granted(self, scopes: Iterable[str]) -> set[str] | None:
+        """What the token server grants for ``scopes``, as single-action scopes.
+
+        A token server answers a request for more than a user may do with a token for
+        the part it allows (it does not refuse), and a JWT lists that part in its
+        ``access`` claim: so the grant can be read without touching the registry.
+        None when it cannot tell: Basic or anonymous registries, opaque tokens, or no
+        bearer challenge seen yet.
+        """
+        if self._scheme != "bearer" or self._challenge is None:
+            return None
+        wanted = merge_scopes(scopes)
+        token = self._cached(wanted) or self._fetch(wanted)
+        return None if token.granted is None else set(token.granted)
+
     def forget(self) -> None:
         """Drop cached tokens (after the credential changed)."""
         with self._lock:

@@ -1,6 +1,7 @@
 """The OCI Distribution client: catalog, tags, manifests, delete, referrers.
 
-Blob transfer lives in :mod:`hoister.registry.blobs` and is mixed in, so this class is
+Blob transfer lives in :mod:`hoister.registry.blobs` and the access check
+(:meth:`can_push`) in :mod:`hoister.registry.access`; both are mixed in, so this class is
 the one object the rest of Hoister talks to for a registry. It never imports Qt and
 holds no global state: the GUI, the CLI, the engine and the tests each create their own.
 """
@@ -18,6 +19,7 @@ import httpx
 from hoister import jsonlimits
 from hoister.credentials import Credential
 from hoister.registry import mediatypes
+from hoister.registry.access import AccessOps
 from hoister.registry.auth import CATALOG_SCOPE, repository_scope
 from hoister.registry.blobs import BlobOps
 from hoister.registry.errors import (
@@ -69,7 +71,7 @@ class Page:
     next_url: str | None
 
 
-class RegistryClient(BlobOps):
+class RegistryClient(BlobOps, AccessOps):
     """A client for one registry and one set of credentials."""
 
     def __init__(self, url: str, credential: Credential | None = None, **options: Any) -> None:

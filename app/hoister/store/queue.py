@@ -332,6 +332,14 @@ class QueueStore(ConnectionOwner):
         stamp = to_db_time(now)
         return sum(1 for row in rows if self._lapsed(row, stamp))
 
+    def for_policy(self, policy_id: int) -> list[QueueEntry]:
+        """Every entry ``policy_id`` queued, in any state: the matches it will not queue again
+        (the UNIQUE key refuses them), which a dry run must not offer as new promotions."""
+        rows = self._conn.execute(
+            "SELECT * FROM queue WHERE policy_id = ? ORDER BY id", (policy_id,)
+        )
+        return [_entry(row) for row in rows]
+
     def entries(self, state: str | None = None) -> list[QueueEntry]:
         if state is None:
             rows = self._conn.execute("SELECT * FROM queue ORDER BY id")

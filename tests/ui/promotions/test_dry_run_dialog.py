@@ -10,9 +10,14 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from hoister.engine.dryrun import DryRunRow
+from hoister.engine.engine import Engine
+from hoister.engine.watcher import Candidate
 from hoister.policies import Evaluation, Outcome, Policy, Rule, Verdict
 from hoister.profiles import Profile
+from hoister.store import PolicyStore
+from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.context import AppContext
+from hoister.ui.main_window import MainWindow
 from hoister.ui.promotions.dry_run_dialog import DryRunDialog
 from hoister.ui.promotions.dry_run_model import (
     FIRST_CRITERION,
@@ -26,6 +31,7 @@ from hoister.ui.promotions.dry_run_model import (
 from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
 from tests.ui.conftest import ContextFactory
+from tests.ui.promotions.window import open_promotions, open_repository, open_window
 
 NOW = datetime(2026, 11, 30, 9, 5, 3, tzinfo=UTC)
 STABLE = Rule("tag", "ew", ("stable",))
@@ -213,3 +219,72 @@ def test_an_unreachable_registry_is_reported_in_place(
     assert dialog.status.text().startswith("The dry run could not finish: ")
     assert "Traceback" not in dialog.status.text()
     assert dialog.progress.isHidden() and not dialog.promote_button.isEnabled()
+
+
+def test_run_now_in_the_window_shows_earlier_promotions_and_does_not_offer_them(
+    qtbot: QtBot, registry: RegistryServer, make_context: ContextFactory
+) -> None:
+    digests = push_seed_tags(registry)
+    ctx = make_context(local=registry)
+    with PolicyStore(ctx.database) as store:
+        policy = store.add(seed_policy(id=None))
+    # The engine promotes 1.1-stable for this policy, as it would after a push.
+    engine = Engine(ctx.database, ctx.profiles, ctx.credential, client_factory=ctx.client_factory)
+    try:
+        candidate = Candidate(
+            "local", "dev/website", "1.1-stable", digests["1.1-stable"], NOW, "poll"
+        )
+        assert engine.handle_candidate(candidate) == 1
+        assert engine.runner.run_due()["promoted"] == 1
+    finally:
+        engine.close()
+
+    controller = EngineController(ctx, interval=60.0)
+    window = open_window(qtbot, ctx, controller)
+    try:
+        with qtbot.waitSignal(controller.cycle_done, timeout=15_000):
+            controller.start()
+        run_now_in_the_window(qtbot, window, digests, policy.id)
+    finally:
+        controller.stop()
+
+
+def run_now_in_the_window(
+    qtbot: QtBot, window: MainWindow, digests: dict[str, str], policy_id: int | None
+) -> None:
+    tab = open_promotions(qtbot, open_repository(qtbot, window, "dev/website"), policies=1)
+    tab.table.selectRow(0)
+    qtbot.mouseClick(tab.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.dry_run_dialog is not None, timeout=5_000)
+    dialog = tab.dry_run_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 3, timeout=30_000)
+    target = dialog.model.target_column
+    assert text(dialog, "1.1-stable", VERDICT) == "already promoted"
+    assert text(dialog, "1.1-stable", target) == "already promoted → qa/website:1.1-stable-qa"
+    assert text(dialog, "1.2-stable", VERDICT) == "promote"
+    assert dialog.summary.text() == (
+        "1 of 3 tags would be promoted to qa/website (1 matched before: not promoted again)"
+    )
+    assert dialog.promote_button.text() == "Promote 1 tag"
+    dialog.only_promoted.setChecked(True)
+    assert dialog.proxy.rowCount() == 1 and text(dialog, "1.2-stable", TAG) == "1.2-stable"
+
+    # Confirmed, only 1.2-stable goes to the app's engine, which promotes it.
+    assert window.engine is not None
+    engine = window.engine
+    with (
+        qtbot.waitSignal(tab.submit_candidates, timeout=5_000) as submitted,
+        qtbot.waitSignal(engine.promotion_finished, timeout=30_000) as finished,
+    ):
+        qtbot.mouseClick(dialog.promote_button, Qt.MouseButton.LeftButton)
+    [candidates] = submitted.args
+    assert [(c.tag, c.digest, c.only_policy) for c in candidates] == [
+        ("1.2-stable", digests["1.2-stable"], policy_id)
+    ]
+    row = finished.args[0]
+    assert (row.source_tag, row.outcome, row.target_tag) == (
+        "1.2-stable",
+        "promoted",
+        "1.2-stable-qa",
+    )

@@ -33,9 +33,10 @@ class CriteriaEditor(QWidget):
         self.empty_label.setStyleSheet("color: palette(placeholder-text)")
         self.add_button = QPushButton("+ Add criterion")
         self.add_button.setToolTip("All criteria must hold for a tag to be promoted")
+        self.add_button.setAutoDefault(False)  # Enter in a field must not add a criterion
         self._rows_layout = QVBoxLayout()
         self._rows_layout.setContentsMargins(0, 0, 0, 0)
-        self._rows_layout.setSpacing(6)
+        self._rows_layout.setSpacing(0)  # each row keeps a message line below it
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addStretch(1)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone, Signal, Slot
+from PySide6.QtCore import QDate, QDateTime, QTime, QTimeZone, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QSizePolicy,
     QSpinBox,
@@ -37,6 +36,7 @@ from hoister.policies.fields import (
     lookup_field,
 )
 from hoister.policies.values import parse_bool, parse_time
+from hoister.ui.promotions.message_label import MessageLabel
 
 ERROR_COLOR = "#b3261e"
 MAX_COUNT = 1_000_000_000
@@ -75,11 +75,9 @@ class CriterionRow(QWidget):
         self.remove_button = QToolButton()
         self.remove_button.setText("✕")
         self.remove_button.setToolTip("Remove this criterion")
-        self.problem_label = QLabel()
-        self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet(f"color: {ERROR_COLOR}")
-        self.problem_label.setVisible(False)
+        # Its line is kept when empty: the fields below must not move as it comes and goes.
+        self.problem_label = MessageLabel()
+        self.problem_label.show_message("", f"color: {ERROR_COLOR}")
         self._row = QHBoxLayout()
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.addWidget(self.field_combo)
@@ -89,7 +87,7 @@ class CriterionRow(QWidget):
         self._row.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
+        layout.setSpacing(1)
         layout.addLayout(self._row)
         layout.addWidget(self.problem_label)
         self._field_chosen()
@@ -128,8 +126,7 @@ class CriterionRow(QWidget):
         self._set_values(rule.values)
 
     def show_problem(self, message: str | None) -> None:
-        self.problem_label.setText(message or "")
-        self.problem_label.setVisible(bool(message))
+        self.problem_label.show_message(message or "")
         border = f"border: 1px solid {ERROR_COLOR};" if message else ""
         name = type(self.value_widget).__name__
         self.value_widget.setStyleSheet(f"{name} {{ {border} }}" if border else "")

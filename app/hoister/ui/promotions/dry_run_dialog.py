@@ -6,6 +6,8 @@ the tags, then runs :func:`hoister.engine.dryrun.dry_run`); confirming hands the
 tags, with their digests, to whoever opened it as :class:`Candidate` objects. The engine
 evaluates them again on its own thread and promotes each (policy, digest, tag) once, so
 a dry run that has gone stale by the time someone clicks cannot promote the wrong thing.
+Matches the policy queued before (read from the queue, whose key makes "promote once"
+true) are shown with what became of them and are never offered again.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from hoister.engine.watcher import Candidate
 from hoister.policies import Policy
 from hoister.registry import NotFound
 from hoister.store import now_utc
+from hoister.store.queue import QueueStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.dry_run_model import TAG, DryRunFilter, DryRunModel
+from hoister.ui.promotions.earlier import Earlier
 from hoister.ui.promotions.policies_model import policy_name
 from hoister.ui.shared.workers import Requester
 
@@ -53,9 +57,19 @@ def list_tags(ctx: AppContext, profile: str, repository: str) -> list[str]:
 
 def evaluate_tags(
     ctx: AppContext, policy: Policy, tags: list[str], now: datetime
-) -> list[DryRunRow]:
-    """Worker: the dry run proper; reads digests and facts, writes nothing."""
-    return dry_run(policy, ctx.client(policy.source_profile), now, tags)
+) -> tuple[list[DryRunRow], Earlier]:
+    """Worker: the dry run proper, and what the policy queued before; writes nothing."""
+    rows = dry_run(policy, ctx.client(policy.source_profile), now, tags)
+    return rows, earlier_matches(ctx, policy)
+
+
+def earlier_matches(ctx: AppContext, policy: Policy) -> Earlier:
+    """Worker: (digest, tag) -> this policy's queue entry; a new policy has none."""
+    if policy.id is None:
+        return {}
+    with QueueStore(ctx.database) as queue:
+        entries = queue.for_policy(policy.id)
+    return {(entry.source_digest, entry.source_tag): entry for entry in entries}
 
 
 def plural(count: int, noun: str) -> str:
@@ -181,14 +195,16 @@ class DryRunDialog(QDialog):
 
     @Slot(object)
     def _answered(self, result: object) -> None:
-        assert isinstance(result, list)
         if self._tags is None:
+            assert isinstance(result, list)
             self._tags = [str(tag) for tag in result]
             self._busy(f"Reading {plural(len(self._tags), 'tag')}…")
             self._requester.submit(evaluate_tags, self.ctx, self.policy, self._tags, self.clock())
             return
+        assert isinstance(result, tuple)
+        rows, earlier = result
         self.progress.hide()
-        self.model.set_rows(self.policy, result)
+        self.model.set_rows(self.policy, rows, earlier)
         self.table.resizeColumnsToContents()
         self._limit_columns()
         self._show_summary()
@@ -211,7 +227,11 @@ class DryRunDialog(QDialog):
         total, count = self.model.rowCount(), len(self.model.promotable())
         target = self.policy.target_repository
         self._say(f"{self.policy.source_repository} has no tags yet." if total == 0 else "")
-        self.summary.setText(f"{count:,} of {plural(total, 'tag')} would be promoted to {target}")
+        before = len(self.model.earlier())
+        earlier = f" ({before:,} matched before: not promoted again)" if before else ""
+        self.summary.setText(
+            f"{count:,} of {plural(total, 'tag')} would be promoted to {target}{earlier}"
+        )
         self.promote_button.setText(f"Promote {plural(count, 'tag')}")
         self.promote_button.setEnabled(count > 0 and self.policy.enabled)
         if count and not self.policy.enabled:

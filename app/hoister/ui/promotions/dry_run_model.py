@@ -4,6 +4,10 @@ A dry run is how someone decides whether to let a policy loose on a repository's
 so every cell explains itself: the verdict of each criterion with the reason the rule
 gave, and the tag the image would get. One column per rule, headed by the rule in words,
 mirrors how the policy was written ("PROMOTE TO TARGET IF ...").
+
+A tag the policy matched before is not a new promotion: the queue's "promote once" key
+refuses it, so the row says what became of it then ("already promoted → qa/website:x")
+and it is neither counted nor offered among the tags that would be promoted.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from hoister.engine.dryrun import DryRunRow
 from hoister.policies import Outcome, Policy, Verdict, describe_rule
+from hoister.store.queue import QueueEntry
+from hoister.ui.promotions.earlier import EARLIER_WORDS, Earlier, earlier_entry, earlier_text
 
 TAG, VERDICT, FIRST_CRITERION = 0, 1, 2
 
@@ -32,12 +38,19 @@ SortRole = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 
 PROMOTE, NO, UNKNOWN, ERROR = "promote", "no", "unknown", "error"
+EARLIER = "earlier"  # matched, and this policy already queued it once
 #: Mid-tone colours, readable on the light and the dark palette alike.
-COLOURS = {PROMOTE: "#2e9d4c", NO: "#d0453a", UNKNOWN: "#c27c0e", ERROR: "#d0453a"}
+COLOURS = {
+    PROMOTE: "#2e9d4c",
+    NO: "#d0453a",
+    UNKNOWN: "#c27c0e",
+    ERROR: "#d0453a",
+    EARLIER: "#6f7f94",
+}
 _OUTCOME_WORDS = {Outcome.HELD: ("yes", PROMOTE), Outcome.FAILED: ("no", NO)}
 _OUTCOME_WORDS[Outcome.UNKNOWN] = ("unknown", UNKNOWN)
 #: Sort order of verdicts: what would happen first, what will never happen last.
-_VERDICT_ORDER = {PROMOTE: 0, UNKNOWN: 1, ERROR: 2, NO: 3}
+_VERDICT_ORDER = {PROMOTE: 0, UNKNOWN: 1, ERROR: 2, EARLIER: 3, NO: 4}
 _NUMBER = re.compile(r"\d+")
 _icons: dict[str, QIcon] = {}
 
@@ -49,10 +62,6 @@ def verdict_of(row: DryRunRow) -> str:
     if row.evaluation.matched:
         return PROMOTE
     return UNKNOWN if row.evaluation.outcome is Outcome.UNKNOWN else NO
-
-
-def would_promote(row: DryRunRow) -> bool:
-    return verdict_of(row) == PROMOTE
 
 
 def dot(colour: str) -> QIcon:
@@ -95,10 +104,14 @@ class DryRunModel(QAbstractTableModel):
         super().__init__(parent)
         self._policy: Policy | None = None
         self._rows: list[DryRunRow] = []
+        self._earlier: Earlier = {}
 
-    def set_rows(self, policy: Policy, rows: list[DryRunRow]) -> None:
+    def set_rows(
+        self, policy: Policy, rows: list[DryRunRow], earlier: Earlier | None = None
+    ) -> None:
+        """``earlier``: this policy's queue entries, so matches it queued before say so."""
         self.beginResetModel()
-        self._policy, self._rows = policy, list(rows)
+        self._policy, self._rows, self._earlier = policy, list(rows), dict(earlier or {})
         self.endResetModel()
 
     @property
@@ -113,8 +126,23 @@ class DryRunModel(QAbstractTableModel):
     def row(self, number: int) -> DryRunRow:
         return self._rows[number]
 
+    def verdict(self, row: DryRunRow) -> str:
+        """:func:`verdict_of`, except that a match promoted (or queued) before is EARLIER."""
+        verdict = verdict_of(row)
+        if verdict == PROMOTE and earlier_entry(row, self._earlier) is not None:
+            return EARLIER
+        return verdict
+
+    def would_promote(self, row: DryRunRow) -> bool:
+        return self.verdict(row) == PROMOTE
+
     def promotable(self) -> list[DryRunRow]:
-        return [row for row in self._rows if would_promote(row)]
+        return [row for row in self._rows if self.would_promote(row)]
+
+    def earlier(self) -> list[tuple[DryRunRow, QueueEntry]]:
+        """The matches this policy queued before, with their entries."""
+        found = ((row, earlier_entry(row, self._earlier)) for row in self._rows)
+        return [(row, entry) for row, entry in found if entry is not None and not row.error]
 
     # -- Qt model API ----------------------------------------------------------------
 
@@ -157,7 +185,7 @@ class DryRunModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == Qt.ItemDataRole.DecorationRole and column == VERDICT:
-            return dot(COLOURS[verdict_of(row)])
+            return dot(COLOURS[self.verdict(row)])
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == VERDICT:
                 return row.error or row.evaluation.summary()
@@ -167,7 +195,7 @@ class DryRunModel(QAbstractTableModel):
                 return self._display(row, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == self.target_column and row.error:
             return QColor(COLOURS[ERROR])
-        if role == Qt.ItemDataRole.FontRole and column == VERDICT and would_promote(row):
+        if role == Qt.ItemDataRole.FontRole and column == VERDICT and self.would_promote(row):
             font = QFont()
             font.setBold(True)
             return font
@@ -199,10 +227,18 @@ class DryRunModel(QAbstractTableModel):
     def _display(self, row: DryRunRow, column: int) -> str:
         if column == TAG:
             return row.tag
+        verdict = self.verdict(row)
         if column == VERDICT:
-            return verdict_of(row)
+            if verdict == EARLIER:
+                entry = earlier_entry(row, self._earlier)
+                return EARLIER_WORDS[entry.state] if entry else verdict
+            return verdict
         if row.error:
             return row.error
+        if verdict == EARLIER:
+            entry = earlier_entry(row, self._earlier)
+            assert entry is not None
+            return earlier_text(entry, row.target_tag)
         if row.target_tag is not None and row.evaluation.matched:
             return f"{self._rule_policy().target_repository}:{row.target_tag}"
         if row.evaluation.matched:
@@ -213,7 +249,7 @@ class DryRunModel(QAbstractTableModel):
         if column == TAG:
             return natural_key(row.tag)
         if column == VERDICT:
-            return f"{_VERDICT_ORDER[verdict_of(row)]} {natural_key(row.tag)}"
+            return f"{_VERDICT_ORDER[self.verdict(row)]} {natural_key(row.tag)}"
         return self._display(row, column).lower()
 
 
@@ -239,4 +275,8 @@ class DryRunFilter(QSortFilterProxyModel):
             return True
         model = self.sourceModel()
         row = model.index(source_row, TAG, source_parent).data(RowRole)
-        return isinstance(row, DryRunRow) and would_promote(row)
+        return (
+            isinstance(model, DryRunModel)
+            and isinstance(row, DryRunRow)
+            and model.would_promote(row)
+        )

@@ -2,35 +2,43 @@
 
 MSR required admin rights on both repositories before a policy could be saved. Hoister
 talks to registries whose permission models it cannot read, so it asks the registry
-itself: a read is tried by listing tags, a push by opening an upload session and
-cancelling it at once (the registry, not Hoister, decides whether that is allowed). On a
-token registry the token server is also asked which actions it grants, so the warning
-can say "granted pull only" instead of a bare 401.
+itself through :meth:`RegistryClient.can_push` (the token server's grant, else an upload
+opened and cancelled at once) and by listing tags for a read. A push check writes to the
+target registry (an upload session), so it runs once per target and only on demand: when
+the target repository is committed (the field is left, Enter, a completion chosen, another
+registry picked), never as one types; each answer is kept for the session per (registry
+client, repository), and a client built anew (new credentials) asks again.
 
 :func:`check_permissions` is plain Python run in a worker (it talks to registries);
-:class:`PermissionsNote` runs it, debounced, and shows its answer in the policy editor.
+:class:`PermissionsNote` runs it and shows its answer in the policy editor.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QWidget
 
 from hoister.errors import HoisterError
 from hoister.registry import RegistryClient
-from hoister.registry.auth import merge_scopes, repository_scope
 from hoister.registry.errors import Denied, NotFound, RegistryError, Unauthorized
 from hoister.ui.context import AppContext
+from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.shared.workers import Requester
 
-#: Only named in the message a registry writes into its log for the probe upload.
-_PROBE_DIGEST = "sha256:" + "0" * 64
-#: Wait for typing to pause: each check opens (and cancels) an upload on the target.
-DELAY_MS = 400
 WARNING_STYLE = "background: #fff4ce; color: #5c4400; border: 1px solid #e0c060; padding: 6px"
 FINE_STYLE = "color: palette(placeholder-text)"
+
+#: client -> {(verb, repository): the warning, or None when allowed}; conclusive answers
+#: only, so a registry that was unreachable is asked again next time.
+_answers: weakref.WeakKeyDictionary[RegistryClient, dict[tuple[str, str], str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+_answers_lock = threading.Lock()
 
 
 def check_permissions(
@@ -45,40 +53,59 @@ def check_permissions(
     A source repository that does not exist yet is not a problem (its first push will
     create it), so nothing is said about it.
     """
-    checks = (
-        (source_profile, source_repository, "read", _probe_read),
-        (target_profile, target_repository, "push to", _probe_push),
+    checks: tuple[tuple[str, str, str, Callable[[RegistryClient, str], str | None]], ...] = (
+        (source_profile, source_repository, "read", _check_read),
+        (target_profile, target_repository, "push to", _check_push),
     )
     warnings: list[str] = []
-    for profile, repository, verb, probe in checks:
+    for profile, repository, verb, check in checks:
         try:
             client = ctx.client(profile)
+            warning = _remembered(client, verb, repository, check)
         except HoisterError as exc:
             warnings.append(f"could not check whether Hoister may {verb} {repository}: {exc}")
             continue
-        try:
-            probe(client, repository)
-        except (Unauthorized, Denied) as exc:
-            warnings.append(_refused(client, repository, verb, exc))
-        except HoisterError as exc:
-            warnings.append(f"could not check whether Hoister may {verb} {repository}: {exc}")
+        if warning:
+            warnings.append(warning)
     return warnings
 
 
-def _probe_read(client: RegistryClient, repository: str) -> None:
+def _remembered(
+    client: RegistryClient,
+    verb: str,
+    repository: str,
+    check: Callable[[RegistryClient, str], str | None],
+) -> str | None:
+    with _answers_lock:
+        known = _answers.setdefault(client, {})
+        if (verb, repository) in known:
+            return known[(verb, repository)]
+    warning = check(client, repository)  # raises when inconclusive: nothing remembered
+    with _answers_lock:
+        _answers.setdefault(client, {})[(verb, repository)] = warning
+    return warning
+
+
+def _check_read(client: RegistryClient, repository: str) -> str | None:
     """List one page of tags; a repository that does not exist yet is readable enough."""
-    with contextlib.suppress(NotFound):
-        client.tags_page(repository)
+    try:
+        with contextlib.suppress(NotFound):
+            client.tags_page(repository)
+    except (Unauthorized, Denied) as exc:
+        return _refused(client, repository, "read", f"the registry answered {exc.status}")
+    return None
 
 
-def _probe_push(client: RegistryClient, repository: str) -> None:
-    """Open an upload session and cancel it: the one push-right test every registry honours.
-
-    The cancel runs whatever happens after the session opened, so no half-open upload
-    is ever left behind (distribution would keep it until its upload purge runs).
-    """
-    location = client._start_upload(repository, _PROBE_DIGEST)
-    client._cancel_upload(repository, location)
+def _check_push(client: RegistryClient, repository: str) -> str | None:
+    allowed = client.can_push(repository)
+    if allowed is None:
+        return (
+            f"could not tell whether {_who(client)} may push to {repository} on "
+            f"{client.host}: it has no upload endpoint there"
+        )
+    if allowed:
+        return None
+    return _refused(client, repository, "push to", "the registry refused an upload")
 
 
 def _who(client: RegistryClient) -> str:
@@ -86,85 +113,66 @@ def _who(client: RegistryClient) -> str:
     return "anonymous access" if user == "anonymous" else f"user {user}"
 
 
-def _refused(client: RegistryClient, repository: str, verb: str, exc: RegistryError) -> str:
+def _refused(client: RegistryClient, repository: str, verb: str, otherwise: str) -> str:
     """The sentence for a refusal, with what the token server granted when it tells."""
-    granted = _granted_actions(client, repository)
+    try:
+        granted = client.granted_actions(repository)
+    except RegistryError:
+        granted = None
     if granted is not None:
         why = (
             f"the token server granted {' and '.join(granted)} only"
             if granted
-            else ("the token server granted no access to it")
+            else "the token server granted no access to it"
         )
     else:
-        why = f"the registry answered {exc.status or 'a refusal'}"
+        why = otherwise
     return f"{_who(client)} may not {verb} {repository} on {client.host} ({why})"
 
 
-def _granted_actions(client: RegistryClient, repository: str) -> list[str] | None:
-    """Actions a fresh token for pull and push on ``repository`` carries; None if unknown.
-
-    Only token registries can tell (a JWT lists its access); Basic registries and opaque
-    tokens cannot, and then the registry's status code has to do.
-    """
-    auth = client.session.auth
-    if auth.scheme != "bearer":
-        return None
-    scopes = merge_scopes([repository_scope(repository, "pull", "push")])
-    try:
-        token = auth._fetch(scopes)  # the only way to see the grant without a request
-    except RegistryError:
-        return None
-    if token.granted is None:
-        return None
-    prefix = f"repository:{repository}:"
-    return sorted(s.removeprefix(prefix) for s in token.granted if s.startswith(prefix))
-
-
-class PermissionsNote(QLabel):
-    """The editor's permission line: checks (debounced, in a worker) and shows the result.
+class PermissionsNote(MessageLabel):
+    """The editor's permission line: checks (in a worker) and shows the result.
 
     Warnings are yellow and never block saving: the registry may grant the right later,
-    or the engine may run with other credentials than this desktop's.
+    or the engine may run with other credentials than this desktop's. A route that was
+    checked (or is being checked) is not asked again.
     """
 
     checked = Signal(list)  # the warnings, [] when the credentials suffice
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(reserve=0, parent=parent)  # last of the fields: none below it
         self.ctx = ctx
         self._route: tuple[str, str, str, str] | None = None
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setWordWrap(True)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DELAY_MS)
-        self._timer.timeout.connect(self._start)
+        #: How many checks were started (a test can see a route is asked once).
+        self.checks_started = 0
         self._requester = Requester(ctx.pool, self)
         self._requester.ready.connect(self._done)
         self._requester.error.connect(self._failed)
 
     def check(self, source: tuple[str, str], target: tuple[str, str] | None) -> None:
-        """Check (profile, repository) pairs after a pause; ``target`` None clears the note."""
+        """Check the (profile, repository) pairs now; ``target`` None clears the note."""
         if target is None:
             self._route = None
-            self._timer.stop()
             self._requester.cancel()
-            self.clear()
+            self.setText("")
             return
-        self._route = (*source, *target)
-        self._timer.start()
-
-    def check_now(self) -> None:
-        self._timer.stop()
-        self._start()
-
-    @Slot()
-    def _start(self) -> None:
-        if self._route is None:
-            return
+        route = (*source, *target)
+        if route == self._route:
+            return  # asked already: its answer is shown, or on its way
+        self._route = route
+        self.checks_started += 1
         self.setStyleSheet(FINE_STYLE)
-        self.setText("Checking permissions…")
-        self._requester.submit(check_permissions, self.ctx, *self._route)
+        self.setText(f"Checking access to {target[1]}…")
+        self._requester.submit(check_permissions, self.ctx, *route)
+
+    def target_edited(self, target: tuple[str, str]) -> None:
+        """The name is being typed: an answer about another name no longer applies."""
+        if self._route is not None and self._route[2:] != target:
+            self._route = None
+            self._requester.cancel()
+            self.setStyleSheet(FINE_STYLE)
+            self.setText("Access to the target is checked when you leave the field.")
 
     @Slot(object)
     def _done(self, warnings: object) -> None:
@@ -181,3 +189,4 @@ class PermissionsNote(QLabel):
     @Slot(object)
     def _failed(self, error: object) -> None:
         self._done([f"could not check permissions: {error}"])
+        self._route = None  # nothing was learnt: the next commit asks again

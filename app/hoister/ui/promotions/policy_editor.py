@@ -45,10 +45,11 @@ from hoister.registry.identity import profile_identities
 from hoister.store import Database, PolicyStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.criteria_editor import CriteriaEditor
+from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.promotions.permissions import PermissionsNote
 from hoister.ui.promotions.promote_dialog import OVERWRITE_CHOICES
 from hoister.ui.promotions.repository_picker import RepositoryPicker
-from hoister.ui.promotions.template_field import Clock, TemplateField, tag_patterns, utc_now
+from hoister.ui.promotions.template_field import Clock, TemplateField, utc_now
 from hoister.ui.shared.workers import Requester
 
 ERROR_COLOR = "#b3261e"
@@ -94,12 +95,10 @@ def store_policy(database: Database, profiles: ProfileStore, policy: Policy) -> 
         return store.update(policy, check=check)
 
 
-def _message_label() -> QLabel:
-    label = QLabel()
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    label.setStyleSheet(f"color: {ERROR_COLOR}")
-    label.setVisible(False)
+def _message_label() -> MessageLabel:
+    """A rare message (a name too long, a bad webhook): no line kept for it."""
+    label = MessageLabel(reserve=0)
+    label.show_message("", f"color: {ERROR_COLOR}")
     return label
 
 
@@ -154,7 +153,7 @@ class PolicyEditor(QDialog):
         self.name_edit.setPlaceholderText("e.g. Stable builds to QA")
         self.description_edit = QPlainTextEdit()
         self.description_edit.setPlaceholderText("What this policy is for (optional)")
-        self.description_edit.setFixedHeight(54)
+        self.description_edit.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 10)
         self.source_label = QLabel(f"{self.source_profile}:{self.source_repository}")
         self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.enabled_check = QCheckBox("Enabled")
@@ -256,7 +255,9 @@ class PolicyEditor(QDialog):
             self.webhook_edit.textChanged,
         ):
             signal.connect(self._schedule)
-        self.target_picker.changed.connect(self._check_permissions)
+        # A push check opens an upload on the target: only for a name that is complete.
+        self.target_picker.committed.connect(self._check_permissions)
+        self.target_picker.changed.connect(self._target_edited)
         self.target_profile_combo.currentTextChanged.connect(self._target_profile_chosen)
         self.time_zone_combo.currentIndexChanged.connect(self._time_zone_chosen)
         self.save_button.clicked.connect(self._save)
@@ -281,8 +282,7 @@ class PolicyEditor(QDialog):
         """Clients exist: now read the catalog and the sample tag, and check permissions."""
         self.target_picker.set_profile(self.target_profile_combo.currentText())
         self.template.load_sample(self.ctx, self.source_profile, self.source_repository)
-        self._check_permissions()
-        self.permissions_label.check_now()
+        self._check_permissions()  # the target the policy already has, once
 
     # -- the policy and its problems ---------------------------------------------------
 
@@ -318,7 +318,7 @@ class PolicyEditor(QDialog):
     def _validate(self) -> list[Problem]:
         self._debounce.stop()
         policy = self.policy()
-        self.template.set_tag_patterns(tag_patterns(policy.rules))
+        self.template.set_tag_rules(policy.rules)
         problems = policy_problems(policy)
         if self.others is not None:
             try:
@@ -337,8 +337,7 @@ class PolicyEditor(QDialog):
                 self.criteria.show_problem(int(problem.where[6:-1]), problem.message)
             by_place.setdefault(problem.where, []).append(problem.message)
         for where, label in self.field_messages.items():
-            label.setText("\n".join(by_place.get(where, [])))
-            label.setVisible(where in by_place)
+            label.show_message("\n".join(by_place.get(where, [])))
         target = by_place.get("target", []) + by_place.get("cycle", [])
         self.target_picker.show_problem("\n".join(target) or None)
         lines = [f"Not saved: {self._save_error}"] if self._save_error else []
@@ -366,6 +365,10 @@ class PolicyEditor(QDialog):
     def _target_profile_chosen(self, name: str) -> None:
         self.target_picker.set_profile(name)
         self._check_permissions()
+
+    @Slot(str)
+    def _target_edited(self, repository: str) -> None:
+        self.permissions_label.target_edited((self.target_profile_combo.currentText(), repository))
 
     @Slot()
     def _check_permissions(self) -> None:

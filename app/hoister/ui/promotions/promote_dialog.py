@@ -1,14 +1,14 @@
 """Promoting one tag by hand: where to, under which tag, and what to do if it exists.
 
-The copy runs through the same engine as policy promotions (queued, recorded in the
-history, provenance attached), in a worker that builds its own engine: the engine's
-SQLite connections must belong to the thread that uses them. The dialog only renders
-the live preview and shows progress polled from a plain object the worker writes.
+The copy itself runs in a worker (:mod:`.manual`); the dialog renders the live preview,
+shows progress polled from a plain object the worker writes, and then says exactly what
+happened: promoted, skipped and why, or failed. The target starts where this repository's
+tags usually go (a policy's target, else the last manual target), never the repository
+itself, and a copy of the tag onto itself is refused before it is tried.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -28,115 +28,42 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hoister.engine.engine import Engine
-from hoister.engine.events import EngineCallbacks
-from hoister.engine.routes import default_actor, manual_options
 from hoister.errors import HoisterError
 from hoister.policies import OverwriteMode
-from hoister.policies.template import TOKENS, TemplateContext, render, validate_template
+from hoister.policies.template import TemplateContext, render, validate_template
+from hoister.registry.identity import profile_identities
 from hoister.registry.reference import validate_repository
-from hoister.store.history import HistoryRow
-from hoister.store.queue import QueueEntry
 from hoister.ui.context import AppContext
+from hoister.ui.promotions.manual import (
+    LAST_TARGET,
+    CopyProgress,
+    ManualPromotion,
+    ManualResult,
+    default_target,
+    list_repositories,
+    promote,
+)
+from hoister.ui.promotions.tokens_menu import fill_tokens_menu
 from hoister.ui.shared.format import human_size, short_digest
 from hoister.ui.shared.workers import Requester
 
 ERROR_STYLE = "color: #b3261e"
+FINE_STYLE = "color: palette(placeholder-text)"
 OVERWRITE_CHOICES = (
     (OverwriteMode.SKIP, "Skip: leave an existing target tag alone"),
     (OverwriteMode.OVERWRITE, "Overwrite an existing target tag"),
     (OverwriteMode.BACKUP, "Keep a backup of an existing target tag, then overwrite"),
 )
-#: Tokens a manual promotion can render (no matches rule, and '%' is never a tag char).
-MENU_TOKENS = {k: v for k, v in TOKENS.items() if k not in ("%{NAME}", "%%")}
-
-
-@dataclass(frozen=True)
-class ManualPromotion:
-    source_profile: str
-    source_repository: str
-    source_tag: str
-    source_digest: str
-    target_profile: str
-    target_repository: str
-    target_tag: str
-    overwrite: OverwriteMode
-
-
-def list_repositories(ctx: AppContext, profile: str) -> list[str]:
-    """Worker: the first page of the catalog, offered as targets (typing always works)."""
-    return ctx.client(profile).catalog_page().items
-
-
-class CopyProgress:
-    """Bytes copied so far, written by the worker and read by the dialog's timer."""
-
-    def __init__(self) -> None:
-        self.done = 0
-        self.total: int | None = None
-
-
-def promote(ctx: AppContext, request: ManualPromotion, progress: CopyProgress) -> str:
-    """Worker: queue, claim and execute one promotion; returns the target reference.
-
-    Chained promotions it triggers stay in the durable queue for the app's engine.
-    """
-    rows: list[HistoryRow] = []
-
-    def moved(_entry: QueueEntry, done: int, total: int | None) -> None:
-        progress.done, progress.total = done, total
-
-    def recorded(_entry: QueueEntry, row: HistoryRow) -> None:
-        rows.append(row)
-
-    callbacks = EngineCallbacks(progress=moved, finished=recorded, failed=recorded)
-    engine = Engine(
-        ctx.database,
-        ctx.profiles,
-        ctx.credential,
-        actor=default_actor(agent=False),
-        callbacks=callbacks,
-        client_factory=ctx.client_factory,
-    )
-    try:
-        entry = engine.queue.enqueue(
-            QueueEntry(
-                None,
-                None,
-                request.source_profile,
-                request.source_repository,
-                request.source_tag,
-                request.source_digest,
-                request.target_profile,
-                request.target_repository,
-                request.target_tag,
-                manual_options=manual_options(request.overwrite),
-            )
-        )
-        claimed = engine.runner.claim(entry.id) if entry and entry.id is not None else None
-        if claimed is None:
-            raise HoisterError("this promotion is already queued; the engine will run it")
-        outcome = engine.runner.execute(claimed)
-        host = engine.clients.host_of(request.target_profile)
-        target = engine.clients.get(request.target_profile)
-        reason = rows[-1].reason if rows else engine.queue.get(claimed.id).last_error or ""
-        if outcome == "skipped":
-            head = target.head_manifest(request.target_repository, request.target_tag)
-            if head is None or head.digest != request.source_digest:
-                raise HoisterError(f"not promoted: {reason}")
-        elif outcome == "retry":
-            raise HoisterError(f"not copied yet ({reason}); the engine will try again later")
-        elif outcome != "promoted":
-            raise HoisterError(reason or "the promotion failed; see the History tab")
-    finally:
-        engine.close()
-    return f"{host}/{request.target_repository}:{request.target_tag}"
+#: A manual promotion has no matches rule, so no named group to read.
+LEFT_OUT_TOKENS = ("%{NAME}",)
 
 
 class PromoteDialog(QDialog):
     """Choose target registry, repository and tag (or template) and promote now."""
 
     promoted = Signal(str)  # target reference, host/repo:tag
+    finished = Signal(object)  # the ManualResult, promoted or skipped
+    target_suggested = Signal()  # the default target is known (or there is none)
 
     def __init__(
         self,
@@ -162,10 +89,17 @@ class PromoteDialog(QDialog):
         self._requester.error.connect(self._failed)
         self._catalog = Requester(ctx.pool, self)  # a refused catalog just offers nothing
         self._catalog.ready.connect(self._suggest)
+        self._defaults = Requester(ctx.pool, self)
+        self._defaults.ready.connect(self._default_found)
+        self._defaults.error.connect(self._no_default)
+        self._typed = False  # the person chose a target: a late default must not replace it
+        self.identities = profile_identities(ctx.profiles.list())  # a local file
         self._build()
         self._fill()
         self._validate()
         self._load_suggestions()
+        last = ctx.settings.get(LAST_TARGET)
+        self._defaults.submit(default_target, ctx, profile_name, repository, last)
 
     # -- layout ----------------------------------------------------------------------
 
@@ -226,15 +160,15 @@ class PromoteDialog(QDialog):
         for profile in self.ctx.profiles.list():  # a local file
             self.profile_combo.addItem(profile.name)
         self.profile_combo.setCurrentText(self.profile_name)
-        self.repository_combo.setEditText(self.repository)
+        self.repository_combo.setEditText("")
+        self.repository_combo.lineEdit().setPlaceholderText("looking for the usual target…")
         self.template_edit.setText("%n")
-        for token, meaning in MENU_TOKENS.items():
-            action = self.tokens_menu.addAction(f"{token}\t{meaning}")
-            action.setData(token)
+        self.token_actions = fill_tokens_menu(self.tokens_menu, self._insert_token, LEFT_OUT_TOKENS)
         for mode, text in OVERWRITE_CHOICES:
             self.overwrite_combo.addItem(text, mode)
-        self.tokens_menu.triggered.connect(self._insert_token)
         self.repository_combo.editTextChanged.connect(self._validate)
+        self.repository_combo.lineEdit().textEdited.connect(self._chosen)
+        self.profile_combo.activated.connect(self._chosen)
         self.template_edit.textChanged.connect(self._validate)
         self.profile_combo.currentTextChanged.connect(self._validate)
         self.profile_combo.currentTextChanged.connect(self._load_suggestions)
@@ -254,12 +188,38 @@ class PromoteDialog(QDialog):
         self.repository_combo.setEditText(text)
         self.repository_combo.blockSignals(False)
 
-    # -- validation and preview ------------------------------------------------------
+    @Slot()
+    def _chosen(self) -> None:
+        self._typed = True
 
     @Slot(object)
-    def _insert_token(self, action: object) -> None:
-        self.template_edit.insert(str(action.data()))  # type: ignore[attr-defined]
+    def _default_found(self, target: object) -> None:
+        placeholder = "namespace/repository, e.g. qa/website"
+        self.repository_combo.lineEdit().setPlaceholderText(placeholder)
+        if isinstance(target, tuple) and not self._typed and not self._running:
+            profile, repository = target
+            if self.profile_combo.findText(profile) >= 0:
+                self.profile_combo.setCurrentText(profile)
+                self.repository_combo.setEditText(repository)
+        self._validate()
+        self.target_suggested.emit()
+
+    @Slot(object)
+    def _no_default(self, _error: object) -> None:
+        self._default_found(None)
+
+    # -- validation and preview ------------------------------------------------------
+
+    def _insert_token(self, token: str) -> None:
+        self.template_edit.insert(token)
         self.template_edit.setFocus()
+
+    def _same_registry(self, profile: str) -> bool:
+        """Whether ``profile`` reaches the source's registry (itself or an alias of it)."""
+        if profile == self.profile_name:
+            return True
+        mine = self.identities.get(self.profile_name)
+        return mine is not None and self.identities.get(profile) == mine
 
     def target_tag(self, when: datetime | None = None) -> str:
         """The tag the template renders now (raises TemplateError when it cannot)."""
@@ -272,13 +232,15 @@ class PromoteDialog(QDialog):
     def _validate(self) -> bool:
         valid = True
         repository = self.repository_combo.currentText().strip()
-        try:
-            validate_repository(repository)
-            self.repository_message.clear()
-        except HoisterError as exc:
-            self.repository_message.setText(str(exc))
+        message, style = "", ERROR_STYLE
+        if not repository:
+            message, style = "Choose the repository to promote to.", FINE_STYLE
             valid = False
-        self.repository_message.setVisible(not valid)
+        else:
+            try:
+                validate_repository(repository)
+            except HoisterError as exc:
+                message, valid = str(exc), False
         try:
             tag = self.target_tag()
         except HoisterError as exc:
@@ -288,6 +250,16 @@ class PromoteDialog(QDialog):
         else:
             self.preview.setStyleSheet("font-weight: bold")
             self.preview.setText(f"{repository or '…'}:{tag}")
+            same = self._same_registry(self.profile_combo.currentText())
+            if valid and same and repository == self.repository and tag == self.tag:
+                message = (
+                    f"That is {self.repository}:{self.tag} itself: choose another target "
+                    "repository, or a template that gives another tag."
+                )
+                valid = False
+        self.repository_message.setStyleSheet(style)
+        self.repository_message.setText(message)
+        self.repository_message.setVisible(bool(message))
         self.ok_button.setEnabled(valid and not self._running)
         self._fit_messages()
         return valid
@@ -345,13 +317,26 @@ class PromoteDialog(QDialog):
             self.progress.setFormat(f"{human_size(done)} of {human_size(total)}")
 
     @Slot(object)
-    def _done(self, reference: object) -> None:
+    def _done(self, result: object) -> None:
+        assert isinstance(result, ManualResult)
         self._set_running(False)
-        self.status.setText(f"Promoted: {reference}")
+        if result.outcome == "promoted":
+            self.status.setStyleSheet("")
+            self.status.setText(f"Promoted: {result.reference}")
+            self.ok_button.setEnabled(False)
+            self.cancel_button.setText("Close")
+            target = {"profile": self.profile_combo.currentText()}
+            target["repository"] = self.repository_combo.currentText().strip()
+            self.ctx.settings.set(LAST_TARGET, target)
+        else:
+            self.status.setStyleSheet(ERROR_STYLE)
+            why = result.reason or "the engine skipped it"
+            self.status.setText(f"Not promoted: nothing was written to {result.reference} ({why}).")
+            self._validate()
         self._fit_messages()
-        self.ok_button.setEnabled(False)
-        self.cancel_button.setText("Close")
-        self.promoted.emit(str(reference))
+        self.finished.emit(result)
+        if result.outcome == "promoted":
+            self.promoted.emit(result.reference)
 
     @Slot(object)
     def _failed(self, error: object) -> None:

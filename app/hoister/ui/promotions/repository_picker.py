@@ -14,7 +14,6 @@ from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCompleter,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QToolButton,
     QVBoxLayout,
@@ -25,6 +24,7 @@ from hoister.errors import HoisterError
 from hoister.registry import Page
 from hoister.registry.reference import validate_repository
 from hoister.ui.context import AppContext
+from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.shared.workers import Requester
 
 ERROR_COLOR = "#b3261e"
@@ -40,6 +40,8 @@ class RepositoryPicker(QWidget):
     """A line edit completing on substrings of the registry's repository names."""
 
     changed = Signal(str)
+    #: The name is complete: the field was left, Enter pressed or a completion chosen.
+    committed = Signal(str)
     #: The whole catalog is in (number of names offered), or it was refused (-1).
     loaded = Signal(int)
 
@@ -61,10 +63,8 @@ class RepositoryPicker(QWidget):
         self.browse_button = QToolButton()
         self.browse_button.setArrowType(Qt.ArrowType.DownArrow)
         self.browse_button.setToolTip("Show the registry's repositories")
-        self.message_label = QLabel()
-        self.message_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.message_label.setWordWrap(True)
-        self.message_label.setVisible(False)
+        self.message_label = MessageLabel()  # a line kept: the template field stays put
+        self.message_label.show_message("")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
@@ -79,6 +79,8 @@ class RepositoryPicker(QWidget):
         self._requester.ready.connect(self._page_arrived)
         self._requester.error.connect(self._catalog_refused)
         self.line_edit.textChanged.connect(self._edited)
+        self.line_edit.editingFinished.connect(self._committed)
+        self.completer.activated.connect(self._committed)
         self.browse_button.clicked.connect(self._browse)
 
     # -- public ------------------------------------------------------------------------
@@ -152,6 +154,10 @@ class RepositoryPicker(QWidget):
         self.completer.setCompletionPrefix(self.repository())
         self.completer.complete()
 
+    @Slot()
+    def _committed(self) -> None:
+        self.committed.emit(self.repository())
+
     # -- messages ----------------------------------------------------------------------
 
     @Slot(str)
@@ -181,6 +187,4 @@ class RepositoryPicker(QWidget):
             self._set_message("", "")
 
     def _set_message(self, text: str, style: str) -> None:
-        self.message_label.setText(text)
-        self.message_label.setStyleSheet(style)
-        self.message_label.setVisible(bool(text))
+        self.message_label.show_message(text, style)

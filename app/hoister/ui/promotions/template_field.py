@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QHideEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QMenu,
     QToolButton,
@@ -27,15 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from hoister.policies import PolicyError, Rule, TemplateError, TimeZoneMode, compile_rule
-from hoister.policies.template import TOKENS, TemplateContext, render, validate_template
-from hoister.registry import NotFound
+from hoister.policies.template import TemplateContext, render, validate_template
 from hoister.ui.context import AppContext
+from hoister.ui.promotions.message_label import MessageLabel
+from hoister.ui.promotions.sample_tag import choose_sample, real_tags, tag_digest
+from hoister.ui.promotions.tokens_menu import fill_tokens_menu
 from hoister.ui.shared.workers import Requester
 
 ERROR_COLOR = "#b3261e"
 DEFAULT_SAMPLE = "1.0"
-#: ``%%`` is listed for completeness but cannot be inserted: it never makes a valid tag.
-UNUSABLE_TOKENS = frozenset({"%%"})
 GROUP_TOKEN = "%{NAME}"
 _TOKEN = re.compile(r"%(?:\{[^}]*\}?|.?)")  # how template.py splits tokens, for marking
 
@@ -44,19 +43,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def first_tag(ctx: AppContext, profile: str, repository: str) -> tuple[str, str | None] | None:
-    """Worker: the first tag of ``repository`` and its digest; None while it has none."""
-    client = ctx.client(profile)
-    try:
-        tags = client.tags_page(repository).items
-    except NotFound:
-        return None
-    if not tags:
-        return None
-    head = client.head_manifest(repository, tags[0])
-    return tags[0], head.digest if head is not None else None
 
 
 def tag_patterns(rules: Sequence[Rule]) -> list[re.Pattern[str]]:
@@ -84,6 +70,10 @@ class TemplateField(QWidget):
         self._zone = TimeZoneMode.UTC
         self._sample: tuple[str, str | None, str | None] = (DEFAULT_SAMPLE, None, None)
         self._sampler: Requester | None = None
+        self._digester: Requester | None = None
+        self._source: tuple[AppContext, str, str] | None = None
+        self._tags: list[str] = []  # real tags of the source, the sample is chosen among
+        self._rules: tuple[Rule, ...] = ()
         self._patterns: tuple[re.Pattern[str], ...] = ()
         self._error: str | None = None
         self.edit = QLineEdit()
@@ -94,18 +84,21 @@ class TemplateField(QWidget):
         self.tokens_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.tokens_menu = QMenu(self.tokens_button)
         self.tokens_button.setMenu(self.tokens_menu)
-        for token, meaning in TOKENS.items():
-            action = self.tokens_menu.addAction(f"{token}\t{meaning}")
-            action.setData(token)
-            action.setEnabled(token not in UNUSABLE_TOKENS)
-        self.preview_label = QLabel()
-        self.preview_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.token_actions = fill_tokens_menu(self.tokens_menu, self._insert_token)
+        # The error (message and marked template: two lines) takes the preview's place;
+        # the place is two lines tall either way, so the fields below never move.
+        self.preview_label = MessageLabel(reserve=0, retain=False)
         self.preview_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.preview_label.setWordWrap(True)
-        self.error_label = QLabel()
-        self.error_label.setTextFormat(Qt.TextFormat.RichText)
-        self.error_label.setWordWrap(True)
+        self.error_label = MessageLabel(0, Qt.TextFormat.RichText, retain=False)
         self.error_label.setVisible(False)
+        messages = QWidget()
+        messages_layout = QVBoxLayout(messages)
+        messages_layout.setContentsMargins(0, 0, 0, 0)
+        messages_layout.setSpacing(0)
+        messages_layout.addWidget(self.error_label)
+        messages_layout.addWidget(self.preview_label)
+        messages_layout.addStretch(1)
+        messages.setMinimumHeight(2 * self.fontMetrics().lineSpacing())
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.edit, 1)
@@ -114,12 +107,10 @@ class TemplateField(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
         layout.addLayout(row)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.preview_label)
+        layout.addWidget(messages)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._refresh_preview)
-        self.tokens_menu.triggered.connect(self._insert_token)
         self.edit.textChanged.connect(self._edited)
         self._check()
 
@@ -143,12 +134,29 @@ class TemplateField(QWidget):
         self._refresh_preview()
 
     def load_sample(self, ctx: AppContext, profile: str, repository: str) -> None:
-        """Preview with the first real tag of the source repository (``1.0`` until then)."""
+        """Preview with a real tag of the source repository (``1.0`` until one is read):
+        not a bookkeeping tag, and one the tag rules hold for when there is one."""
         self.set_sample(DEFAULT_SAMPLE, None, repository)
+        self._source = (ctx, profile, repository)
         if self._sampler is None:
             self._sampler = Requester(ctx.pool, self)
-            self._sampler.ready.connect(self._sample_loaded)
-        self._sampler.submit(first_tag, ctx, profile, repository)
+            self._sampler.ready.connect(self._tags_loaded)
+            self._digester = Requester(ctx.pool, self)
+            self._digester.ready.connect(self._digest_loaded)
+        self._sampler.submit(real_tags, ctx, profile, repository)
+
+    def set_tag_rules(self, rules: Sequence[Rule]) -> None:
+        """The policy's rules: their ``matches`` groups feed ``%{NAME}``, and the sample
+        is the first real tag their tag-name rules hold for."""
+        self.set_tag_patterns(tag_patterns(rules))
+        rules = tuple(rules)
+        if rules != self._rules:
+            self._rules = rules
+            self._choose_sample()
+
+    def sample(self) -> str:
+        """The source tag the preview renders from."""
+        return self._sample[0]
 
     def set_time_zone(self, zone: TimeZoneMode) -> None:
         self._zone = TimeZoneMode(zone)
@@ -199,13 +207,28 @@ class TemplateField(QWidget):
         return tuple(names)
 
     @Slot(object)
-    def _sample_loaded(self, sample: object) -> None:
-        if isinstance(sample, tuple):
-            self.set_sample(sample[0], sample[1], self._sample[2])
+    def _tags_loaded(self, tags: object) -> None:
+        self._tags = [str(tag) for tag in tags]  # type: ignore[attr-defined]
+        self._choose_sample()
 
-    @Slot(QAction)
-    def _insert_token(self, action: QAction) -> None:
-        token = str(action.data())
+    def _choose_sample(self) -> None:
+        if self._source is None or not self._tags:
+            return
+        ctx, profile, repository = self._source
+        tag = choose_sample(self._tags, self._rules, repository)
+        if tag is None or tag == self._sample[0]:
+            return
+        self.set_sample(tag, None, repository)
+        assert self._digester is not None
+        self._digester.submit(tag_digest, ctx, profile, repository, tag)
+
+    @Slot(object)
+    def _digest_loaded(self, answer: object) -> None:
+        tag, digest = answer  # type: ignore[misc]
+        if tag == self._sample[0]:
+            self.set_sample(tag, digest, self._sample[2])
+
+    def _insert_token(self, token: str) -> None:
         self.edit.insert(token)
         if token == GROUP_TOKEN:  # select NAME so typing replaces it
             end = self.edit.cursorPosition()
@@ -229,7 +252,7 @@ class TemplateField(QWidget):
             self.edit.setStyleSheet(f"QLineEdit {{ border: 1px solid {ERROR_COLOR}; }}")
         else:
             self._error = None
-            self.error_label.clear()
+            self.error_label.setText("")
             self.error_label.setVisible(False)
             self.edit.setStyleSheet("")
         self._refresh_preview()
@@ -254,7 +277,7 @@ class TemplateField(QWidget):
     @Slot()
     def _refresh_preview(self) -> None:
         if self._error is not None:
-            self.preview_label.clear()
+            self.preview_label.setText("")
             self.preview_label.setVisible(False)
             return
         self.preview_label.setVisible(True)
