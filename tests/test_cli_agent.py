@@ -79,6 +79,28 @@ def test_policy_test_is_a_dry_run(cli, registry: RegistryServer) -> None:  # typ
         assert "qa/website" not in list(client.catalog())
 
 
+def test_policy_test_does_not_count_what_the_policy_promoted_before(
+    cli, registry: RegistryServer
+) -> None:  # type: ignore[no-untyped-def]
+    _seed(cli, registry)
+    assert cli("run", "--once")[0] == 0  # baseline of an empty repository
+    push_image(registry.url, "dev/website", "1.1-stable", build_image(seed=36))
+    assert cli("run", "--once")[0] == 0  # promoted once
+    push_image(registry.url, "dev/website", "1.2-stable", build_image(seed=37))
+    _, out, _ = cli("policy", "test", "1", "--json")
+    rows = {row["tag"]: row for row in json.loads(out)}
+    assert rows["1.1-stable"]["earlier"] == {
+        "state": "done",
+        "targetRepository": "qa/website",
+        "targetTag": "1.1-stable-qa",
+    }
+    assert rows["1.2-stable"]["earlier"] is None
+    _, out, err = cli("policy", "test", "1")
+    assert "already promoted → qa/website:1.1-stable-qa" in out
+    assert "1.2-stable  promote  qa/website:1.2-stable-qa" in out
+    assert "1 of 2 tags would be promoted; 1 matched before, not promoted again" in err
+
+
 def test_manual_promotion(cli, registry: RegistryServer) -> None:  # type: ignore[no-untyped-def]
     _seed(cli, registry)
     image = build_image(seed=34)

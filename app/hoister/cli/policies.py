@@ -16,6 +16,7 @@ from typing import Any
 from hoister.cli.context import Context
 from hoister.cli.output import print_json, print_table
 from hoister.engine.dryrun import dry_run
+from hoister.engine.earlier import earlier_entry, earlier_matches, earlier_text
 from hoister.errors import InvalidInput
 from hoister.policies import Policy, Rule, describe_rule, policy_check
 from hoister.policies.exchange import export_hoister, export_msr, parse_import, to_hoister
@@ -228,6 +229,10 @@ def test_policy(args: argparse.Namespace, ctx: Context) -> int:
     profile = ctx.require_profile(policy.source_profile)
     client = ctx.client_for(profile)
     rows = dry_run(policy, client, datetime.now(UTC), scanner=profile.scanner)
+    # A match this policy queued before is never queued again (promote once): say what
+    # became of it instead of counting it among the promotions.
+    earlier = earlier_matches(ctx.database, policy)
+    before = {row.tag: entry for row in rows if (entry := earlier_entry(row, earlier))}
     if args.json:
         print_json(
             [
@@ -237,6 +242,15 @@ def test_policy(args: argparse.Namespace, ctx: Context) -> int:
                     "verdict": row.evaluation.outcome.value,
                     "targetTag": row.target_tag,
                     "error": row.error,
+                    "earlier": (
+                        {
+                            "state": before[row.tag].state,
+                            "targetRepository": before[row.tag].target_repository,
+                            "targetTag": before[row.tag].target_tag,
+                        }
+                        if row.tag in before
+                        else None
+                    ),
                     "rules": [
                         {
                             "rule": v.rule.to_json(),
@@ -256,6 +270,10 @@ def test_policy(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     table = []
     for row in rows:
+        entry = before.get(row.tag)
+        if entry is not None:
+            table.append((row.tag, "earlier", "-", earlier_text(entry, row.target_tag)))
+            continue
         verdict = "promote" if row.evaluation.matched else row.evaluation.outcome.value
         target = f"{policy.target_repository}:{row.target_tag}" if row.target_tag else "-"
         table.append((row.tag, verdict, target, row.error or row.evaluation.summary()))
@@ -263,9 +281,11 @@ def test_policy(args: argparse.Namespace, ctx: Context) -> int:
     sources = sorted({v.source for row in rows for v in row.evaluation.verdicts if v.source})
     if sources:
         print(f"facts from: {'; '.join(sources)}", file=sys.stderr)
-    matched = sum(1 for row in rows if row.evaluation.matched)
+    matched = sum(1 for row in rows if row.evaluation.matched and row.tag not in before)
+    again = f"; {len(before)} matched before, not promoted again" if before else ""
     print(
-        f"\n{matched} of {len(rows)} tags would be promoted (nothing was written)", file=sys.stderr
+        f"\n{matched} of {len(rows)} tags would be promoted{again} (nothing was written)",
+        file=sys.stderr,
     )
     return 0
 

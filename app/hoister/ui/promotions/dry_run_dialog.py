@@ -32,15 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from hoister.engine.dryrun import DryRunRow, dry_run
+from hoister.engine.earlier import Earlier, earlier_matches
 from hoister.engine.tags import is_internal_tag
 from hoister.engine.watcher import Candidate
 from hoister.policies import Policy
 from hoister.registry import NotFound
 from hoister.store import now_utc
-from hoister.store.queue import QueueStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.dry_run_model import TAG, DryRunFilter, DryRunModel
-from hoister.ui.promotions.earlier import Earlier
 from hoister.ui.promotions.policies_model import policy_name
 from hoister.ui.shared.workers import Requester
 
@@ -60,16 +59,8 @@ def evaluate_tags(
 ) -> tuple[list[DryRunRow], Earlier]:
     """Worker: the dry run proper, and what the policy queued before; writes nothing."""
     rows = dry_run(policy, ctx.client(policy.source_profile), now, tags)
-    return rows, earlier_matches(ctx, policy)
+    return rows, earlier_matches(ctx.database, policy)
 
-
-def earlier_matches(ctx: AppContext, policy: Policy) -> Earlier:
-    """Worker: (digest, tag) -> this policy's queue entry; a new policy has none."""
-    if policy.id is None:
-        return {}
-    with QueueStore(ctx.database) as queue:
-        entries = queue.for_policy(policy.id)
-    return {(entry.source_digest, entry.source_tag): entry for entry in entries}
 
 
 def plural(count: int, noun: str) -> str:

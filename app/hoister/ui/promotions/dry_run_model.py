@@ -26,9 +26,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from hoister.engine.dryrun import DryRunRow
+from hoister.engine.earlier import EARLIER_WORDS, Earlier, earlier_entry, earlier_text
 from hoister.policies import Outcome, Policy, Verdict, describe_rule
 from hoister.store.queue import QueueEntry
-from hoister.ui.promotions.earlier import EARLIER_WORDS, Earlier, earlier_entry, earlier_text
 
 TAG, VERDICT, FIRST_CRITERION = 0, 1, 2
 

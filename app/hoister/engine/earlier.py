@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hoister.engine.dryrun import DryRunRow
-from hoister.store.queue import QueueEntry
+from hoister.policies import Policy
+from hoister.store import Database
+from hoister.store.queue import QueueEntry, QueueStore
 
 #: What the verdict column says of an earlier match, by the state of its queue entry.
 EARLIER_WORDS = {
@@ -22,6 +24,17 @@ EARLIER_WORDS = {
 }
 #: (source digest, source tag) -> this policy's queue entry for that match.
 Earlier = Mapping[tuple[str, str], QueueEntry]
+
+
+def earlier_matches(database: Database, policy: Policy) -> Earlier:
+    """(digest, tag) -> this policy's queue entry; a policy not saved yet has none.
+
+    Reads the store: the app calls it from a worker, the CLI before printing."""
+    if policy.id is None:
+        return {}
+    with QueueStore(database) as queue:
+        entries = queue.for_policy(policy.id)
+    return {(entry.source_digest, entry.source_tag): entry for entry in entries}
 
 
 def earlier_entry(row: DryRunRow, earlier: Earlier) -> QueueEntry | None:
