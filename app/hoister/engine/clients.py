@@ -1,11 +1,14 @@
 """One registry client per profile for the engine's thread, created on first use.
 
 Keeping clients for the engine's lifetime reuses connections and cached tokens across
-poll cycles; a profile whose saved settings changed gets a fresh client.
+poll cycles; a profile whose saved settings changed gets a fresh client, and so does one
+whose password changed (:meth:`ClientPool.forget`, called from any thread: the app's
+password prompt runs on the GUI thread while the pool lives on the engine's).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from hoister.credentials import Credential
@@ -35,6 +38,8 @@ class ClientPool:
         self._credentials = credentials
         self._factory = factory
         self._clients: dict[str, tuple[Profile, RegistryClient]] = {}
+        self._stale: set[str] = set()  # profiles whose credential changed since
+        self._stale_lock = threading.Lock()
 
     def profile(self, name: str) -> Profile:
         try:
@@ -42,10 +47,19 @@ class ClientPool:
         except HoisterError as exc:
             raise HoisterError(f"registry profile '{name}' is not configured: {exc}") from None
 
+    def forget(self, name: str) -> None:
+        """The profile's credential changed: its next request builds a new client (with
+        the new password) instead of going on with the old one. Thread-safe."""
+        with self._stale_lock:
+            self._stale.add(name)
+
     def get(self, name: str) -> RegistryClient:
         profile = self.profile(name)
+        with self._stale_lock:
+            stale = name in self._stale
+            self._stale.discard(name)
         cached = self._clients.get(name)
-        if cached is not None and cached[0] == profile:
+        if cached is not None and cached[0] == profile and not stale:
             return cached[1]
         if cached is not None:
             cached[1].close()

@@ -211,6 +211,12 @@ class Engine:
         self._poll_now.set()
         self._wake.set()
 
+    def forget_client(self, profile_name: str) -> None:
+        """The profile's password changed (thread-safe): the next request uses it, and a
+        repository that failed for want of it is polled again now."""
+        self.clients.forget(profile_name)
+        self.poll_now()
+
     def set_paused(self, paused: bool) -> None:
         """Pause or resume polling and promoting (thread-safe); a copy under way finishes."""
         if paused:

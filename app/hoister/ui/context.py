@@ -43,6 +43,9 @@ class AppContext:
     #: Passwords typed this session where no keyring works (never written anywhere).
     #: Keyed like the keyring (:func:`hoister.credentials.secrets.profile_key`).
     session_secrets: dict[str, str] = field(default_factory=dict)
+    #: Called with a profile's name when its client is dropped (new settings or a new
+    #: password): the engine keeps clients of its own and must drop its one too.
+    client_listeners: list[Callable[[str], None]] = field(default_factory=list)
     _clients: dict[str, tuple[Profile, RegistryClient]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,6 +98,8 @@ class AppContext:
             cached = self._clients.pop(profile_name, None)
         if cached is not None:
             cached[1].close()
+        for listener in list(self.client_listeners):
+            listener(profile_name)
 
     def close(self) -> None:
         """Wait for running tasks, then close every client (called at exit)."""

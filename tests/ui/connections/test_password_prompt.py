@@ -13,7 +13,10 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from hoister.credentials.secrets import profile_key
+from hoister.policies import Policy, Rule, check_policy
 from hoister.profiles import Profile
+from hoister.store import PolicyStore
+from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.connections.connections_model import Kind, KindRole
 from hoister.ui.connections.password_dialog import PasswordDialog
 from hoister.ui.main_window import MainWindow
@@ -113,3 +116,44 @@ def test_a_password_from_the_environment_needs_no_keyring_and_no_warning(
     assert window.sidebar.passwords.open_dialogs == {}
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert not any("keyring" in text for text in warnings), warnings
+
+
+def test_the_engine_uses_a_password_entered_after_it_started(
+    qtbot: QtBot, make_context: ContextFactory, corp: RegistryServer, no_keyring: None
+) -> None:
+    """The engine keeps a client per profile; one built before the password was entered
+    must not go on anonymously: the push after the prompt is promoted."""
+    ctx = make_context()
+    ctx.profiles.add(Profile(name="corp", url=corp.url, username="alice"))
+    with PolicyStore(ctx.database) as store:
+        store.add(
+            Policy(
+                source_profile="corp",
+                source_repository="team/app",
+                target_repository="team/app-qa",
+                tag_template="%n",
+                rules=(Rule("tag", "ew", ("stable",)),),
+            ),
+            check=check_policy,
+        )
+    engine = EngineController(ctx, interval=3600.0)  # only poll_now wakes it
+    window = MainWindow(ctx, engine)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        with qtbot.waitSignal(engine.cycle_done, timeout=15000):
+            engine.start()  # polls without a password: refused
+        qtbot.waitUntil(lambda: "corp" in window.sidebar.passwords.open_dialogs, timeout=15000)
+        dialog = window.sidebar.passwords.open_dialogs["corp"]
+        dialog.password_edit.setText(corp.users["alice"])
+        with qtbot.waitSignal(engine.cycle_done, timeout=15000):  # the baseline, with it
+            qtbot.keyClick(dialog.password_edit, Qt.Key.Key_Return)
+        auth = httpx.BasicAuth("alice", corp.users["alice"])
+        with httpx.Client(auth=auth) as client:
+            push_image(corp.url, "team/app", "1.1-stable", build_image(seed=91), client=client)
+        with qtbot.waitSignal(engine.promotion_finished, timeout=15000) as finished:
+            engine.poll_now()
+        assert finished.args[0].outcome == "promoted"
+        assert finished.args[0].target_repository == "team/app-qa"
+    finally:
+        engine.stop()

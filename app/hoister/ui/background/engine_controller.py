@@ -89,7 +89,15 @@ class EngineController(QObject):
             target=self._run, args=(self.engine,), name="hoister-engine", daemon=True
         )
         self._thread.start()
+        if self.forget_client not in self.ctx.client_listeners:
+            self.ctx.client_listeners.append(self.forget_client)
         self._set_state("running")
+
+    def forget_client(self, profile_name: str) -> None:
+        """A password was entered or a connection edited in the app: the engine's own
+        client of that profile is dropped too, or it would go on without the password."""
+        if self.engine is not None:
+            self.engine.forget_client(profile_name)
 
     def _run(self, engine: Engine) -> None:
         """Run the engine until it is stopped; if it ever ends with an error (its loop
