@@ -77,4 +77,18 @@ def test_every_promotions_cell_has_its_whole_text_as_tooltip(
     assert tip(CRITERIA) == "Tag name ends with 'stable'"
     assert tip(LAST_PROMOTED).startswith("2026-11-30 ") and len(tip(LAST_PROMOTED)) == 19
     assert REASON in tip(LAST_RESULT)
+    # at 1024x700 the table fits its width: what a policy did last is on screen
+    header = tab.table.horizontalHeader()
+    qtbot.waitUntil(lambda: not header.isSectionHidden(LAST_RESULT))
+    assert not tab.table.horizontalScrollBar().isVisible()
+    assert (
+        header.sectionViewportPosition(LAST_RESULT) + header.sectionSize(LAST_RESULT)
+        <= tab.table.viewport().width()
+    )
+    assert header.isSectionHidden(CRITERIA)  # the first to give way on a narrow window
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: not any(header.isSectionHidden(c) for c in range(len(HEADERS))))
+    assert not tab.table.horizontalScrollBar().isVisible()
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: header.isSectionHidden(CRITERIA))
     window.grab().save("/tmp/hoister-promotions-1024x700.png")

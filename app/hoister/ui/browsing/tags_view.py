@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hoister.ui.browsing.column_fit import Column, ColumnFitter
 from hoister.ui.browsing.tag_details import TagDetails
 from hoister.ui.browsing.tag_loading import Referrers, TagInfo
 from hoister.ui.browsing.tags_filter import TagsFilter
@@ -45,6 +44,7 @@ from hoister.ui.browsing.tags_model import (
     TagsProxy,
 )
 from hoister.ui.context import AppContext
+from hoister.ui.shared.column_fit import Column, ColumnFitter
 
 BANNER_STYLE = (  # light in both themes, so its text colour is fixed too
     "QFrame#banner { background: #fdecea; border: 1px solid #e6b0aa; border-radius: 3px; }"

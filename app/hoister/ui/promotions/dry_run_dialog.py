@@ -62,7 +62,6 @@ def evaluate_tags(
     return rows, earlier_matches(ctx.database, policy)
 
 
-
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 

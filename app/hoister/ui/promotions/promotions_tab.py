@@ -35,8 +35,13 @@ from hoister.store import Database, PolicyStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.dry_run_dialog import DryRunDialog
 from hoister.ui.promotions.policies_model import (
+    CRITERIA,
     ENABLED,
+    LAST_PROMOTED,
+    LAST_RESULT,
     NAME,
+    OTHER,
+    TEMPLATE,
     PoliciesModel,
     PromotionsData,
     RowRole,
@@ -44,6 +49,7 @@ from hoister.ui.promotions.policies_model import (
     load_promotions,
     policy_name,
 )
+from hoister.ui.shared.column_fit import Column, ColumnFitter
 from hoister.ui.shared.workers import Fanout, Requester
 
 BANNER_STYLE = (  # light in both themes, so its text colour is fixed too
@@ -178,7 +184,7 @@ class PromotionsTab(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.horizontalHeader().setHighlightSections(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.fitter = ColumnFitter(self.table, self._columns())
         self.empty_label = QLabel()
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
@@ -200,7 +206,6 @@ class PromotionsTab(QWidget):
         self.duplicate_button.clicked.connect(self._duplicate)
         self.delete_button.clicked.connect(self._delete)
         self.run_button.clicked.connect(self._run_now)
-        self.model.modelReset.connect(self._fit_columns)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.model.enable_requested.connect(self._enable_requested)
@@ -260,13 +265,24 @@ class PromotionsTab(QWidget):
         self.stack.setCurrentWidget(self.table if policies else self.empty_label)
         self._update_buttons()
 
-    @Slot()
-    def _fit_columns(self) -> None:
-        """Columns fit their text, but a long list of criteria must not hide the rest."""
-        self.table.resizeColumnsToContents()
-        header, widest = self.table.horizontalHeader(), self.fontMetrics().averageCharWidth() * 40
-        for column in range(self.model.columnCount() - 1):
-            header.resizeSection(column, min(header.sectionSize(column) + 12, widest))
+    def _columns(self) -> list[Column]:
+        """Name, route, whether it is on and what it last did always show (each cell's
+        tooltip has its whole text); criteria, template and time give way, in that order."""
+
+        def width(sample: str) -> int:
+            return self.fontMetrics().horizontalAdvance(sample) + 12  # the cell's margins
+
+        return [
+            Column(NAME, width("stable builds to QA"), width("stable b…"), grow=2),
+            Column(OTHER, width("local/qa/website"), width("qa/web…"), grow=1),
+            Column(
+                CRITERIA, width("Tag name ends with stable"), width("Tag name…"), drop=1, grow=2
+            ),
+            Column(TEMPLATE, width("%n-%Y%m%d"), width("%n-%Y…"), drop=2),
+            Column(ENABLED, width("Enabled"), width("Enabled")),
+            Column(LAST_PROMOTED, width("2026-12-31 23:59"), width("2026-12-31 23:59"), drop=3),
+            Column(LAST_RESULT, width("promoted 1.4-stable → qa"), width("promoted…"), grow=3),
+        ]
 
     @Slot()
     def _toggled(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hoister.ui.browsing.column_fit import Column, fit
+from hoister.ui.shared.column_fit import Column, fit
 
 COLUMNS = [
     Column(0, preferred=140, minimum=80, grow=2),  # tag
