@@ -26,6 +26,9 @@ from hoister.ui.shared.workers import Fanout, Requester
 MAX_IN_FLIGHT = 4
 #: Rows above and below the visible ones read ahead, so scrolling finds them filled.
 READ_AHEAD = 30
+#: Tags added to the table per turn of the event loop: a page of 10,000 names added
+#: (and sorted) in one go held the GUI thread for over a second.
+INSERT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,12 @@ class TagsLoader(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
+        self._chunks: deque[list[str]] = deque()  # a page's names not in the table yet
+        self._page_read: Page | None = None
+        self._insert_timer = QTimer(self)
+        self._insert_timer.setSingleShot(True)
+        self._insert_timer.setInterval(0)  # the next turn, after what is already queued
+        self._insert_timer.timeout.connect(self._insert_chunk)
 
     @property
     def reading(self) -> bool:
@@ -124,6 +133,9 @@ class TagsLoader(QObject):
         self.failures.clear()
         self._in_flight = 0
         self._links.clear()
+        self._chunks.clear()
+        self._page_read = None
+        self._insert_timer.stop()
         self.listing = True
         self.model.clear()
         self._lister.submit(list_tags_page, self.ctx, self.profile, self.repository, None)
@@ -132,7 +144,25 @@ class TagsLoader(QObject):
     @Slot(object)
     def _page(self, page: object) -> None:
         assert isinstance(page, Page)
-        self.model.append_tags(page.items)
+        items = list(page.items)
+        self._chunks.extend(items[i : i + INSERT_CHUNK] for i in range(0, len(items), INSERT_CHUNK))
+        self._page_read = page
+        self._insert_chunk()
+
+    @Slot()
+    def _insert_chunk(self) -> None:
+        """One chunk of the page into the table; the rest on later turns of the loop."""
+        if self._chunks:
+            self.model.append_tags(self._chunks.popleft())
+        if self._chunks:
+            self._insert_timer.start()
+            self.changed.emit()
+            return
+        page, self._page_read = self._page_read, None
+        if page is not None:
+            self._page_done(page)
+
+    def _page_done(self, page: Page) -> None:
         if page.next_url and page.next_url not in self._links:
             self._links.add(page.next_url)
             self._lister.submit(
@@ -206,15 +236,17 @@ class TagsLoader(QObject):
     def _flush(self) -> None:
         arrived, self._arrived = self._arrived, []
         good = [(t, r) for t, r in arrived if isinstance(r, RowDetails)]
-        self.model.update_many((t, r.details) for t, r in good)
-        for _, found in good:
-            if found.referrers is not None:
-                self.model.add_referrers(found.details.digest, found.referrers)
-            if found.provenance:
-                self.model.set_provenance(found.details.digest, provenance_text(found.provenance))
-        for tag, error in arrived:
-            if not isinstance(error, RowDetails):
-                self.model.set_error(tag, str(error))
-                self.failures.append(str(error))
+        with self.model.batch():  # a sorted table re-sorts once for the whole batch
+            self.model.update_many((t, r.details) for t, r in good)
+            for _, found in good:
+                if found.referrers is not None:
+                    self.model.add_referrers(found.details.digest, found.referrers)
+                if found.provenance:
+                    text = provenance_text(found.provenance)
+                    self.model.set_provenance(found.details.digest, text)
+            for tag, error in arrived:
+                if not isinstance(error, RowDetails):
+                    self.model.set_error(tag, str(error))
+                    self.failures.append(str(error))
         self.details_progress.emit(self.model.details_count(), self.model.rowCount())
         self.changed.emit()

@@ -10,7 +10,8 @@ digest they name, so the table shows images, not bookkeeping.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +20,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QColor
@@ -119,6 +119,10 @@ class TagsModel(QAbstractTableModel):
         #: says what (the view reads it and calls :meth:`add_referrers`).
         self._indexed: set[str] = set()
         self._hidden = 0
+        self._detailed = 0  # rows with details or an error, kept so progress is O(1)
+        #: The model keeps its rows in the order the view shows (see :meth:`sort`).
+        self._sort_column, self._sort_order = -1, Qt.SortOrder.AscendingOrder
+        self._batch_depth, self._order_stale = 0, False
 
     # -- reading ---------------------------------------------------------------------
 
@@ -208,6 +212,10 @@ class TagsModel(QAbstractTableModel):
     def row(self, row_number: int) -> TagRow:
         return self._rows[row_number]
 
+    def rows(self) -> list[TagRow]:
+        """Every row in the model's order (read-only: the proxy filters it in one loop)."""
+        return self._rows
+
     def row_of(self, tag: str) -> int | None:
         return self._by_tag.get(tag)
 
@@ -220,7 +228,7 @@ class TagsModel(QAbstractTableModel):
 
     def details_count(self) -> int:
         """Rows whose details were read (or could not be): the progress of a full fetch."""
-        return sum(1 for row in self._rows if row.details is not None or row.error)
+        return self._detailed
 
     @property
     def hidden_count(self) -> int:
@@ -231,7 +239,7 @@ class TagsModel(QAbstractTableModel):
 
     def append_tags(self, tags: Iterable[str]) -> None:
         """Add a page of tags; internal ones become badges, repeats are ignored."""
-        fresh: list[str] = []
+        fresh: dict[str, None] = {}  # ordered, and a set: a page may repeat a name
         touched: set[str] = set()
         for tag in tags:
             if tag in self._by_tag or tag in fresh:
@@ -247,7 +255,7 @@ class TagsModel(QAbstractTableModel):
                         self._badges.setdefault(digest, set()).add(badge)
                     touched.add(digest)
                 continue
-            fresh.append(tag)
+            fresh[tag] = None
         if fresh:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
@@ -255,6 +263,8 @@ class TagsModel(QAbstractTableModel):
                 self._rows.append(TagRow(tag, natural_key(tag)))
                 self._by_tag[tag] = first + offset
             self.endInsertRows()
+            self._order_stale = True  # new rows go where the order puts them
+            self._reorder()
         self._refresh_badges(touched)
 
     def update_details(self, tag: str, details: ImageDetails) -> None:
@@ -269,23 +279,29 @@ class TagsModel(QAbstractTableModel):
             if number is None:
                 continue
             row = self._rows[number]
+            self._detailed += not _counted(row)
             row.details, row.error = details, None
             row.badges = self._badges_of(details.digest)
             changed.append(number)
         self._changed(changed)
+        self._order_changed(*DETAIL_COLUMNS)
 
     def set_error(self, tag: str, message: str) -> None:
         """The details of a tag could not be read: the row says so instead of staying blank."""
         number = self._by_tag.get(tag)
         if number is not None:
-            self._rows[number].error = message
+            row = self._rows[number]
+            self._detailed += not _counted(row)
+            row.error = message
             self._changed([number])
+            self._order_changed(*DETAIL_COLUMNS)
 
     def clear_errors(self) -> list[str]:
         """Forget failed reads (before a retry); returns the tags concerned."""
         failed = [n for n, row in enumerate(self._rows) if row.error]
         for number in failed:
             self._rows[number].error = None
+            self._detailed -= not _counted(self._rows[number])
         self._changed(failed)
         return [self._rows[n].tag for n in failed]
 
@@ -301,6 +317,7 @@ class TagsModel(QAbstractTableModel):
         for number in changed:
             self._rows[number].provenance = text
         self._changed(changed)
+        self._order_changed(PROVENANCE)
 
     def remove_tags(self, tags: Iterable[str]) -> None:
         """Drop rows of deleted tags, one contiguous block at a time (highest first)."""
@@ -310,6 +327,7 @@ class TagsModel(QAbstractTableModel):
             while numbers and numbers[0] == first - 1:
                 first = numbers.pop(0)
             self.beginRemoveRows(QModelIndex(), first, last)
+            self._detailed -= sum(map(_counted, self._rows[first : last + 1]))
             del self._rows[first : last + 1]
             self.endRemoveRows()
         self._by_tag = {row.tag: n for n, row in enumerate(self._rows)}
@@ -317,6 +335,7 @@ class TagsModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self._rows, self._by_tag, self._badges, self._hidden = [], {}, {}, 0
+        self._detailed = 0
         self._indexed = set()
         self.endResetModel()
 
@@ -341,52 +360,98 @@ class TagsModel(QAbstractTableModel):
                     row.badges = badges
                     changed.append(number)
         self._changed(changed, PROVENANCE, PROVENANCE)
+        self._order_changed(PROVENANCE)
 
-    def _changed(self, numbers: list[int], first: int = 0, last: int = len(HEADERS) - 1) -> None:
-        if numbers:
-            top, bottom = min(numbers), max(numbers)
-            self.dataChanged.emit(self.index(top, first), self.index(bottom, last))
+    def _changed(self, numbers: list[int], first: int = 0, last: int = -1) -> None:
+        """One ``dataChanged`` per run of adjacent rows, never one spanning the rows between.
+
+        A signal from the lowest to the highest changed row made the proxy and the view
+        revisit every row in between: with details arriving for rows far apart, that was
+        most of a 10,000-row table on every batch.
+        """
+        last = self.columnCount() - 1 if last < 0 else last
+        ordered = sorted(set(numbers))
+        start = 0
+        for position in range(1, len(ordered) + 1):
+            if position == len(ordered) or ordered[position] != ordered[position - 1] + 1:
+                top, bottom = ordered[start], ordered[position - 1]
+                self.dataChanged.emit(self.index(top, first), self.index(bottom, last))
+                start = position
+
+    # -- order -----------------------------------------------------------------------
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows in this order from now on; ``column`` -1 keeps arrival order.
+
+        The model sorts itself, in Python, once per change, with each row's key computed
+        once: a proxy sorting through a Python ``lessThan`` crossed into Python twice per
+        comparison, hundreds of thousands of times for 10,000 rows.
+        """
+        self._sort_column, self._sort_order = column, order
+        self._order_stale = True
+        self._reorder()
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort_column
+
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        return self._sort_order
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Changes inside re-sort once, at the end (a loader's batch of answers)."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            self._reorder()
+
+    def _order_changed(self, *columns: int) -> None:
+        if self._sort_column in columns:
+            self._order_stale = True
+            self._reorder()
+
+    def _ordered(self) -> list[TagRow]:
+        """The rows in sort order: unknown values last either way, ties by tag name.
+
+        Rows whose details are still on their way would otherwise crowd the top of a
+        table sorted newest first, hiding exactly the rows someone sorted to find.
+        """
+        rows, column = self._rows, self._sort_column
+        descending = self._sort_order == Qt.SortOrder.DescendingOrder
+        by_name = sorted(range(len(rows)), key=lambda n: rows[n].name_key)
+        if column == TAG:
+            return [rows[n] for n in (reversed(by_name) if descending else by_name)]
+        keys = [self.sort_key(n, column) for n in range(len(rows))]
+        known = [n for n in by_name if keys[n] is not None]
+        known.sort(key=keys.__getitem__, reverse=descending)  # stable: ties keep name order
+        return [rows[n] for n in known] + [rows[n] for n in by_name if keys[n] is None]
+
+    def _reorder(self) -> None:
+        if not self._order_stale or self._batch_depth or self._sort_column < 0:
+            return
+        self._order_stale = False
+        ordered = self._ordered()
+        if all(a is b for a, b in zip(ordered, self._rows, strict=True)):
+            return
+        self.layoutAboutToBeChanged.emit()
+        position = {id(row): n for n, row in enumerate(ordered)}
+        before = self.persistentIndexList()
+        after = [self.index(position[id(self._rows[i.row()])], i.column()) for i in before]
+        self._rows = ordered
+        self._by_tag = {row.tag: n for n, row in enumerate(ordered)}
+        self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
 
 
-class TagsProxy(QSortFilterProxyModel):
-    """Filters on the tag and sorts on :data:`SortRole`, unknown values last either way.
+def _counted(row: TagRow) -> bool:
+    """Whether a row counts as read for :meth:`TagsModel.details_count`."""
+    return row.details is not None or bool(row.error)
 
-    Rows whose details are still on their way would otherwise crowd the top of a table
-    sorted newest first, hiding exactly the rows someone sorted to find.
-    """
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SortRole)
-        self.setFilterKeyColumn(TAG)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.promoted_only = False
-
-    def set_promoted_only(self, promoted_only: bool) -> None:
-        """Only tags that carry a provenance record (what QA looks for in a target)."""
-        self.beginFilterChange()
-        self.promoted_only = promoted_only
-        self.endFilterChange()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        source = self.sourceModel()
-        promoted = not isinstance(source, TagsModel) or bool(source.row(source_row).provenance)
-        if self.promoted_only and not promoted:
-            return False
-        return super().filterAcceptsRow(source_row, source_parent)
-
-    def lessThan(self, left: Index, right: Index) -> bool:
-        source = self.sourceModel()
-        if not isinstance(source, TagsModel):
-            return super().lessThan(left, right)
-        column = left.column()
-        a, b = source.sort_key(left.row(), column), source.sort_key(right.row(), column)
-        # Qt sorts descending by asking lessThan(right, left): whatever must stay the
-        # same in both directions (unknowns last, ties by tag name) is flipped back.
-        ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
-        if a is None or b is None or a == b:
-            if (a is None) != (b is None):
-                return (b is None) == ascending
-            x, y = source.row(left.row()).name_key, source.row(right.row()).name_key
-            return x != y and (x < y) == ascending
-        return a < b  # type: ignore[operator]
+def _counted(row: TagRow) -> bool:
+    """Whether a row counts as read for :meth:`TagsModel.details_count`."""
+    return row.details is not None or bool(row.error)

@@ -41,8 +41,8 @@ from hoister.ui.browsing.tags_model import (
     SIZE,
     TAG,
     TagsModel,
-    TagsProxy,
 )
+from hoister.ui.browsing.tags_proxy import TagsProxy
 from hoister.ui.context import AppContext
 
 BANNER_STYLE = (  # light in both themes, so its text colour is fixed too
