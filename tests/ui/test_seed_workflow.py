@@ -14,7 +14,7 @@ from hoister.ui.main_window import MainWindow
 from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
 from tests.ui.conftest import ContextFactory, Heartbeat
-from tests.ui.test_policy_editor import fill_seed
+from tests.ui.promotions.test_policy_editor import fill_seed
 
 
 def test_seed_workflow_through_the_window(
