@@ -35,6 +35,7 @@ PROFILE = "bench"
 CATALOG_PAGE = 5_000
 TICK_MS = 10
 STALL_MS = 50
+QUIET_TICKS = 10
 SIDEBAR_FILTERS = ("service-42", "team-042/", "releases/web", "")
 TAG_FILTERS = ("1.42.", "7", "")
 
@@ -75,11 +76,14 @@ class GapMeter:
         self._timer.timeout.connect(self._tick)
         self._phase: Phase | None = None
         self._last = time.perf_counter()
+        self._quiet = 0  # ticks in a row that came on time
 
     def _tick(self) -> None:
         now = time.perf_counter()
+        gap = (now - self._last) * 1000
         if self._phase is not None:
-            self._phase.gaps_ms.append((now - self._last) * 1000)
+            self._phase.gaps_ms.append(gap)
+        self._quiet = self._quiet + 1 if gap < 1.5 * TICK_MS else 0
         self._last = now
 
     def measure(self, name: str, run: Callable[[], None]) -> Phase:
@@ -90,6 +94,9 @@ class GapMeter:
         self._timer.start()
         try:
             run()
+            # Work the phase left queued (a delayed layout, the last chunks) belongs to it.
+            self._quiet = 0
+            wait_until(lambda: self._quiet >= QUIET_TICKS, "the GUI thread to be idle again")
         finally:
             self._tick()  # the stretch since the last tick counts too
             self._timer.stop()

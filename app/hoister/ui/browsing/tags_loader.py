@@ -20,12 +20,15 @@ from hoister.ui.browsing.tags_model import (
     TagsModel,
 )
 from hoister.ui.context import AppContext
+from hoister.ui.shared import heap
 from hoister.ui.shared.workers import Fanout, Requester
 
 #: Detail reads in flight at once: leaves pool threads for the pane and other views.
 MAX_IN_FLIGHT = 4
 #: Rows above and below the visible ones read ahead, so scrolling finds them filled.
 READ_AHEAD = 30
+#: How long answers are gathered before they are merged into the table, in ms.
+FLUSH_MS = 100
 #: Tags added to the table per turn of the event loop: a page of 10,000 names added
 #: (and sorted) in one go held the GUI thread for over a second.
 INSERT_CHUNK = 1000
@@ -110,7 +113,6 @@ class TagsLoader(QObject):
         self._links: set[str] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
         self._chunks: deque[list[str]] = deque()  # a page's names not in the table yet
         self._page_read: Page | None = None
@@ -163,6 +165,7 @@ class TagsLoader(QObject):
             self._page_done(page)
 
     def _page_done(self, page: Page) -> None:
+        heap.settle()  # the rows live as long as the view
         if page.next_url and page.next_url not in self._links:
             self._links.add(page.next_url)
             self._lister.submit(
@@ -229,7 +232,7 @@ class TagsLoader(QObject):
         self._in_flight = max(0, self._in_flight - 1)
         self._arrived.append((str(tag), result))
         if not self._flush_timer.isActive():
-            self._flush_timer.start()
+            self._flush_timer.start(FLUSH_MS)
         self._pump()
 
     @Slot()
@@ -248,5 +251,6 @@ class TagsLoader(QObject):
                 if not isinstance(error, RowDetails):
                     self.model.set_error(tag, str(error))
                     self.failures.append(str(error))
+        heap.settle()  # so do the details
         self.details_progress.emit(self.model.details_count(), self.model.rowCount())
         self.changed.emit()

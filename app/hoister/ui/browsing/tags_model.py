@@ -9,6 +9,7 @@ digest they name, so the table shows images, not bookkeeping.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from hoister.engine.provenance import PROVENANCE_ARTIFACT_TYPE
 from hoister.engine.tags import is_internal_tag, is_referrer_tag
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor
+from hoister.ui.browsing.tags_order import RowOrder
 from hoister.ui.shared.format import human_size, local_time, short_digest
 
 TAG, DIGEST, SIZE, CREATED, PLATFORMS, PROVENANCE = range(6)
@@ -89,6 +91,8 @@ class TagRow:
     error: str | None = None
     provenance: str = ""
     badges: tuple[str, ...] = field(default=())
+    #: (column, sort value) until the row changes: see :class:`RowOrder`.
+    sort_cache: tuple[int, object] | None = field(default=None, repr=False, compare=False)
 
     @property
     def digest(self) -> str | None:
@@ -121,8 +125,9 @@ class TagsModel(QAbstractTableModel):
         self._hidden = 0
         self._detailed = 0  # rows with details or an error, kept so progress is O(1)
         #: The model keeps its rows in the order the view shows (see :meth:`sort`).
-        self._sort_column, self._sort_order = -1, Qt.SortOrder.AscendingOrder
+        self._order = RowOrder(self.sort_value, TAG)
         self._batch_depth, self._order_stale = 0, False
+        self._moved: dict[int, TagRow] = {}  # changed since the last reorder, by id
 
     # -- reading ---------------------------------------------------------------------
 
@@ -143,13 +148,17 @@ class TagsModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        return self.cell(index.row(), index.column(), role) if index.isValid() else None
+
+    def cell(self, number: int, column: int, role: int) -> object:
+        """:meth:`data` by row number: the proxy asks without building an index per cell."""
+        if not 0 <= number < len(self._rows):
             return None
-        row, column = self._rows[index.row()], index.column()
+        row = self._rows[number]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == SortRole:
-            return self.sort_key(index.row(), column)
+            return self.sort_key(number, column)
         if role == RowRole:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -194,7 +203,10 @@ class TagsModel(QAbstractTableModel):
 
     def sort_key(self, row_number: int, column: int) -> object:
         """The value a column sorts by; None when not known yet (sorted after the rest)."""
-        row = self._rows[row_number]
+        return self.sort_value(self._rows[row_number], column)
+
+    def sort_value(self, row: TagRow, column: int) -> object:
+        """:meth:`sort_key` of a row itself."""
         if column == TAG:
             return row.name_key
         if row.details is None:
@@ -262,9 +274,9 @@ class TagsModel(QAbstractTableModel):
             for offset, tag in enumerate(fresh):
                 self._rows.append(TagRow(tag, natural_key(tag)))
                 self._by_tag[tag] = first + offset
+            self._moved.update((id(row), row) for row in self._rows[first:])
             self.endInsertRows()
-            self._order_stale = True  # new rows go where the order puts them
-            self._reorder()
+            self._reorder()  # new rows go where the order puts them
         self._refresh_badges(touched)
 
     def update_details(self, tag: str, details: ImageDetails) -> None:
@@ -284,7 +296,6 @@ class TagsModel(QAbstractTableModel):
             row.badges = self._badges_of(details.digest)
             changed.append(number)
         self._changed(changed)
-        self._order_changed(*DETAIL_COLUMNS)
 
     def set_error(self, tag: str, message: str) -> None:
         """The details of a tag could not be read: the row says so instead of staying blank."""
@@ -294,7 +305,6 @@ class TagsModel(QAbstractTableModel):
             self._detailed += not _counted(row)
             row.error = message
             self._changed([number])
-            self._order_changed(*DETAIL_COLUMNS)
 
     def clear_errors(self) -> list[str]:
         """Forget failed reads (before a retry); returns the tags concerned."""
@@ -317,7 +327,6 @@ class TagsModel(QAbstractTableModel):
         for number in changed:
             self._rows[number].provenance = text
         self._changed(changed)
-        self._order_changed(PROVENANCE)
 
     def remove_tags(self, tags: Iterable[str]) -> None:
         """Drop rows of deleted tags, one contiguous block at a time (highest first)."""
@@ -328,6 +337,8 @@ class TagsModel(QAbstractTableModel):
                 first = numbers.pop(0)
             self.beginRemoveRows(QModelIndex(), first, last)
             self._detailed -= sum(map(_counted, self._rows[first : last + 1]))
+            for row in self._rows[first : last + 1]:
+                self._moved.pop(id(row), None)
             del self._rows[first : last + 1]
             self.endRemoveRows()
         self._by_tag = {row.tag: n for n, row in enumerate(self._rows)}
@@ -336,7 +347,7 @@ class TagsModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows, self._by_tag, self._badges, self._hidden = [], {}, {}, 0
         self._detailed = 0
-        self._indexed = set()
+        self._indexed, self._moved = set(), {}
         self.endResetModel()
 
     def indexed_digests(self) -> frozenset[str]:
@@ -360,7 +371,6 @@ class TagsModel(QAbstractTableModel):
                     row.badges = badges
                     changed.append(number)
         self._changed(changed, PROVENANCE, PROVENANCE)
-        self._order_changed(PROVENANCE)
 
     def _changed(self, numbers: list[int], first: int = 0, last: int = -1) -> None:
         """One ``dataChanged`` per run of adjacent rows, never one spanning the rows between.
@@ -371,33 +381,40 @@ class TagsModel(QAbstractTableModel):
         """
         last = self.columnCount() - 1 if last < 0 else last
         ordered = sorted(set(numbers))
+        moves = first <= self._order.column <= last
+        for number in ordered:
+            row = self._rows[number]
+            row.sort_cache = None
+            if moves:
+                self._moved[id(row)] = row
         start = 0
         for position in range(1, len(ordered) + 1):
             if position == len(ordered) or ordered[position] != ordered[position - 1] + 1:
                 top, bottom = ordered[start], ordered[position - 1]
                 self.dataChanged.emit(self.index(top, first), self.index(bottom, last))
                 start = position
+        self._reorder()
 
     # -- order -----------------------------------------------------------------------
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Keep the rows in this order from now on; ``column`` -1 keeps arrival order.
 
-        The model sorts itself, in Python, once per change, with each row's key computed
-        once: a proxy sorting through a Python ``lessThan`` crossed into Python twice per
-        comparison, hundreds of thousands of times for 10,000 rows.
+        The model sorts itself (:class:`RowOrder`): a proxy sorting through a Python
+        ``lessThan`` crossed into Python twice per comparison, hundreds of thousands of
+        times for 10,000 rows, and again on every batch of details.
         """
-        self._sort_column, self._sort_order = column, order
+        self._order.column, self._order.order = column, order
         self._order_stale = True
         self._reorder()
 
     @property
     def sort_column(self) -> int:
-        return self._sort_column
+        return self._order.column
 
     @property
     def sort_order(self) -> Qt.SortOrder:
-        return self._sort_order
+        return self._order.order
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -409,47 +426,36 @@ class TagsModel(QAbstractTableModel):
             self._batch_depth -= 1
             self._reorder()
 
-    def _order_changed(self, *columns: int) -> None:
-        if self._sort_column in columns:
-            self._order_stale = True
-            self._reorder()
-
-    def _ordered(self) -> list[TagRow]:
-        """The rows in sort order: unknown values last either way, ties by tag name.
-
-        Rows whose details are still on their way would otherwise crowd the top of a
-        table sorted newest first, hiding exactly the rows someone sorted to find.
-        """
-        rows, column = self._rows, self._sort_column
-        descending = self._sort_order == Qt.SortOrder.DescendingOrder
-        by_name = sorted(range(len(rows)), key=lambda n: rows[n].name_key)
-        if column == TAG:
-            return [rows[n] for n in (reversed(by_name) if descending else by_name)]
-        keys = [self.sort_key(n, column) for n in range(len(rows))]
-        known = [n for n in by_name if keys[n] is not None]
-        known.sort(key=keys.__getitem__, reverse=descending)  # stable: ties keep name order
-        return [rows[n] for n in known] + [rows[n] for n in by_name if keys[n] is None]
-
     def _reorder(self) -> None:
-        if not self._order_stale or self._batch_depth or self._sort_column < 0:
+        if self._batch_depth:
             return
-        self._order_stale = False
-        ordered = self._ordered()
-        if all(a is b for a, b in zip(ordered, self._rows, strict=True)):
+        if self._order.column < 0:
+            self._moved.clear()
             return
+        if self._order_stale:
+            ordered = self._order.sorted(self._rows)
+        elif self._moved:
+            moved = list(self._moved.values())
+            positions = [self._by_tag[row.tag] for row in moved]
+            ordered = self._order.placed(self._rows, moved, positions)
+        else:
+            return
+        self._order_stale, self._moved = False, {}
+        if not any(map(operator.is_not, ordered, self._rows)):
+            return  # the same order (all C loops: this runs on every batch)
         self.layoutAboutToBeChanged.emit()
-        position = {id(row): n for n, row in enumerate(ordered)}
         before = self.persistentIndexList()
-        after = [self.index(position[id(self._rows[i.row()])], i.column()) for i in before]
+        moved_from = [self._rows[i.row()].tag for i in before]
         self._rows = ordered
-        self._by_tag = {row.tag: n for n, row in enumerate(ordered)}
-        self.changePersistentIndexList(before, after)
+        self._by_tag = dict(zip(map(_tag_of, ordered), range(len(ordered)), strict=True))
+        if before:
+            pairs = zip(moved_from, before, strict=True)
+            after = [self.index(self._by_tag[tag], i.column()) for tag, i in pairs]
+            self.changePersistentIndexList(before, after)
         self.layoutChanged.emit()
 
 
-def _counted(row: TagRow) -> bool:
-    """Whether a row counts as read for :meth:`TagsModel.details_count`."""
-    return row.details is not None or bool(row.error)
+_tag_of = operator.attrgetter("tag")
 
 
 def _counted(row: TagRow) -> bool:

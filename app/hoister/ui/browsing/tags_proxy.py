@@ -33,7 +33,7 @@ class TagsProxy(QAbstractProxyModel):
         self._text = ""
         self._needle = ""
         self._shown: list[int] = []  # proxy row -> source row, in source order
-        self._where: dict[int, int] = {}  # source row -> proxy row
+        self._where: dict[int, int] | None = None  # source row -> proxy row; None: the same
         self._saved: list[tuple[QPersistentModelIndex, QModelIndex]] = []
         self._removing: tuple[int, int] | None = None
 
@@ -119,9 +119,19 @@ class TagsProxy(QAbstractProxyModel):
         if self.filtering():
             accepts = self.accepts
             self._shown = [n for n, row in enumerate(rows) if accepts(row)]
+            self._index_shown()
         else:
-            self._shown = list(range(len(rows)))
-        self._where = {s: p for p, s in enumerate(self._shown)}
+            self._shown, self._where = list(range(len(rows))), None
+
+    def _index_shown(self) -> None:
+        shown = self._shown
+        identity = not shown or (shown[0] == 0 and shown[-1] == len(shown) - 1)
+        self._where = None if identity else dict(zip(shown, range(len(shown)), strict=True))
+
+    def _position(self, source_row: int) -> int | None:
+        if self._where is None:
+            return source_row if 0 <= source_row < len(self._shown) else None
+        return self._where.get(source_row)
 
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
         if parent.isValid() or not 0 <= row < len(self._shown):
@@ -155,14 +165,17 @@ class TagsProxy(QAbstractProxyModel):
     def mapFromSource(self, source_index: Index) -> QModelIndex:
         if not source_index.isValid():
             return QModelIndex()
-        row = self._where.get(source_index.row())
+        row = self._position(source_index.row())
         return QModelIndex() if row is None else self.index(row, source_index.column())
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         source = self.sourceModel()
-        if source is None or not index.isValid() or index.row() >= len(self._shown):
+        if not isinstance(source, TagsModel) or not index.isValid():
             return None
-        return source.data(source.index(self._shown[index.row()], index.column()), role)
+        row = index.row()
+        return (
+            source.cell(self._shown[row], index.column(), role) if row < len(self._shown) else None
+        )
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -203,12 +216,13 @@ class TagsProxy(QAbstractProxyModel):
             self.beginInsertRows(QModelIndex(), position, position + len(accepted) - 1)
         tail = [s + count for s in self._shown[position:]]
         self._shown[position:] = accepted + tail
-        self._where = {s: p for p, s in enumerate(self._shown)}
+        self._index_shown()
         if accepted:
             self.endInsertRows()
 
     def _about_to_remove(self, _parent: QModelIndex, first: int, last: int) -> None:
-        gone = [self._where[n] for n in range(first, last + 1) if n in self._where]
+        found = (self._position(n) for n in range(first, last + 1))
+        gone = [p for p in found if p is not None]
         self._removing = (min(gone), max(gone)) if gone else None
         if self._removing is not None:
             self.beginRemoveRows(QModelIndex(), *self._removing)
@@ -216,17 +230,21 @@ class TagsProxy(QAbstractProxyModel):
     def _removed(self, _parent: QModelIndex, first: int, last: int) -> None:
         count = last - first + 1
         self._shown = [s - count if s > last else s for s in self._shown if not first <= s <= last]
-        self._where = {s: p for p, s in enumerate(self._shown)}
+        self._index_shown()
         if self._removing is not None:
             self._removing = None
             self.endRemoveRows()
 
     def _data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: list) -> None:
         rows = range(top_left.row(), bottom_right.row() + 1)
-        if any(self.filterAcceptsRow(n) != (n in self._where) for n in rows):
+        positions = [self._position(n) for n in rows]
+        if self.filtering() and any(
+            self.filterAcceptsRow(n) != (p is not None)
+            for n, p in zip(rows, positions, strict=True)
+        ):
             self.invalidateFilter()  # a row now shows or hides (promoted only, say)
             return
-        shown = [self._where[n] for n in rows if n in self._where]
+        shown = [p for p in positions if p is not None]
         if shown:  # shown rows keep the source's order: one contiguous block
             first, last = top_left.column(), bottom_right.column()
             self.dataChanged.emit(self.index(shown[0], first), self.index(shown[-1], last), roles)

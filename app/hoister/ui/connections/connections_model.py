@@ -49,6 +49,8 @@ class _Loaded:
 
     groups: dict[str, QStandardItem] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
+    #: (lower-case name, name) in arrival order: what the sidebar's filter scans.
+    lowered: list[tuple[str, str]] = field(default_factory=list)
 
 
 class ConnectionsModel(QStandardItemModel):
@@ -160,12 +162,28 @@ class ConnectionsModel(QStandardItemModel):
             kind = child.data(KindRole)
             if kind == Kind.NAMESPACE:
                 loaded.groups[child.text()] = child
-                loaded.names.update(
-                    child.child(r).data(ObjectRole) for r in range(child.rowCount())
-                )
+                rows = range(child.rowCount())
+                loaded.names.update(child.child(r).data(ObjectRole) for r in rows)
             elif kind == Kind.REPOSITORY:
                 loaded.names.add(child.data(ObjectRole))
+        loaded.lowered = [(n.lower(), n) for n in sorted(loaded.names)]
         return loaded
+
+    def matching(self, text: str, limit: int) -> tuple[list[tuple[str, str]], int]:
+        """``([(profile, repository)...], total)``: repositories whose whole path contains
+        ``text`` (any case, any segment), the first ``limit`` of them in arrival order.
+
+        One pass over plain strings: filtering 100,000 rows through a proxy, and laying
+        out every namespace it kept, held the GUI thread for most of a second.
+        """
+        needle, found, total = text.lower(), [], 0
+        for row in range(self.rowCount()):
+            connection = self.item(row)
+            name = connection.data(ProfileNameRole)
+            hits = [n for low, n in self._index_of(name, connection).lowered if needle in low]
+            total += len(hits)
+            found.extend((name, n) for n in hits[: max(0, limit - len(found))])
+        return found, total
 
     def add_repositories(self, name: str, repositories: list[str]) -> None:
         """Add a page of repository names under their namespaces (duplicates ignored)."""
@@ -179,21 +197,22 @@ class ConnectionsModel(QStandardItemModel):
             if repository in existing:
                 continue
             existing.add(repository)
+            loaded.lowered.append((repository.lower(), repository))
             namespace, leaf = split_repository(repository)
-            batches.setdefault(namespace, []).append(self._repository_item(name, repository, leaf))
+            batches.setdefault(namespace, []).append(self.repository_item(name, repository, leaf))
         top_level = batches.pop("", [])
         new_groups = []
         for namespace, items in batches.items():
             group = groups.get(namespace)
             if group is None:  # filled before it joins the tree: one insertion, not two
-                group = groups[namespace] = self._namespace_item(name, namespace)
+                group = groups[namespace] = self.namespace_item(name, namespace)
                 new_groups.append(group)
             group.appendRows(items)
         if top_level or new_groups:
             connection.appendRows(top_level + new_groups)
 
     @staticmethod
-    def _namespace_item(profile_name: str, namespace: str) -> QStandardItem:
+    def namespace_item(profile_name: str, namespace: str) -> QStandardItem:
         group = QStandardItem(namespace)
         group.setColumnCount(1)
         group.setEditable(False)
@@ -205,7 +224,7 @@ class ConnectionsModel(QStandardItemModel):
         return group
 
     @staticmethod
-    def _repository_item(profile_name: str, repository: str, leaf: str) -> QStandardItem:
+    def repository_item(profile_name: str, repository: str, leaf: str) -> QStandardItem:
         item = QStandardItem(leaf)
         item.setEditable(False)
         item.setData(Kind.REPOSITORY, KindRole)
@@ -218,16 +237,7 @@ class ConnectionsModel(QStandardItemModel):
 
     def repository_count(self, name: str) -> int:
         connection = self.connection_item(name)
-        if connection is None:
-            return 0
-        total = 0
-        for row in range(connection.rowCount()):
-            child = connection.child(row)
-            if child.data(KindRole) == Kind.NAMESPACE:
-                total += child.rowCount()
-            elif child.data(KindRole) == Kind.REPOSITORY:
-                total += 1
-        return total
+        return 0 if connection is None else len(self._index_of(name, connection).names)
 
     def find_repository(self, name: str, repository: str) -> QModelIndex:
         connection = self.connection_item(name)
