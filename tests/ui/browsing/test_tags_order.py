@@ -70,6 +70,22 @@ def test_created_order_holds_over_the_whole_list_as_batches_arrive(
     qtmodeltester.check(proxy)
 
 
+def test_a_held_order_is_applied_on_the_beat_and_on_release() -> None:
+    model, proxy = TagsModel(), TagsProxy()
+    proxy.setSourceModel(model)
+    model.append_tags(["a", "b", "c"])
+    proxy.sort(CREATED, Qt.SortOrder.DescendingOrder)
+    model.hold_order(True)
+    model.update_many([("c", details_at(3, seed=3))])
+    assert shown(proxy) == ["a", "b", "c"]  # read, but not moved yet
+    model.apply_order()
+    assert shown(proxy) == ["c", "a", "b"]
+    model.update_many([("b", details_at(9, seed=9))])
+    assert shown(proxy) == ["c", "a", "b"]
+    model.hold_order(False)
+    assert shown(proxy) == ["b", "c", "a"]
+
+
 def test_data_changed_covers_runs_of_rows_not_the_rows_between() -> None:
     model = TagsModel()
     model.append_tags([f"t{n:02d}" for n in range(40)])

@@ -29,9 +29,10 @@ MAX_IN_FLIGHT = 4
 READ_AHEAD = 30
 #: How long answers are gathered before they are merged into the table, in ms.
 FLUSH_MS = 100
+ORDER_MS = 1000
 #: Tags added to the table per turn of the event loop: a page of 10,000 names added
 #: (and sorted) in one go held the GUI thread for over a second.
-INSERT_CHUNK = 1000
+INSERT_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,8 @@ class TagsLoader(QObject):
     """Fills a :class:`TagsModel`: the tag list page by page, then details on demand.
 
     Detail reads go through a bounded queue (visible rows jump ahead) and their answers
-    are merged in batches, so a sorted table re-sorts a few times a second, not once
-    per answer.
+    are merged in batches, ten a second; while every row is read (a sort by a detail)
+    the table re-sorts once a second, not once per batch or per answer.
     """
 
     loaded = Signal()  # the tag list is complete
@@ -120,6 +121,11 @@ class TagsLoader(QObject):
         self._insert_timer.setSingleShot(True)
         self._insert_timer.setInterval(0)  # the next turn, after what is already queued
         self._insert_timer.timeout.connect(self._insert_chunk)
+        #: While every row is read, the table re-sorts on this beat, not on each batch:
+        #: each re-sort repaints the whole table, 30 ms on a loaded machine.
+        self._order_timer = QTimer(self)
+        self._order_timer.setInterval(ORDER_MS)
+        self._order_timer.timeout.connect(self.model.apply_order)
 
     @property
     def reading(self) -> bool:
@@ -138,6 +144,7 @@ class TagsLoader(QObject):
         self._chunks.clear()
         self._page_read = None
         self._insert_timer.stop()
+        self._hold_order(False)
         self.listing = True
         self.model.clear()
         self._lister.submit(list_tags_page, self.ctx, self.profile, self.repository, None)
@@ -178,6 +185,7 @@ class TagsLoader(QObject):
             self.loaded.emit()
         if self.fetch_all:
             self.want(self.model.tags())
+            self._hold_order(self.reading)
         self.changed.emit()
 
     @Slot(object)
@@ -194,7 +202,15 @@ class TagsLoader(QObject):
             self.want(self.model.tags())
         else:
             self._queue.clear()
+        self._hold_order(fetch_all and self.reading)
         self.changed.emit()
+
+    def _hold_order(self, hold: bool) -> None:
+        self.model.hold_order(hold)  # released: the rows are put in order at once
+        if hold:
+            self._order_timer.start()
+        else:
+            self._order_timer.stop()
 
     def retry_failed(self) -> None:
         self.failures.clear()
@@ -251,6 +267,8 @@ class TagsLoader(QObject):
                 if not isinstance(error, RowDetails):
                     self.model.set_error(tag, str(error))
                     self.failures.append(str(error))
+        if not self.reading:
+            self._hold_order(False)  # every row read: in order now, not at the next beat
         heap.settle()  # so do the details
         self.details_progress.emit(self.model.details_count(), self.model.rowCount())
         self.changed.emit()

@@ -126,7 +126,7 @@ class TagsModel(QAbstractTableModel):
         self._detailed = 0  # rows with details or an error, kept so progress is O(1)
         #: The model keeps its rows in the order the view shows (see :meth:`sort`).
         self._order = RowOrder(self.sort_value, TAG)
-        self._batch_depth, self._order_stale = 0, False
+        self._batch_depth, self._order_stale, self._held = 0, False, False
         self._moved: dict[int, TagRow] = {}  # changed since the last reorder, by id
 
     # -- reading ---------------------------------------------------------------------
@@ -426,8 +426,24 @@ class TagsModel(QAbstractTableModel):
             self._batch_depth -= 1
             self._reorder()
 
+    def hold_order(self, hold: bool) -> None:
+        """While held, changed rows stay where they are until :meth:`apply_order` or the
+        release: a loader reading every row re-sorts (and so repaints) once a second
+        instead of on each batch of answers."""
+        self._held = hold
+        if not hold:
+            self._reorder()
+
+    def apply_order(self) -> None:
+        """Put the rows changed so far where they belong (also while held)."""
+        held, self._held = self._held, False
+        try:
+            self._reorder()
+        finally:
+            self._held = held
+
     def _reorder(self) -> None:
-        if self._batch_depth:
+        if self._batch_depth or self._held:
             return
         if self._order.column < 0:
             self._moved.clear()

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 CATALOG_REFUSED = (Unauthorized, Denied, NotFound, Unsupported)
 #: Repositories added to the tree per turn of the event loop: a catalog page of
 #: thousands of names, added at once, held the GUI thread for a tenth of a second.
-ADD_CHUNK = 500
+ADD_CHUNK = 250
 
 
 def load_catalog_page(
