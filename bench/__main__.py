@@ -1,4 +1,4 @@
-"""``python -m bench [copy|latency|layers|soak] [--quick]``: the machine, then the benchmarks.
+"""``python -m bench [copy|latency|layers|soak|stall] [--quick]``: the machine, then the benchmarks.
 
 Interrupting (Ctrl-C, or SIGTERM from a CI runner) unwinds through every benchmark's
 workspace, so registries, listeners, engine threads and temp dirs are gone when it exits.
@@ -12,7 +12,7 @@ import sys
 import time
 from types import FrameType
 
-from bench import copy, latency, layers, soak
+from bench import copy, latency, layers, soak, stall
 from bench.common import machine_lines
 from bench.flakyproxy import FaultRates
 
@@ -35,9 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("all", "copy", "latency", "layers", "soak"),
+        choices=("all", "copy", "latency", "layers", "soak", "stall"),
         default="all",
-        help="what to run (all: copy and latency; layers and soak only when named)",
+        help="what to run (all: copy and latency; layers, soak and stall only when named)",
     )
     parser.add_argument(
         "--quick",
@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.which == "soak":  # minutes of agents being killed: only when asked for
             make = soak.SoakSettings.quick if args.quick else soak.SoakSettings
             soak.run(make(rates=args.rates, seed=args.seed))
+        if args.which == "stall":  # builds a 100,000-repository registry once: when named
+            stall.run()
     except KeyboardInterrupt:
         print("\ninterrupted; everything the benchmark started has been stopped", file=sys.stderr)
         return 130

@@ -21,8 +21,8 @@ from hoister.ui.browsing.tags_model import (
     SortRole,
     TagRow,
     TagsModel,
-    TagsProxy,
 )
+from hoister.ui.browsing.tags_proxy import TagsProxy
 from tests.support.images import Image, build_image, build_index
 
 

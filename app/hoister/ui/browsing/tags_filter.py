@@ -10,7 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QWidget
 
-from hoister.ui.browsing.tags_model import TagsModel, TagsProxy
+from hoister.ui.browsing.tags_model import TagsModel
+from hoister.ui.browsing.tags_proxy import TagsProxy
 
 ANY_SOURCE = "Any source"
 SOURCE_PREFIX = "from:"

@@ -21,12 +21,19 @@ from hoister.ui.browsing.tags_model import (
     TagsModel,
 )
 from hoister.ui.context import AppContext
+from hoister.ui.shared import heap
 from hoister.ui.shared.workers import Fanout, Requester
 
 #: Detail reads in flight at once: leaves pool threads for the pane and other views.
 MAX_IN_FLIGHT = 4
 #: Rows above and below the visible ones read ahead, so scrolling finds them filled.
 READ_AHEAD = 30
+#: How long answers are gathered before they are merged into the table, in ms.
+FLUSH_MS = 100
+ORDER_MS = 1000
+#: Tags added to the table per turn of the event loop: a page of 10,000 names added
+#: (and sorted) in one go held the GUI thread for over a second.
+INSERT_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,8 @@ class TagsLoader(QObject):
     """Fills a :class:`TagsModel`: the tag list page by page, then details on demand.
 
     Detail reads go through a bounded queue (visible rows jump ahead) and their answers
-    are merged in batches, so a sorted table re-sorts a few times a second, not once
-    per answer.
+    are merged in batches, ten a second; while every row is read (a sort by a detail)
+    the table re-sorts once a second, not once per batch or per answer.
     """
 
     loaded = Signal()  # the tag list is complete
@@ -100,11 +107,21 @@ class TagsLoader(QObject):
         self._links: set[str] = set()
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(100)
         self._flush_timer.timeout.connect(self._flush)
         self._late = Fanout(ctx.pool, self)
         self._late.ready.connect(self._late_arrived)
         self._late_requested: set[str] = set()
+        self._chunks: deque[list[str]] = deque()  # a page's names not in the table yet
+        self._page_read: Page | None = None
+        self._insert_timer = QTimer(self)
+        self._insert_timer.setSingleShot(True)
+        self._insert_timer.setInterval(0)  # the next turn, after what is already queued
+        self._insert_timer.timeout.connect(self._insert_chunk)
+        #: While every row is read, the table re-sorts on this beat, not on each batch:
+        #: each re-sort repaints the whole table, 30 ms on a loaded machine.
+        self._order_timer = QTimer(self)
+        self._order_timer.setInterval(ORDER_MS)
+        self._order_timer.timeout.connect(self.model.apply_order)
 
     @property
     def reading(self) -> bool:
@@ -122,6 +139,10 @@ class TagsLoader(QObject):
         self._links.clear()
         self._late.reset()
         self._late_requested.clear()
+        self._chunks.clear()
+        self._page_read = None
+        self._insert_timer.stop()
+        self._hold_order(False)
         self.listing = True
         self.model.clear()
         self._lister.submit(list_tags_page, self.ctx, self.profile, self.repository, None)
@@ -130,7 +151,26 @@ class TagsLoader(QObject):
     @Slot(object)
     def _page(self, page: object) -> None:
         assert isinstance(page, Page)
-        self.model.append_tags(page.items)
+        items = list(page.items)
+        self._chunks.extend(items[i : i + INSERT_CHUNK] for i in range(0, len(items), INSERT_CHUNK))
+        self._page_read = page
+        self._insert_chunk()
+
+    @Slot()
+    def _insert_chunk(self) -> None:
+        """One chunk of the page into the table; the rest on later turns of the loop."""
+        if self._chunks:
+            self.model.append_tags(self._chunks.popleft())
+        if self._chunks:
+            self._insert_timer.start()
+            self.changed.emit()
+            return
+        page, self._page_read = self._page_read, None
+        if page is not None:
+            self._page_done(page)
+
+    def _page_done(self, page: Page) -> None:
+        heap.settle()  # the rows live as long as the view
         self._read_late_referrers(set(self.model.known_digests().values()))
         if page.next_url and page.next_url not in self._links:
             self._links.add(page.next_url)
@@ -144,6 +184,7 @@ class TagsLoader(QObject):
             self.loaded.emit()
         if self.fetch_all:
             self.want(self.model.tags())
+            self._hold_order(self.reading)
         self.changed.emit()
 
     @Slot(object)
@@ -160,7 +201,15 @@ class TagsLoader(QObject):
             self.want(self.model.tags())
         else:
             self._queue.clear()
+        self._hold_order(fetch_all and self.reading)
         self.changed.emit()
+
+    def _hold_order(self, hold: bool) -> None:
+        self.model.hold_order(hold)  # released: the rows are put in order at once
+        if hold:
+            self._order_timer.start()
+        else:
+            self._order_timer.stop()
 
     def retry_failed(self) -> None:
         self.failures.clear()
@@ -204,24 +253,28 @@ class TagsLoader(QObject):
         self._in_flight = max(0, self._in_flight - 1)
         self._arrived.append((str(tag), result))
         if not self._flush_timer.isActive():
-            self._flush_timer.start()
+            self._flush_timer.start(FLUSH_MS)
         self._pump()
 
     @Slot()
     def _flush(self) -> None:
         arrived, self._arrived = self._arrived, []
         good = [(t, r) for t, r in arrived if isinstance(r, RowDetails)]
-        self.model.update_many((t, r.details) for t, r in good)
-        for _, found in good:
-            if found.referrers is not None:
-                self.model.add_referrers(found.details.digest, found.referrers)
-            if found.provenance:
-                self.model.set_provenance_records(found.details.digest, found.provenance)
+        with self.model.batch():  # a sorted table re-sorts once for the whole batch
+            self.model.update_many((t, r.details) for t, r in good)
+            for _, found in good:
+                if found.referrers is not None:
+                    self.model.add_referrers(found.details.digest, found.referrers)
+                if found.provenance:
+                    self.model.set_provenance_records(found.details.digest, found.provenance)
+            for tag, error in arrived:
+                if not isinstance(error, RowDetails):
+                    self.model.set_error(tag, str(error))
+                    self.failures.append(str(error))
         self._read_late_referrers({r.details.digest for _, r in good if r.referrers is None})
-        for tag, error in arrived:
-            if not isinstance(error, RowDetails):
-                self.model.set_error(tag, str(error))
-                self.failures.append(str(error))
+        if not self.reading:
+            self._hold_order(False)  # every row read: in order now, not at the next beat
+        heap.settle()  # so do the details
         self.details_progress.emit(self.model.details_count(), self.model.rowCount())
         self.changed.emit()
 

@@ -9,8 +9,10 @@ digest they name, so the table shows images, not bookkeeping.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +21,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -30,6 +31,7 @@ from hoister.engine.tags import is_internal_tag, is_referrer_tag
 from hoister.facts.details import ImageDetails
 from hoister.registry import Descriptor
 from hoister.ui.browsing.fade import Fade
+from hoister.ui.browsing.tags_order import RowOrder
 from hoister.ui.shared.format import human_size, local_time, short_digest
 
 #: Where a tag came from sits next to the tag: it is what QA reads first in a target
@@ -111,6 +113,8 @@ class TagRow:
     badges: tuple[str, ...] = field(default=())
     source: str = ""  # the repository it was promoted from ("" when not promoted)
     provenance_tip: str = ""  # the whole promotion in words, for the tooltip
+    #: (column, sort value) until the row changes: see :class:`RowOrder`.
+    sort_cache: tuple[int, object] | None = field(default=None, repr=False, compare=False)
 
     @property
     def digest(self) -> str | None:
@@ -146,6 +150,11 @@ class TagsModel(QAbstractTableModel):
         self._hidden = 0
         self.fade = Fade(self)  # rows a promotion just brought, highlighted for a while
         self.fade.stepped.connect(self._faded)
+        self._detailed = 0  # rows with details or an error, kept so progress is O(1)
+        #: The model keeps its rows in the order the view shows (see :meth:`sort`).
+        self._order = RowOrder(self.sort_value, TAG)
+        self._batch_depth, self._order_stale, self._held = 0, False, False
+        self._moved: dict[int, TagRow] = {}  # changed since the last reorder, by id
 
     # -- reading ---------------------------------------------------------------------
 
@@ -166,13 +175,17 @@ class TagsModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        return self.cell(index.row(), index.column(), role) if index.isValid() else None
+
+    def cell(self, number: int, column: int, role: int) -> object:
+        """:meth:`data` by row number: the proxy asks without building an index per cell."""
+        if not 0 <= number < len(self._rows):
             return None
-        row, column = self._rows[index.row()], index.column()
+        row = self._rows[number]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == SortRole:
-            return self.sort_key(index.row(), column)
+            return self.sort_key(number, column)
         if role == RowRole:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -227,7 +240,10 @@ class TagsModel(QAbstractTableModel):
 
     def sort_key(self, row_number: int, column: int) -> object:
         """The value a column sorts by; None when not known yet (sorted after the rest)."""
-        row = self._rows[row_number]
+        return self.sort_value(self._rows[row_number], column)
+
+    def sort_value(self, row: TagRow, column: int) -> object:
+        """:meth:`sort_key` of a row itself."""
         if column == TAG:
             return row.name_key
         if row.details is None:
@@ -245,6 +261,10 @@ class TagsModel(QAbstractTableModel):
     def row(self, row_number: int) -> TagRow:
         return self._rows[row_number]
 
+    def rows(self) -> list[TagRow]:
+        """Every row in the model's order (read-only: the proxy filters it in one loop)."""
+        return self._rows
+
     def row_of(self, tag: str) -> int | None:
         return self._by_tag.get(tag)
 
@@ -257,7 +277,7 @@ class TagsModel(QAbstractTableModel):
 
     def details_count(self) -> int:
         """Rows whose details were read (or could not be): the progress of a full fetch."""
-        return sum(1 for row in self._rows if row.details is not None or row.error)
+        return self._detailed
 
     @property
     def hidden_count(self) -> int:
@@ -268,7 +288,7 @@ class TagsModel(QAbstractTableModel):
 
     def append_tags(self, tags: Iterable[str]) -> None:
         """Add a page of tags; internal ones become badges, repeats are ignored."""
-        fresh: list[str] = []
+        fresh: dict[str, None] = {}  # ordered, and a set: a page may repeat a name
         touched: set[str] = set()
         for tag in tags:
             if tag in self._by_tag or tag in fresh:
@@ -284,14 +304,16 @@ class TagsModel(QAbstractTableModel):
                         self._badges.setdefault(digest, set()).add(badge)
                     touched.add(digest)
                 continue
-            fresh.append(tag)
+            fresh[tag] = None
         if fresh:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
             for offset, tag in enumerate(fresh):
                 self._rows.append(TagRow(tag, natural_key(tag)))
                 self._by_tag[tag] = first + offset
+            self._moved.update((id(row), row) for row in self._rows[first:])
             self.endInsertRows()
+            self._reorder()  # new rows go where the order puts them
         self._refresh_badges(touched)
 
     def update_details(self, tag: str, details: ImageDetails) -> None:
@@ -306,6 +328,7 @@ class TagsModel(QAbstractTableModel):
             if number is None:
                 continue
             row = self._rows[number]
+            self._detailed += not _counted(row)
             row.details, row.error = details, None
             row.badges = self._badges_of(details.digest)
             changed.append(number)
@@ -315,7 +338,9 @@ class TagsModel(QAbstractTableModel):
         """The details of a tag could not be read: the row says so instead of staying blank."""
         number = self._by_tag.get(tag)
         if number is not None:
-            self._rows[number].error = message
+            row = self._rows[number]
+            self._detailed += not _counted(row)
+            row.error = message
             self._changed([number])
 
     def clear_errors(self) -> list[str]:
@@ -323,6 +348,7 @@ class TagsModel(QAbstractTableModel):
         failed = [n for n, row in enumerate(self._rows) if row.error]
         for number in failed:
             self._rows[number].error = None
+            self._detailed -= not _counted(self._rows[number])
         self._changed(failed)
         return [self._rows[n].tag for n in failed]
 
@@ -382,6 +408,9 @@ class TagsModel(QAbstractTableModel):
             while numbers and numbers[0] == first - 1:
                 first = numbers.pop(0)
             self.beginRemoveRows(QModelIndex(), first, last)
+            self._detailed -= sum(map(_counted, self._rows[first : last + 1]))
+            for row in self._rows[first : last + 1]:
+                self._moved.pop(id(row), None)
             del self._rows[first : last + 1]
             self.endRemoveRows()
         self._by_tag = {row.tag: n for n, row in enumerate(self._rows)}
@@ -390,7 +419,8 @@ class TagsModel(QAbstractTableModel):
         self.fade.forget()
         self.beginResetModel()
         self._rows, self._by_tag, self._badges, self._hidden = [], {}, {}, 0
-        self._indexed = set()
+        self._detailed = 0
+        self._indexed, self._moved = set(), {}
         self.endResetModel()
         if self._sources:
             self._sources = set()
@@ -418,72 +448,108 @@ class TagsModel(QAbstractTableModel):
                     changed.append(number)
         self._changed(changed, PROVENANCE, PROVENANCE)
 
-    def _changed(self, numbers: list[int], first: int = 0, last: int = len(HEADERS) - 1) -> None:
-        if numbers:
-            top, bottom = min(numbers), max(numbers)
-            self.dataChanged.emit(self.index(top, first), self.index(bottom, last))
+    def _changed(self, numbers: list[int], first: int = 0, last: int = -1) -> None:
+        """One ``dataChanged`` per run of adjacent rows, never one spanning the rows between.
 
+        A signal from the lowest to the highest changed row made the proxy and the view
+        revisit every row in between: with details arriving for rows far apart, that was
+        most of a 10,000-row table on every batch.
+        """
+        last = self.columnCount() - 1 if last < 0 else last
+        ordered = sorted(set(numbers))
+        moves = first <= self._order.column <= last
+        for number in ordered:
+            row = self._rows[number]
+            row.sort_cache = None
+            if moves:
+                self._moved[id(row)] = row
+        start = 0
+        for position in range(1, len(ordered) + 1):
+            if position == len(ordered) or ordered[position] != ordered[position - 1] + 1:
+                top, bottom = ordered[start], ordered[position - 1]
+                self.dataChanged.emit(self.index(top, first), self.index(bottom, last))
+                start = position
+        self._reorder()
 
-class TagsProxy(QSortFilterProxyModel):
-    """Filters on the tag and sorts on :data:`SortRole`, unknown values last either way.
+    # -- order -----------------------------------------------------------------------
 
-    Rows whose details are still on their way would otherwise crowd the top of a table
-    sorted newest first, hiding exactly the rows someone sorted to find.
-    """
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Keep the rows in this order from now on; ``column`` -1 keeps arrival order.
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SortRole)
-        self.setFilterKeyColumn(TAG)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.promoted_only = False
-        self.source = ""  # only tags promoted from exactly this repository
-        self.source_text = ""  # ... or from one whose name contains this ("from:dev/web")
-
-    def set_promoted_only(self, promoted_only: bool) -> None:
-        """Only tags that carry a provenance record (what QA looks for in a target)."""
-        self.beginFilterChange()
-        self.promoted_only = promoted_only
-        self.endFilterChange()
-
-    def set_source(self, source: str = "", text: str = "") -> None:
-        """Only tags promoted from ``source`` (exactly) and from a name containing ``text``."""
-        if (source, text.lower()) == (self.source, self.source_text):
-            return
-        self.beginFilterChange()
-        self.source, self.source_text = source, text.lower()
-        self.endFilterChange()
+        The model sorts itself (:class:`RowOrder`): a proxy sorting through a Python
+        ``lessThan`` crossed into Python twice per comparison, hundreds of thousands of
+        times for 10,000 rows, and again on every batch of details.
+        """
+        self._order.column, self._order.order = column, order
+        self._order_stale = True
+        self._reorder()
 
     @property
-    def provenance_filtered(self) -> bool:
-        """True when rows are chosen by where they came from (known only once read)."""
-        return self.promoted_only or bool(self.source or self.source_text)
+    def sort_column(self) -> int:
+        return self._order.column
 
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        source = self.sourceModel()
-        if isinstance(source, TagsModel) and not self._accepts_provenance(source.row(source_row)):
-            return False
-        return super().filterAcceptsRow(source_row, source_parent)
+    @property
+    def sort_order(self) -> Qt.SortOrder:
+        return self._order.order
 
-    def _accepts_provenance(self, row: TagRow) -> bool:
-        if self.promoted_only and not row.provenance:
-            return False
-        if self.source and row.source != self.source:
-            return False
-        return not self.source_text or self.source_text in row.source.lower()
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Changes inside re-sort once, at the end (a loader's batch of answers)."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            self._reorder()
 
-    def lessThan(self, left: Index, right: Index) -> bool:
-        source = self.sourceModel()
-        if not isinstance(source, TagsModel):
-            return super().lessThan(left, right)
-        column = left.column()
-        a, b = source.sort_key(left.row(), column), source.sort_key(right.row(), column)
-        # Qt sorts descending by asking lessThan(right, left): whatever must stay the
-        # same in both directions (unknowns last, ties by tag name) is flipped back.
-        ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
-        if a is None or b is None or a == b:
-            if (a is None) != (b is None):
-                return (b is None) == ascending
-            x, y = source.row(left.row()).name_key, source.row(right.row()).name_key
-            return x != y and (x < y) == ascending
-        return a < b  # type: ignore[operator]
+    def hold_order(self, hold: bool) -> None:
+        """While held, changed rows stay where they are until :meth:`apply_order` or the
+        release: a loader reading every row re-sorts (and so repaints) once a second
+        instead of on each batch of answers."""
+        self._held = hold
+        if not hold:
+            self._reorder()
+
+    def apply_order(self) -> None:
+        """Put the rows changed so far where they belong (also while held)."""
+        held, self._held = self._held, False
+        try:
+            self._reorder()
+        finally:
+            self._held = held
+
+    def _reorder(self) -> None:
+        if self._batch_depth or self._held:
+            return
+        if self._order.column < 0:
+            self._moved.clear()
+            return
+        if self._order_stale:
+            ordered = self._order.sorted(self._rows)
+        elif self._moved:
+            moved = list(self._moved.values())
+            positions = [self._by_tag[row.tag] for row in moved]
+            ordered = self._order.placed(self._rows, moved, positions)
+        else:
+            return
+        self._order_stale, self._moved = False, {}
+        if not any(map(operator.is_not, ordered, self._rows)):
+            return  # the same order (all C loops: this runs on every batch)
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        moved_from = [self._rows[i.row()].tag for i in before]
+        self._rows = ordered
+        self._by_tag = dict(zip(map(_tag_of, ordered), range(len(ordered)), strict=True))
+        if before:
+            pairs = zip(moved_from, before, strict=True)
+            after = [self.index(self._by_tag[tag], i.column()) for tag, i in pairs]
+            self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
+
+
+_tag_of = operator.attrgetter("tag")
+
+
+def _counted(row: TagRow) -> bool:
+    """Whether a row counts as read for :meth:`TagsModel.details_count`."""
+    return row.details is not None or bool(row.error)

@@ -41,8 +41,8 @@ from hoister.ui.browsing.tags_model import (
     SIZE,
     TAG,
     TagsModel,
-    TagsProxy,
 )
+from hoister.ui.browsing.tags_proxy import TagsProxy
 from hoister.ui.context import AppContext
 from hoister.ui.shared.column_fit import Column, ColumnFitter
 

@@ -12,6 +12,8 @@ are open is remembered (:mod:`.tree_memory`).
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Callable
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QLineEdit,
     QMenu,
+    QStackedWidget,
     QStyle,
     QToolButton,
     QTreeView,
@@ -44,14 +47,19 @@ from hoister.ui.connections.connections_model import (
     State,
     StateRole,
 )
+from hoister.ui.connections.filter_results import FilterResults
 from hoister.ui.connections.password_dialog import PasswordNeeded, PasswordPrompts, require_login
 from hoister.ui.connections.tree_memory import TreeMemory
 from hoister.ui.context import AppContext
+from hoister.ui.shared import heap
 from hoister.ui.shared.workers import Requester
 
 log = logging.getLogger(__name__)
 
 CATALOG_REFUSED = (Unauthorized, Denied, NotFound, Unsupported)
+#: Repositories added to the tree per turn of the event loop: a catalog page of
+#: thousands of names, added at once, held the GUI thread for a tenth of a second.
+ADD_CHUNK = 250
 
 
 def load_catalog_page(
@@ -87,15 +95,17 @@ class Sidebar(QWidget):
         self.model = ConnectionsModel()
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setRecursiveFilteringEnabled(True)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setSortRole(self.model.sortRole())
         self.proxy.setDynamicSortFilter(True)
+        self.results = FilterResults(self.model)  # shown instead while filtering
         self._loaders: dict[str, Requester] = {}
         self._loaded: set[str] = set()
         self.passwords = PasswordPrompts(ctx, self)
         self.passwords.entered.connect(self.reconnect)
         self._seen: dict[str, set[str]] = {}  # names listed so far by a load in progress
+        #: Catalog pages being added a chunk per turn: (connection, load number, job).
+        self._feed: deque[tuple[str, int, Callable[[], None]]] = deque()
+        self._loads: dict[str, int] = {}
         self._build()
         self.reload_profiles()
 
@@ -119,11 +129,23 @@ class Sidebar(QWidget):
         self.add_button.setIcon(
             self.style().standardIcon(QStyle.StandardPixmap.SP_FileDialogNewFolder)
         )
+        self.results_tree = QTreeView()
+        self.results_tree.setModel(self.results)
+        self.results_tree.setHeaderHidden(True)
+        self.results_tree.setUniformRowHeights(True)
+        self.results_tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.results_tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.trees = QStackedWidget()
+        self.trees.addWidget(self.tree)
+        self.trees.addWidget(self.results_tree)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 0, 6)
         layout.addWidget(self.filter_edit)
-        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.trees, 1)
         layout.addWidget(self.add_button)
+        self._feed_timer = QTimer(self)
+        self._feed_timer.setInterval(0)  # one chunk per turn of the event loop
+        self._feed_timer.timeout.connect(self._feed_one)
 
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
@@ -137,6 +159,9 @@ class Sidebar(QWidget):
         )
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.results_tree.selectionModel().currentChanged.connect(self._current_changed)
+        self.results_tree.customContextMenuRequested.connect(self._context_menu)
+        self.model.rowsInserted.connect(self._refilter_later)
         self.add_button.clicked.connect(self.add_requested)
 
     # -- profiles ----------------------------------------------------------------------
@@ -160,6 +185,7 @@ class Sidebar(QWidget):
             self._loaders[name] = loader
             loader.setObjectName(name)
         self._loaded.add(name)
+        self._loads[name] = self._loads.get(name, 0) + 1  # chunks of an older load: dropped
         self._seen[name] = set()
         listed = self.model.repository_count(name)
         self.model.show_message(name, "Refreshing…" if listed else "Loading repositories…")
@@ -174,7 +200,8 @@ class Sidebar(QWidget):
 
     def current_profile(self) -> str | None:
         """The connection of the selected row, if any."""
-        name = self.tree.currentIndex().data(ProfileNameRole)
+        tree = self.results_tree if self.filtering() else self.tree
+        name = tree.currentIndex().data(ProfileNameRole)
         return name if isinstance(name, str) else None
 
     @Slot()
@@ -199,6 +226,13 @@ class Sidebar(QWidget):
             self.model.clear_message(name)  # "No repositories yet" no longer holds
 
     def select_repository(self, name: str, repository: str) -> None:
+        if self.filtering():
+            match = self.results.item_of(name, repository)
+            if match is not None:
+                self.results_tree.setCurrentIndex(match.index())
+                return
+            self.filter_edit.clear()  # not among the matches: show it in the whole tree
+            self._apply_filter()
         source = self.model.find_repository(name, repository)
         if source.isValid():
             index = self.proxy.mapFromSource(source)
@@ -207,11 +241,30 @@ class Sidebar(QWidget):
 
     # -- slots -------------------------------------------------------------------------
 
+    def filtering(self) -> bool:
+        return self.trees.currentWidget() is self.results_tree
+
+    def applied_filter(self) -> str:
+        """The filter text the tree shows the result of ("" for the whole tree)."""
+        return self.results.text if self.filtering() else ""
+
     @Slot()
     def _apply_filter(self) -> None:
-        self.proxy.setFilterFixedString(self.filter_edit.text())
-        if self.filter_edit.text():
-            self.tree.expandAll()
+        """Matches on the whole path, in their own tree, namespaces expanded."""
+        text = self.filter_edit.text().strip()
+        if not text:
+            self.results.text = ""
+            self.trees.setCurrentWidget(self.tree)
+            return
+        self.results.show_matches(text)
+        self.results_tree.expandAll()
+        self.trees.setCurrentWidget(self.results_tree)
+
+    @Slot()
+    def _refilter_later(self) -> None:
+        """Repositories arrived while filtering: the matches are looked for again."""
+        if self.filtering() and not self._filter_timer.isActive():
+            self._filter_timer.start()
 
     @Slot(QModelIndex)
     def _expanded(self, index: QModelIndex) -> None:
@@ -249,8 +302,27 @@ class Sidebar(QWidget):
             self.activity.emit(f"{name}: catalog not available ({page})")
             self._refresh_icons()
             return
-        self.model.add_repositories(name, page.items)
         seen.update(page.items)
+        load = self._loads.get(name, 0)
+        items = list(page.items)
+        for start in range(0, len(items), ADD_CHUNK):
+            chunk = items[start : start + ADD_CHUNK]
+            self._feed.append((name, load, lambda c=chunk: self.model.add_repositories(name, c)))
+        self._feed.append((name, load, lambda: self._page_added(name, page)))
+        self._feed_timer.start()
+
+    @Slot()
+    def _feed_one(self) -> None:
+        """Add one chunk of a catalog page (or finish the page), then yield to the loop."""
+        while self._feed:
+            name, load, job = self._feed.popleft()
+            if load == self._loads.get(name) and self.model.connection_item(name) is not None:
+                job()
+                return
+        self._feed_timer.stop()
+
+    def _page_added(self, name: str, page: Page) -> None:
+        heap.settle()  # the page's items live as long as the tree
         if page.next_url:
             self.model.show_message(name, f"Loading… {self.model.repository_count(name):,} so far")
             self._loaders[name].submit(load_catalog_page, self.ctx, name, page.next_url)
@@ -313,9 +385,10 @@ class Sidebar(QWidget):
 
     @Slot("QPoint")
     def _context_menu(self, point: object) -> None:
-        menu = self.context_menu(self.tree.indexAt(point))  # type: ignore[arg-type]
+        tree = self.results_tree if self.filtering() else self.tree
+        menu = self.context_menu(tree.indexAt(point))  # type: ignore[arg-type]
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(self.tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
+        menu.popup(tree.viewport().mapToGlobal(point))  # type: ignore[arg-type]
 
     def context_menu(self, index: QModelIndex) -> QMenu:
         """The right-click menu of a row (of the empty space for an invalid index)."""
