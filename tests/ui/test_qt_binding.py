@@ -8,7 +8,6 @@ import sys
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem
 
-
 CALLS = 50_000  # the sidebar sets data on tens of thousands of items
 
 
