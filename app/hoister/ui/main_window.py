@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.stack)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 980])
+        self.splitter.setSizes([250, 1030])  # the tree is narrow; the page needs the room
         self.setCentralWidget(self.splitter)
 
         self.status_label = QLabel()

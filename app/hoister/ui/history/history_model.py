@@ -80,10 +80,10 @@ class HistoryModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
+            # the whole text of a cell a narrow window elides
             if column == self.DIGEST:
                 return row.source_digest
-            if column == self.REASON:
-                return row.reason
+            return self._display(row, column) or None
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (self.DURATION, self.MOVED):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -11,6 +11,7 @@ from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.queue import QueueStore
 from hoister.ui.context import AppContext
 from hoister.ui.history.history_model import HistoryModel, RowRole, SortRole
+from hoister.ui.shared.column_fit import Column, ColumnFitter
 from hoister.ui.shared.workers import Requester
 
 
@@ -61,8 +62,8 @@ class HistoryView(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.fitter = ColumnFitter(self.table, self._columns())
         self.empty = QLabel("No promotions yet.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
@@ -100,6 +101,26 @@ class HistoryView(QWidget):
             read_history, self.ctx.database, self.repository, self.model.newest_id()
         )
 
+    def _columns(self) -> list[Column]:
+        """When, what happened, from where to where and why always show (tooltips hold
+        the whole text); policy, digest, size and duration give way on a narrow window."""
+
+        def width(sample: str) -> int:
+            return self.fontMetrics().horizontalAdvance(sample) + 12  # the cell's margins
+
+        m = HistoryModel
+        return [
+            Column(m.TIME, width("2026-12-31 23:59:59"), width("2026-12-31 23:59:59")),
+            Column(m.RESULT, width("promoted"), width("promoted")),
+            Column(m.POLICY, width("Stable builds to QA"), width("Stable…"), drop=4),
+            Column(m.SOURCE, width("dev/website:1.4-stable"), width("dev/web…"), grow=1),
+            Column(m.TARGET, width("qa/website:20261231-235959"), width("qa/web…"), grow=1),
+            Column(m.DIGEST, width("sha256:0123456789ab"), width("sha256:0123456789ab"), drop=1),
+            Column(m.DURATION, width("999.9 s"), width("999.9 s"), drop=2),
+            Column(m.MOVED, width("999.9 MiB"), width("999.9 MiB"), drop=3),
+            Column(m.REASON, width("the policy skips existing tags"), width("reason…"), grow=2),
+        ]
+
     @Slot(object)
     def _loaded(self, rows: object) -> None:
         assert isinstance(rows, list)
@@ -107,8 +128,6 @@ class HistoryView(QWidget):
         has_rows = self.model.rowCount() > 0
         self.empty.setVisible(not has_rows)
         self.table.setVisible(has_rows)
-        if rows:
-            self.table.resizeColumnsToContents()
         if self._again:
             self.refresh()  # the read asked for meanwhile
 
