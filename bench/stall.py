@@ -145,9 +145,12 @@ def _context(home: Path):  # type: ignore[no-untyped-def]
 
 
 def run_phases(url: str, home: Path) -> list[Phase]:
-    app_class, _, _ = _qt()
-    app = app_class.instance() or app_class([])
+    _qt()  # the offscreen platform, before the application is made
     from PySide6.QtCore import Qt
+
+    from hoister.ui.app import create_application
+
+    app = create_application([])  # the app's own set-up, as `hoister` makes it
 
     from hoister.ui.browsing.tags_model import CREATED, TAG
     from hoister.ui.main_window import MainWindow

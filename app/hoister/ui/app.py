@@ -73,7 +73,14 @@ class QtMessages:
             self.previous(kind, context, message)
 
 
+#: Seconds a Python thread may hold the interpreter before another waiting one gets it.
+#: The default 5 ms lets a few pool threads, each parsing registry answers, keep the GUI
+#: thread waiting for its turn again and again while it paints: 1 ms bounds that wait.
+GUI_SWITCH_INTERVAL = 0.001
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL)
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Hoister")

@@ -240,19 +240,14 @@ class ConnectionsModel(QStandardItemModel):
         return 0 if connection is None else len(self._index_of(name, connection).names)
 
     def repositories(self, name: str) -> list[str]:
-        """Every repository listed under a connection (a refresh compares with these)."""
+        """Every repository listed under a connection (a refresh compares with these).
+
+        Read from the index of names, not the tree: walking 100,000 items held the GUI
+        thread for a quarter of a second at the end of every listing."""
         connection = self.connection_item(name)
         if connection is None:
             return []
-        found: list[str] = []
-        for row in range(connection.rowCount()):
-            child = connection.child(row)
-            kind = child.data(KindRole)
-            if kind == Kind.NAMESPACE:
-                found.extend(child.child(r).data(ObjectRole) for r in range(child.rowCount()))
-            elif kind == Kind.REPOSITORY:
-                found.append(child.data(ObjectRole))
-        return found
+        return list(self._index_of(name, connection).names)
 
     def remove_repositories(self, name: str, repositories: set[str]) -> None:
         """Drop repositories that are gone (and namespaces left empty); the rest of the
