@@ -19,7 +19,8 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from hoister.registry.auth import repository_scope
-from hoister.registry.errors import Denied, NotFound, RegistryError, Unauthorized, Unsupported
+from hoister.registry.blobs import cancel_upload
+from hoister.registry.errors import Denied, NotFound, Unauthorized, Unsupported
 
 if TYPE_CHECKING:
     from hoister.registry.session import RegistrySession
@@ -73,16 +74,8 @@ class AccessOps:
             return None
         location = response.headers.get("location")
         if location:
-            self._cancel_probe(repository, self.session.url(location))
-        return True
-
-    def _cancel_probe(self, repository: str, location: str) -> None:
-        """Best effort: a registry purges abandoned sessions itself, only later."""
-        with contextlib.suppress(RegistryError):
-            self.session.send(
-                "DELETE",
-                location,
-                scopes=[repository_scope(repository, "pull", "push")],
-                what=f"cancelling the access check on {repository}",
-                ok=(204, 200, 202, 404),
+            where = self.session.url(location)
+            cancel_upload(
+                self.session, repository, where, f"cancelling the access check on {repository}"
             )
+        return True

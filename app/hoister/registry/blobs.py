@@ -38,6 +38,18 @@ DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 Progress = Callable[[int], None]
 
 
+def cancel_upload(session: RegistrySession, repository: str, location: str, what: str) -> None:
+    """Best effort: an abandoned session is garbage-collected by the registry anyway."""
+    with contextlib.suppress(RegistryError):
+        session.send(
+            "DELETE",
+            location,
+            scopes=[repository_scope(repository, "pull", "push")],
+            what=what,
+            ok=(200, 202, 204, 404),
+        )
+
+
 class BlobReader:
     """Chunks of one blob; raises :class:`DigestMismatch` at the end if the bytes differ."""
 
@@ -273,15 +285,7 @@ class BlobOps:
         return stored
 
     def _cancel_upload(self, repository: str, location: str) -> None:
-        """Best effort: an abandoned session is garbage-collected by the registry anyway."""
-        with contextlib.suppress(RegistryError):
-            self.session.send(
-                "DELETE",
-                location,
-                scopes=[repository_scope(repository, "pull", "push")],
-                what=f"cancelling an upload to {repository}",
-                ok=(200, 202, 204, 404),
-            )
+        cancel_upload(self.session, repository, location, f"cancelling an upload to {repository}")
 
 
 def _restart_helps(exc: RegistryError) -> bool:
