@@ -23,11 +23,6 @@ if TYPE_CHECKING:
     from hoister.ui.main_window import MainWindow
 
 
-def provenance_words(row: HistoryRow) -> str:
-    """Where a promoted tag came from, in the words the Tags view uses for provenance."""
-    return f"from {row.source_repository}:{row.source_tag}"
-
-
 class LiveViews(QObject):
     """Connects an engine's signals to a window's views (see the module's docstring)."""
 
@@ -65,9 +60,7 @@ class LiveViews(QObject):
             self.window.sidebar.repository_appeared(row.target_profile, row.target_repository)
             page = self._page_for(row.target_profile, row.target_repository)
             if page is not None:
-                page.tags.show_promoted(
-                    row.target_tag, provenance_words(row), row.source_repository
-                )
+                page.tags.show_promoted(row.target_tag, row.source_repository, row.source_tag)
         self._histories(row)
 
     @Slot(object)

@@ -85,6 +85,11 @@ def referrer_subject(tag: str) -> tuple[str, str | None] | None:
     return digest, COSIGN_BADGES.get(suffix) if suffix else None
 
 
+def provenance_text(source_repository: str, source_tag: str) -> str:
+    """The Provenance cell: ``from dev/website:1.9-stable``."""
+    return f"from {source_repository}:{source_tag}"
+
+
 def provenance_cell(records: list[ProvenanceRecord]) -> tuple[str, str, str]:
     """``(cell text, source repository, tooltip)`` of the newest promotion (newest first)."""
     if not records:
@@ -97,7 +102,7 @@ def provenance_cell(records: list[ProvenanceRecord]) -> tuple[str, str, str]:
     ]
     if len(records) > 1:
         lines.append(f"({len(records) - 1} earlier promotion{'s' if len(records) > 2 else ''})")
-    text = f"from {newest.source_repository}:{newest.source_tag}"
+    text = provenance_text(newest.source_repository, newest.source_tag)
     return text, newest.source_repository, "\n".join(lines)
 
 
@@ -365,6 +370,9 @@ class TagsModel(QAbstractTableModel):
             row = self._rows[number]
             row.provenance, row.source, row.provenance_tip = text, source, tip
         self._changed(changed)
+        self._seen_source(source)
+
+    def _seen_source(self, source: str) -> None:
         if source and source not in self._sources:
             self._sources.add(source)
             self.sources_changed.emit()
@@ -378,27 +386,28 @@ class TagsModel(QAbstractTableModel):
         """Repositories the tags shown so far were promoted from, sorted."""
         return sorted(self._sources)
 
-    def add_promoted(self, tag: str, provenance: str, source: str = "") -> None:
+    def add_promoted(self, tag: str, source_repository: str, source_tag: str) -> None:
         """A promotion wrote ``tag`` here: list it (if new) with where it came from, and
-        highlight it for a few seconds so the person watching notices it. ``source`` is
-        the repository it came from, so the promoted-only and source filters keep it."""
+        highlight it for a few seconds so the person watching notices it. The source is
+        kept too, so the promoted-only and source filters keep the row."""
         self.append_tags([tag])
         number = self._by_tag.get(tag)
         if number is None:
             return
         row = self._rows[number]
-        row.provenance = provenance
-        row.source = source or row.source
+        row.provenance = provenance_text(source_repository, source_tag)
+        row.source = source_repository
         self._changed([number])
-        if source and source not in self._sources:
-            self._sources.add(source)
-            self.sources_changed.emit()
+        self._seen_source(source_repository)
         self.fade.start([tag])
 
     def _faded(self, tags: list[str]) -> None:
-        numbers = [n for n in (self._by_tag.get(t) for t in tags) if n is not None]
-        for number in numbers:
-            self._changed([number])
+        """Only the tint changed: repaint those rows, their place in the order stays."""
+        last = self.columnCount() - 1
+        for number in (n for n in (self._by_tag.get(t) for t in tags) if n is not None):
+            self.dataChanged.emit(
+                self.index(number, 0), self.index(number, last), [Qt.ItemDataRole.BackgroundRole]
+            )
 
     def remove_tags(self, tags: Iterable[str]) -> None:
         """Drop rows of deleted tags, one contiguous block at a time (highest first)."""

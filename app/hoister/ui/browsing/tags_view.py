@@ -361,10 +361,10 @@ class TagsView(QWidget):
         self.model.remove_tags(tags)
         self._update_status()
 
-    def show_promoted(self, tag: str, provenance: str, source: str = "") -> None:
+    def show_promoted(self, tag: str, source_repository: str, source_tag: str) -> None:
         """The engine promoted into this repository: the tag shows at once, highlighted,
         with where it came from (its details are read as for any row)."""
-        self.model.add_promoted(tag, provenance, source)
+        self.model.add_promoted(tag, source_repository, source_tag)
         self._update_status()
 
     def apply_changes(self, added: list[str], moved: list[str], removed: list[str]) -> None:

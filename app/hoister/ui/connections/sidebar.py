@@ -154,9 +154,7 @@ class Sidebar(QWidget):
         self._filter_timer.timeout.connect(self._apply_filter)
         self.tree.expanded.connect(self._expanded)
         # before the first profile is listed, so connections open (and load) by themselves
-        self.memory = TreeMemory(
-            self.tree, self.proxy, self.model, self.filter_edit, self.ctx.settings
-        )
+        self.memory = TreeMemory(self.tree, self.proxy, self.model, self.ctx.settings)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.results_tree.selectionModel().currentChanged.connect(self._current_changed)

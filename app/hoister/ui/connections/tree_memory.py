@@ -1,9 +1,10 @@
 """The sidebar's tree as the user arranged it: which connections and namespaces are open.
 
-Remembered in the settings, so a refresh, a reconnect, a filter cleared or the next start
-show the tree as it was left. Where the user has not said, connections open and so do
-the namespaces of a small registry (the sandbox, a team's): ``dev/website`` is one
-click away, not three; a registry of thousands of repositories keeps its groups closed.
+Remembered in the settings, so a refresh, a reconnect or the next start show the tree as
+it was left (a filter shows its matches in a tree of its own and leaves this one alone).
+Where the user has not said, connections open and so do the namespaces of a small
+registry (the sandbox, a team's): ``dev/website`` is one click away, not three; a
+registry of thousands of repositories keeps its groups closed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from PySide6.QtCore import (
     QTimer,
     Slot,
 )
-from PySide6.QtWidgets import QLineEdit, QTreeView
+from PySide6.QtWidgets import QTreeView
 
 from hoister.settings import Settings
 from hoister.ui.connections.connections_model import (
@@ -52,12 +53,11 @@ class TreeMemory(QObject):
         tree: QTreeView,
         proxy: QSortFilterProxyModel,
         model: ConnectionsModel,
-        filter_edit: QLineEdit,
         settings: Settings,
     ) -> None:
         super().__init__(tree)
         self.tree, self.proxy, self.model = tree, proxy, model
-        self.filter_edit, self.settings = filter_edit, settings
+        self.settings = settings
         saved = settings.get(TREE_SETTING)
         self.state: dict[str, bool] = dict(saved) if isinstance(saved, dict) else {}
         self._arranging = False  # expansions made here, not by the user
@@ -72,8 +72,8 @@ class TreeMemory(QObject):
 
     def _remember(self, index: QModelIndex, expanded: bool) -> None:
         key = tree_key(index)
-        if key is None or self._arranging or self.filter_edit.text():
-            return  # the filter opens everything; that is not the user's arrangement
+        if key is None or self._arranging:
+            return
         self.state[key] = expanded
         self.settings.set(TREE_SETTING, dict(self.state))
 
@@ -90,7 +90,7 @@ class TreeMemory(QObject):
     @Slot(QModelIndex, int, int)
     def _rows_shown(self, parent: QModelIndex, first: int, last: int) -> None:
         """Decided once the page is in, when the connection's size is known."""
-        if self.filter_edit.text() or parent.data(KindRole) == Kind.NAMESPACE:
+        if parent.data(KindRole) == Kind.NAMESPACE:
             return  # rows of repositories: nothing to open (the common, large case)
         for row in range(first, last + 1):
             index = self.proxy.index(row, 0, parent)
@@ -101,8 +101,6 @@ class TreeMemory(QObject):
     @Slot()
     def _arrange(self) -> None:
         pending, self._pending = self._pending, []
-        if self.filter_edit.text():
-            return
         self._arranging = True
         try:
             for persistent in pending:
