@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import stat
 import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from hoister.errors import HoisterError
-from hoister.store import Database, transaction
-from hoister.store import db as db_module
-from hoister.store.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS, TABLES
+from hoister.store import Database, schema, transaction
+from hoister.store.schema import APPLICATION_ID, LATEST_VERSION, TABLES
+from hoister.store.sql import Record
+
+LEGACY_V4 = Path(__file__).with_name("legacy_v4.sql")
 
 
 def _snapshot(path: Path) -> tuple[bytes, int, list[str]]:
@@ -22,8 +26,9 @@ def _snapshot(path: Path) -> tuple[bytes, int, list[str]]:
 
 def test_fresh_database_has_latest_schema_and_all_tables(database: Database) -> None:
     with database.connection() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 5
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
         names = {row["name"] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert set(TABLES) <= names
     assert {
@@ -42,8 +47,7 @@ def test_connection_settings(database: Database) -> None:
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-        assert conn.isolation_level is None
-        assert isinstance(conn.execute("SELECT 1 AS one").fetchone(), sqlite3.Row)
+        assert isinstance(conn.execute("SELECT 1 AS one").fetchone(), Record)
 
 
 def test_each_connect_is_a_new_connection(database: Database) -> None:
@@ -137,20 +141,38 @@ def test_other_programs_database_is_refused_untouched(db_path: Path) -> None:
     assert _snapshot(db_path) == before
 
 
-def test_failing_migration_leaves_the_previous_version(
-    database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    broken = ("CREATE TABLE added_in_two (x)", "THIS IS NOT SQL")
-    monkeypatch.setattr(db_module, "MIGRATIONS", (*MIGRATIONS, broken))
-    monkeypatch.setattr(db_module, "LATEST_VERSION", LATEST_VERSION + 1)
+BROKEN_REVISION = f"""
+import sqlalchemy as sa
+from alembic import op
 
-    with pytest.raises(sqlite3.OperationalError):
+revision = "{LATEST_VERSION + 1:04d}"
+down_revision = "{LATEST_VERSION:04d}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("added_in_next", sa.Column("x", sa.Integer))
+    op.execute("THIS IS NOT SQL")
+"""
+
+
+def test_failing_migration_leaves_the_previous_version(
+    database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    revisions = tmp_path / "revisions"
+    shutil.copytree(schema.REVISIONS_DIR, revisions)
+    (revisions / "versions" / f"{LATEST_VERSION + 1:04d}_broken.py").write_text(BROKEN_REVISION)
+    monkeypatch.setattr(schema, "REVISIONS_DIR", revisions)
+
+    with pytest.raises(sqlalchemy.exc.OperationalError):
         database.migrate()
 
     with database.connection() as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    assert "added_in_two" not in tables
+        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
+    assert "added_in_next" not in tables
 
 
 def test_two_threads_opening_a_new_database_migrate_once(db_path: Path) -> None:
@@ -190,5 +212,55 @@ def test_transaction_holds_the_write_lock_from_the_start(database: Database) -> 
     """BEGIN IMMEDIATE: another writer is kept out even before the first write."""
     with database.connection() as conn, database.connection() as other:
         other.execute("PRAGMA busy_timeout = 0")
-        with transaction(conn), pytest.raises(sqlite3.OperationalError, match="locked"):
+        with transaction(conn), pytest.raises(sqlalchemy.exc.OperationalError, match="locked"):
             other.execute("INSERT INTO facts VALUES ('x', 'k', '{}', '', 'now')")
+
+
+def _legacy_file(path: Path) -> None:
+    """A file exactly as Hoister wrote it before Alembic: schema 4, no revision table."""
+    path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(LEGACY_V4.read_text())
+    conn.execute("PRAGMA user_version = 4")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.close()
+
+
+def test_a_file_from_before_alembic_is_stamped_and_upgraded_keeping_its_rows(
+    db_path: Path,
+) -> None:
+    _legacy_file(db_path)
+
+    assert Database.open(db_path).schema_version() == LATEST_VERSION
+
+    with Database(db_path).connection() as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
+        policy = conn.execute("SELECT name, version, updated_by FROM policies").fetchone()
+        assert policy is not None
+        assert (policy["name"], policy["version"], policy["updated_by"]) == ("stable to qa", 1, "")
+        row = conn.execute("SELECT target_tag, agent FROM history").fetchone()
+        assert row is not None and (row["target_tag"], row["agent"]) == ("1.4-stable", "")
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert set(TABLES) <= names
+
+
+def test_an_older_hoister_would_refuse_the_upgraded_file(db_path: Path) -> None:
+    """Schema 4 code refused user_version > 4; the upgraded file says 5, so it is safe
+    from the Hoister that came before (which knew nothing of Alembic)."""
+    _legacy_file(db_path)
+    Database.open(db_path)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION > 4
+    conn.close()
+
+
+def test_an_unknown_revision_is_a_newer_hoister(db_path: Path) -> None:
+    Database.open(db_path)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("UPDATE alembic_version SET version_num = '0042'")
+    conn.close()
+    before = _snapshot(db_path)
+
+    with pytest.raises(HoisterError, match=r"newer Hoister \(schema 42\)"):
+        Database.open(db_path)
+    assert _snapshot(db_path)[0] == before[0]

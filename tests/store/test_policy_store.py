@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -227,8 +227,8 @@ def test_check_runs_while_the_write_lock_is_held(store: PolicyStore, database: D
             other.execute("PRAGMA busy_timeout = 0")
             try:
                 other.execute("DELETE FROM policies")
-            except sqlite3.OperationalError as exc:
-                outcomes.append(str(exc))
+            except sqlalchemy.exc.OperationalError as exc:
+                outcomes.append(str(exc.orig))
 
     store.add(make_policy(1), check=check)
     assert outcomes == ["database is locked"]
@@ -314,7 +314,7 @@ def test_queue_promotes_a_policy_digest_and_tag_once(
     with database.connection() as conn:
         conn.execute(insert, (policy.id, "1-stable", "sha256:a"))
         conn.execute(insert, (policy.id, "1-stable", "sha256:b"))  # re-push: new digest
-        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        with pytest.raises(sqlalchemy.exc.IntegrityError, match="UNIQUE"):
             conn.execute(insert, (policy.id, "1-stable", "sha256:a"))
 
 

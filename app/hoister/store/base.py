@@ -12,7 +12,7 @@ from hoister.store.times import now_utc
 
 
 class ConnectionOwner:
-    """A store with one sqlite3 connection: use it on the thread that created it."""
+    """A store with one connection of its own: use it on the thread that created it."""
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = now_utc) -> None:
         self._db = db

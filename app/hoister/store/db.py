@@ -1,9 +1,12 @@
-"""The one SQLite database of Hoister: how it is opened, kept private and migrated.
+"""The one database of Hoister: a SQLite file by default, or a team's PostgreSQL server.
 
-Policies, history, watch state, the durable queue and the facts cache live in one file so
-that a promotion can record its queue row, history row and policy timestamp in one
-transaction. Every module that needs the database goes through :class:`Database`, which
-is the only place that knows connection settings and the schema version.
+Policies, history, watch state, the durable queue and the facts cache live in one
+database so that a promotion records its queue row, history row and policy timestamp
+in one transaction. Every module goes through :class:`Database`, the only place that
+knows connection settings and the schema. On SQLite it is a private file of one
+machine; with ``postgresql://…`` (see :mod:`hoister.store.location`) it is shared by
+every workstation and agent of a team, and the queue's claims keep them from doing one
+promotion twice (see :mod:`hoister.store.queue`).
 """
 
 from __future__ import annotations
@@ -14,96 +17,113 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.pool import NullPool
 
 from hoister.errors import HoisterError
-from hoister.store.migrations import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
+from hoister.store import schema
+from hoister.store.schema import APPLICATION_ID, LATEST_VERSION, NewerSchema
+from hoister.store.sql import Connection, lock_key
 
 #: How long a writer waits for another one before SQLite gives up (milliseconds). The GUI
 #: thread, the engine thread and a headless agent may all write; they take turns.
 BUSY_TIMEOUT_MS = 5000
+#: Seconds to wait for a team database server to answer a new connection.
+CONNECT_TIMEOUT_S = 10
+#: Connections a process keeps open to a server database, and how many more it may open
+#: at busy moments (engine, lease renewals, listener and the app's readers).
+POOL_SIZE = 4
+POOL_OVERFLOW = 32
 
 
 @contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: Connection, lock: str | None = None) -> Iterator[Connection]:
     """Run the block as one write transaction: all of it is stored, or none of it.
 
-    ``BEGIN IMMEDIATE`` takes the write lock up front, so a read-then-write block (load
-    all policies, check for a cycle, insert) cannot be overtaken by another writer between
-    its read and its write, and lock waits happen at BEGIN where ``busy_timeout`` applies
-    rather than as an unretryable upgrade failure in the middle.
+    See :meth:`hoister.store.sql.Connection.transaction` for what each backend does.
     """
-    conn.execute("BEGIN IMMEDIATE")
+    with conn.transaction(lock) as inside:
+        yield inside
+
+
+def database_url(location: str | Path) -> sqlalchemy.URL:
+    """The SQLAlchemy URL for a file path, ``sqlite:///…`` or ``postgresql://…``."""
+    text = str(location)
+    if "://" not in text:
+        return sqlalchemy.URL.create("sqlite", database=str(Path(text)))
     try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        url = sqlalchemy.make_url(text)
+    except sqlalchemy.exc.ArgumentError:
+        raise HoisterError(f"'{_hide(text)}' is not a database URL") from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and url.database:
+        return url.set(drivername="sqlite")
+    raise HoisterError(
+        f"'{_hide(text)}' is not a database Hoister can use: give postgresql://user@host/db "
+        "or a SQLite file path"
+    )
+
+
+def _hide(text: str) -> str:
+    """A URL as it may be shown: the password replaced, never printed."""
     try:
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        return sqlalchemy.make_url(text).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return text.split("@")[-1]
 
 
 class Database:
-    """The database file: hands out configured connections and owns the schema.
+    """The database: hands out configured connections and owns the schema.
 
-    A :class:`Database` holds no connection between calls, so one instance can be shared
-    by every thread; each thread calls :meth:`connect` for a connection of its own
-    (sqlite3 connections must not cross threads).
+    One instance is shared by every thread; each thread calls :meth:`connect` for a
+    connection of its own and closes it on that thread.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, location: str | Path) -> None:
+        self.url = database_url(location)
+        self.dialect: str = self.url.get_backend_name()
+        self.path: Path | None = Path(self.url.database or "") if self.dialect == "sqlite" else None
+        self._engine: sqlalchemy.Engine | None = None
 
     @classmethod
-    def open(cls, path: Path) -> Database:
-        """The database at ``path``, created or brought up to the current schema."""
-        database = cls(path)
+    def open(cls, location: str | Path) -> Database:
+        """The database at ``location``, created or brought up to the current schema."""
+        database = cls(location)
         database.migrate()
         return database
 
+    @property
+    def shared(self) -> bool:
+        """True for a team database on a server, used by several machines at once."""
+        return self.dialect == "postgresql"
+
+    @property
+    def display(self) -> str:
+        """Where the store is, for people: a file path, or the URL without its password."""
+        if self.path is not None:
+            return str(self.path)
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
+
     # -- connections -------------------------------------------------------------------
 
-    def connect(self) -> sqlite3.Connection:
-        """A new connection set up the way every part of Hoister expects.
-
-        - ``journal_mode=WAL``: readers (the GUI listing history) never block the writer
-          (the engine promoting) and vice versa.
-        - ``synchronous=NORMAL``: in WAL mode a commit is appended to the WAL and fsynced
-          only at checkpoints. A killed process loses nothing (the OS has the pages); a
-          power cut may lose the last commits but never corrupts the file or leaves half a
-          transaction. A promotion lost that way is seen again by the next poll (promoting
-          is idempotent: same digest), so the trade is worth the fsync per commit saved.
-        - ``foreign_keys=ON``: SQLite leaves it off per connection by default; the
-          cascades of the schema depend on it.
-        - ``isolation_level=None``: no implicit BEGIN from the sqlite3 module; every write
-          transaction is explicit through :func:`transaction`.
-        """
-        self._create_private_file()
+    def connect(self) -> Connection:
+        """A new connection set up the way every part of Hoister expects (autocommit;
+        transactions through :func:`transaction`)."""
+        if self.path is not None:
+            self._create_private_file()
         try:
-            conn = sqlite3.connect(self.path, isolation_level=None)
-        except sqlite3.Error as exc:
+            return Connection(self._get_engine().connect())
+        except sqlalchemy.exc.DBAPIError as exc:
             raise self._open_error(exc) from exc
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._open_error(exc) from exc
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection closed at the end of the block (sqlite3's own ``with`` does not)."""
+    def connection(self) -> Iterator[Connection]:
+        """A connection closed at the end of the block."""
         conn = self.connect()
         try:
             yield conn
@@ -111,16 +131,16 @@ class Database:
             conn.close()
 
     def transaction(
-        self, conn: sqlite3.Connection
-    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        self, conn: Connection, lock: str | None = None
+    ) -> contextlib.AbstractContextManager[Connection]:
         """Same as the module-level :func:`transaction`, for callers holding the database."""
-        return transaction(conn)
+        return transaction(conn, lock)
 
     def close(self) -> None:
-        """Nothing to release: connections belong to the callers that asked for them.
-
-        Present so a database can be used in ``with`` like the stores built on it.
-        """
+        """Close the connections kept for reuse (a server database's pool)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def __enter__(self) -> Database:
         return self
@@ -133,71 +153,130 @@ class Database:
     ) -> None:
         self.close()
 
+    def _get_engine(self) -> sqlalchemy.Engine:
+        if self._engine is None:
+            self._engine = self._make_engine(autocommit=True)
+        return self._engine
+
+    def _make_engine(self, *, autocommit: bool) -> sqlalchemy.Engine:
+        """An engine for this database.
+
+        - SQLite: a new sqlite3 connection per store (cheap; they must not cross
+          threads). ``journal_mode=WAL``: readers (the GUI listing history) never block
+          the writer (the engine promoting). ``synchronous=NORMAL``: a killed process
+          loses nothing; a power cut may lose the last commits but never leaves half a
+          transaction, and a promotion lost that way is seen again by the next poll
+          (promoting is idempotent: same digest). ``foreign_keys=ON`` for the cascades.
+        - PostgreSQL: a small pool of connections, checked before reuse, so a server
+          restart costs one failed connection rather than every store's next query.
+        """
+        isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+        if self.dialect == "sqlite":
+            engine = sqlalchemy.create_engine(
+                self.url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}
+            )
+            event.listen(engine, "connect", _sqlite_settings)
+            if not autocommit:
+                event.listen(engine, "begin", _sqlite_begin)
+            return engine.execution_options(**isolation) if isolation else engine
+        options: dict[str, Any] = {
+            "pool_size": POOL_SIZE,
+            "max_overflow": POOL_OVERFLOW,
+            "pool_pre_ping": True,
+            "connect_args": {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "hoister"},
+        }
+        if not autocommit:
+            options = {"poolclass": NullPool, "connect_args": options["connect_args"]}
+        return sqlalchemy.create_engine(self.url, **options, **isolation)
+
     # -- schema ------------------------------------------------------------------------
 
     def migrate(self) -> int:
         """Bring the schema up to date; return the version the database is now at.
 
-        The file is inspected read-only first, so a database from a newer Hoister or a
-        file that is not Hoister's is refused before anything (not even the journal mode)
-        is written to it. Each migration then runs in its own transaction, re-reading the
-        version under the write lock so two processes starting at once migrate only once.
+        A SQLite file is inspected read-only first, so a database from a newer Hoister
+        or a file that is not Hoister's is refused before anything (not even the journal
+        mode) is written to it. All pending revisions then run in one transaction under
+        the write lock (SQLite) or an advisory lock (PostgreSQL), re-reading the version
+        under that lock, so two processes starting at once migrate only once.
         """
-        self._inspect()
-        with self.connection() as conn:
-            for version, statements in enumerate(MIGRATIONS, start=1):
-                with transaction(conn):
-                    current = self._user_version(conn)
-                    self._refuse_newer(current)
-                    if current >= version:
-                        continue
-                    for statement in statements:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {version}")
-            return self._user_version(conn)
+        legacy = self._inspect() if self.path is not None else 0
+        if self.path is not None:
+            self._create_private_file()
+        engine = self._make_engine(autocommit=False)
+        try:
+            with engine.connect() as conn, conn.begin():
+                if self.shared:
+                    conn.execute(
+                        sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": lock_key("hoister schema")},
+                    )
+                else:
+                    legacy = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
+                try:
+                    version = schema.upgrade(conn, legacy)
+                except NewerSchema as newer:
+                    raise self._newer(newer.version) from None
+                if not self.shared:
+                    conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+                    conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+                return version
+        except sqlalchemy.exc.OperationalError as exc:
+            if _is_connect_failure(exc):
+                raise self._open_error(exc) from exc
+            raise
+        finally:
+            engine.dispose()
 
     def schema_version(self) -> int:
-        """The version recorded in the file (0 for a new or empty one)."""
+        """The version recorded in the database (0 for a new or empty one)."""
         with self.connection() as conn:
-            return self._user_version(conn)
+            if self.path is not None:
+                return int(conn.execute("PRAGMA user_version").scalar() or 0)
+            exists = conn.execute("SELECT to_regclass('alembic_version')").scalar()
+            if exists is None:
+                return 0
+            return schema.version_of(
+                conn.execute("SELECT version_num FROM alembic_version").scalar()
+            )
 
-    def _inspect(self) -> None:
-        """Refuse, without writing, a file this version must not migrate."""
+    def _inspect(self) -> int:
+        """Refuse, without writing, a SQLite file this version must not migrate; return
+        its ``user_version``."""
+        assert self.path is not None
         if not self.path.exists() or self.path.stat().st_size == 0:
-            return
+            return 0
         uri = self.path.resolve().as_uri() + "?mode=ro"
         try:
             probe = sqlite3.connect(uri, uri=True, isolation_level=None)
         except sqlite3.Error as exc:
             raise self._open_error(exc) from exc
         try:
-            version = self._user_version(probe)
+            version = int(probe.execute("PRAGMA user_version").fetchone()[0])
             app_id = probe.execute("PRAGMA application_id").fetchone()[0]
             objects = probe.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         except sqlite3.Error as exc:
             raise self._open_error(exc) from exc
         finally:
             probe.close()
-        self._refuse_newer(version)
+        if version > LATEST_VERSION:
+            raise self._newer(version)
         if (version == 0 and objects) or app_id not in (0, APPLICATION_ID):
             raise HoisterError(
                 f"{self.path} is a SQLite database of another program, not Hoister's; "
                 "it was left untouched. Move it aside or point HOISTER_HOME elsewhere."
             )
+        return version
 
-    def _refuse_newer(self, version: int) -> None:
-        if version > LATEST_VERSION:
-            raise HoisterError(
-                f"the database at {self.path} was written by a newer Hoister "
-                f"(schema {version}); this version knows up to {LATEST_VERSION}. "
-                "Upgrade Hoister, or point HOISTER_HOME elsewhere."
-            )
+    def _newer(self, version: int) -> HoisterError:
+        where = "HOISTER_HOME" if self.path is not None else "HOISTER_DATABASE_URL"
+        return HoisterError(
+            f"the database at {self.display} was written by a newer Hoister "
+            f"(schema {version}); this version knows up to {LATEST_VERSION}. "
+            f"Upgrade Hoister, or point {where} elsewhere."
+        )
 
-    @staticmethod
-    def _user_version(conn: sqlite3.Connection) -> int:
-        return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-    # -- files -------------------------------------------------------------------------
+    # -- files and errors ------------------------------------------------------------------
 
     def _create_private_file(self) -> None:
         """Create the folder (0700) and an empty file (0600) before SQLite does.
@@ -206,6 +285,7 @@ class Database:
         its -wal and -shm siblings the mode of the main file, so this covers them too.
         An existing file keeps its mode: the user may have had reasons.
         """
+        assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -216,10 +296,41 @@ class Database:
         os.close(fd)
         os.chmod(self.path, 0o600)  # the umask may have taken bits off, never adds them
 
-    def _open_error(self, exc: sqlite3.Error) -> HoisterError:
-        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+    def _open_error(self, exc: BaseException) -> HoisterError:
+        original = getattr(exc, "orig", None) or exc
+        if getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
             return HoisterError(
                 f"{self.path} is not a SQLite database (or is damaged); it was left "
                 "untouched. Move it aside and Hoister will start a new one."
             )
-        return HoisterError(f"cannot open the database at {self.path}: {exc}")
+        if self.path is not None:
+            return HoisterError(f"cannot open the database at {self.path}: {original}")
+        return HoisterError(
+            f"cannot reach the team database at {self.display}: {_first_line(original)}"
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _is_connect_failure(exc: sqlalchemy.exc.OperationalError) -> bool:
+    return exc.connection_invalidated or "connection" in str(exc.orig).lower()
+
+
+def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
+    """Per-connection settings SQLite does not keep in the file."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: sqlalchemy.Connection) -> None:
+    """Migrations take the write lock up front, like every write transaction."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -30,8 +30,10 @@ class FactsCache(ConnectionOwner):
     def put(self, digest: str, kind: str, value: Any, source: str) -> None:
         with transaction(self._conn):
             self._conn.execute(
-                "INSERT OR REPLACE INTO facts (digest, kind, value, source, fetched_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO facts (digest, kind, value, source, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (digest, kind) DO UPDATE SET"
+                " value = excluded.value, source = excluded.source,"
+                " fetched_at = excluded.fetched_at",
                 (digest, kind, json.dumps(value), source, to_db_time(self._clock())),
             )
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hoister.store.base import ConnectionOwner
 from hoister.store.db import transaction
+from hoister.store.sql import Connection
 from hoister.store.times import from_db_time, to_db_time
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class HistoryRow:
 _COLUMNS = [f for f in HistoryRow.__dataclass_fields__ if f != "id"]
 
 
-def insert_row(conn: sqlite3.Connection, row: HistoryRow) -> HistoryRow:
+def insert_row(conn: Connection, row: HistoryRow) -> HistoryRow:
     """Insert ``row`` inside the caller's transaction (the queue finishes an entry and
     writes its row at once); returns the row with its id."""
     if row.outcome not in OUTCOMES:
@@ -98,11 +98,12 @@ def insert_row(conn: sqlite3.Connection, row: HistoryRow) -> HistoryRow:
     values = [
         to_db_time(getattr(row, c)) if c.endswith("_at") else getattr(row, c) for c in _COLUMNS
     ]
-    cursor = conn.execute(
-        f"INSERT INTO history ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+    new_id = conn.execute(
+        f"INSERT INTO history ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+        " RETURNING id",
         values,
-    )
-    return HistoryRow(**{**asdict(row), "id": cursor.lastrowid})
+    ).scalar()
+    return HistoryRow(**{**asdict(row), "id": new_id})
 
 
 class HistoryStore(ConnectionOwner):

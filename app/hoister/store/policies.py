@@ -60,7 +60,7 @@ class PolicyStore(ConnectionOwner):
                 if check is not None:
                     check(policy, list(stored))
                 row = policy_to_row(policy.with_changes(created_at=now, updated_at=now))
-                row["id"] = self._conn.execute(INSERT_SQL, row).lastrowid
+                row["id"] = self._conn.execute(INSERT_SQL + " RETURNING id", row).scalar()
                 new = policy_from_row(row)
                 added.append(new)
                 if check is not None:

@@ -131,11 +131,12 @@ class QueueStore(ConnectionOwner):
         """Add a promotion; None when this (policy, digest, tag) was queued before."""
         now = to_db_time(self._clock())
         with transaction(self._conn):
-            cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO queue (policy_id, source_profile, source_repository,"
+            row_id = self._conn.execute(
+                "INSERT INTO queue (policy_id, source_profile, source_repository,"
                 " source_tag, source_digest, target_profile, target_repository, target_tag,"
                 " state, attempts, next_attempt_at, hop, created_at, updated_at,"
-                " manual_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)",
+                " manual_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING id",
                 (
                     entry.policy_id,
                     entry.source_profile,
@@ -151,11 +152,10 @@ class QueueStore(ConnectionOwner):
                     now,
                     entry.manual_options,
                 ),
-            )
-            if cursor.rowcount == 0:
-                return None
-            row_id = cursor.lastrowid
-        return self.get(int(row_id or 0))
+            ).scalar()
+        if row_id is None:
+            return None
+        return self.get(int(row_id))
 
     def get(self, entry_id: int) -> QueueEntry:
         row = self._conn.execute("SELECT * FROM queue WHERE id = ?", (entry_id,)).fetchone()
@@ -172,15 +172,44 @@ class QueueStore(ConnectionOwner):
         has lapsed (lease expired, or its owner process on this host is gone)."""
         stamp = to_db_time(now)
         with transaction(self._conn):
-            rows = self._conn.execute(
-                "SELECT * FROM queue WHERE (state = 'pending' AND next_attempt_at <= ?)"
-                " OR state = 'running' ORDER BY next_attempt_at, id",
-                (stamp,),
-            ).fetchall()
-            for row in rows:
-                if row["state"] == "running" and not self._lapsed(row, stamp):
-                    continue
+            row = self._conn.execute(
+                "SELECT * FROM queue WHERE (state = 'pending' AND next_attempt_at <= :now)"
+                " OR (state = 'running' AND (lease_until IS NULL OR lease_until <= :now))"
+                " ORDER BY next_attempt_at, id LIMIT 1" + self._skip_locked,
+                {"now": stamp},
+            ).fetchone()
+            if row is None:
+                row = self._dead_owners_entry()
+            if row is not None:
                 return self._take(row, owner, now, lease)
+        return None
+
+    @property
+    def _skip_locked(self) -> str:
+        """On a server database, rows another engine is claiming right now are passed
+        over rather than waited for: several engines claim different entries at once.
+        SQLite has one writer at a time, so there is nothing to skip."""
+        return " FOR UPDATE SKIP LOCKED" if self._conn.shared else ""
+
+    def _dead_owners_entry(self) -> Any:
+        """A running entry whose owner was a process on this host that is gone: taken
+        over at once instead of after its lease (a crashed agent restarted by systemd)."""
+        prefix = socket.gethostname() + ":"
+        rows = self._conn.execute(
+            "SELECT id, owner FROM queue WHERE state = 'running'"
+            " AND substr(owner, 1, :length) = :prefix ORDER BY next_attempt_at, id",
+            {"length": len(prefix), "prefix": prefix},
+        ).fetchall()
+        for candidate in rows:
+            if not _owner_is_dead_here(candidate["owner"]):
+                continue
+            row = self._conn.execute(
+                "SELECT * FROM queue WHERE id = :id AND state = 'running' AND owner = :owner"
+                + self._skip_locked,
+                {"id": candidate["id"], "owner": candidate["owner"]},
+            ).fetchone()
+            if row is not None:
+                return row
         return None
 
     def claim(
@@ -189,7 +218,8 @@ class QueueStore(ConnectionOwner):
         """Claim one pending entry at once (a manual promotion runs in the foreground)."""
         with transaction(self._conn):
             row = self._conn.execute(
-                "SELECT * FROM queue WHERE id = ? AND state = 'pending'", (entry_id,)
+                "SELECT * FROM queue WHERE id = ? AND state = 'pending'" + self._skip_locked,
+                (entry_id,),
             ).fetchone()
             if row is None:
                 return None
@@ -252,7 +282,8 @@ class QueueStore(ConnectionOwner):
         tag at the same moment cannot both take it.
         """
         now = to_db_time(self._clock())
-        with transaction(self._conn):
+        lock = f"target tag {entry.target_profile}/{entry.target_repository}"
+        with transaction(self._conn, lock=lock):
             holder = self._conn.execute(
                 "SELECT * FROM queue WHERE target_profile = ? AND target_repository = ?"
                 " AND target_tag = ? AND id != ? AND source_digest != ?"

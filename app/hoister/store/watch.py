@@ -79,6 +79,7 @@ class WatchStore(ConnectionOwner):
     def mark_policy_baseline(self, policy_id: int, when: datetime | None = None) -> None:
         with transaction(self._conn):
             self._conn.execute(
-                "INSERT OR IGNORE INTO policy_baselines (policy_id, applied_at) VALUES (?, ?)",
+                "INSERT INTO policy_baselines (policy_id, applied_at) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (policy_id, to_db_time(when or self._clock())),
             )

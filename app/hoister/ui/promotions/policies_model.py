@@ -11,7 +11,6 @@ at once, and goes back to the stored state if the tab reports a refusal.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from PySide6.QtGui import QColor
 from hoister.policies import Policy, Route, describe_rule
 from hoister.store import Database, PolicyStore, from_db_time
 from hoister.store.history import HistoryRow
+from hoister.store.sql import Connection
 from hoister.ui.shared.format import local_time
 
 NAME, OTHER, CRITERIA, TEMPLATE, ENABLED, LAST_PROMOTED, LAST_RESULT = range(7)
@@ -78,7 +78,7 @@ class PromotionsData:
 _HISTORY_FIELDS = [f.name for f in dataclasses.fields(HistoryRow)]
 
 
-def latest_results(conn: sqlite3.Connection, policy_ids: list[int]) -> dict[int, HistoryRow]:
+def latest_results(conn: Connection, policy_ids: list[int]) -> dict[int, HistoryRow]:
     """The newest history row of each policy, in one query (the store lists by repository)."""
     if not policy_ids:
         return {}

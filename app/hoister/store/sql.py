@@ -1,0 +1,191 @@
+"""One connection to the store, the same to its callers on SQLite and on PostgreSQL.
+
+The stores write plain SQL that both backends understand (``INSERT … ON CONFLICT``,
+``RETURNING``, ISO text for times), passed through SQLAlchemy's :func:`~sqlalchemy.text`
+so that one placeholder style (``:name``, or ``?`` in order) works on both drivers.
+What differs between the two is kept here:
+
+- **Transactions are explicit.** The connection runs in autocommit, so a read never
+  holds a lock, and :meth:`Connection.transaction` issues the ``BEGIN`` itself: on
+  SQLite ``BEGIN IMMEDIATE`` (the database's one write lock, taken before the first
+  read so a read-then-write block cannot be overtaken), on PostgreSQL a plain ``BEGIN``
+  under READ COMMITTED, where row locks (``FOR UPDATE SKIP LOCKED``) and, for a
+  check-then-write over many rows, a named advisory lock serialize what must be.
+- **Named locks.** ``transaction(lock="policies")`` takes an advisory transaction lock
+  on PostgreSQL, so two workstations saving policies at once are checked one after the
+  other (a loop made of two harmless edits is still refused). SQLite needs none: its
+  write lock already covers the whole file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy.engine import CursorResult
+
+Params = Mapping[str, Any] | Sequence[Any] | None
+
+_QMARK = re.compile(r"\?")
+
+
+@lru_cache(maxsize=512)
+def _statement(sql: str) -> tuple[sqlalchemy.TextClause, int]:
+    """The compiled text for ``sql`` and how many ``?`` placeholders it had (renamed)."""
+    count = 0
+
+    def rename(_match: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f":p{count - 1}"
+
+    return sqlalchemy.text(_QMARK.sub(rename, sql)), count
+
+
+def _bind(sql: str, params: Params) -> tuple[sqlalchemy.TextClause, dict[str, Any]]:
+    clause, count = _statement(sql)
+    if params is None:
+        return clause, {}
+    if isinstance(params, Mapping):
+        return clause, dict(params)
+    values = list(params)
+    if len(values) != count:
+        raise ValueError(f"{count} placeholders but {len(values)} values: {sql[:60]}")
+    return clause, {f"p{i}": value for i, value in enumerate(values)}
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for an advisory lock: the same on every machine."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+class Record:
+    """One row, read by column name (``row["id"]``) or by position (``row[0]``)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: sqlalchemy.Row[Any]) -> None:
+        self._row = row
+
+    def __getitem__(self, key: str | int) -> Any:
+        if isinstance(key, int):
+            return self._row[key]
+        return self._row._mapping[key]
+
+    def keys(self) -> list[str]:
+        return list(self._row._mapping.keys())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._row._mapping)
+
+
+class Result:
+    """What a statement returned: rows as :class:`Record`, and the rows it changed."""
+
+    def __init__(self, result: CursorResult[Any]) -> None:
+        self._result = result
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._result.rowcount)
+
+    def fetchone(self) -> Record | None:
+        row = self._result.fetchone()
+        return None if row is None else Record(row)
+
+    def fetchall(self) -> list[Record]:
+        return [Record(row) for row in self._result.fetchall()]
+
+    def scalar(self) -> Any:
+        return self._result.scalar()
+
+    def __iter__(self) -> Iterator[Record]:
+        for row in self._result:
+            yield Record(row)
+
+
+class Connection:
+    """A store's own connection: use it on the thread that opened it, then close it."""
+
+    def __init__(self, connection: sqlalchemy.Connection) -> None:
+        self._connection = connection
+        self.dialect: str = connection.dialect.name
+        self.in_transaction = False
+
+    @property
+    def shared(self) -> bool:
+        """True on a server database several machines use at once."""
+        return self.dialect == "postgresql"
+
+    def execute(self, sql: str, params: Params = None) -> Result:
+        clause, bound = _bind(sql, params)
+        return Result(self._connection.execute(clause, bound))
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if not rows:
+            return
+        clause = _statement(sql)[0]
+        self._connection.execute(clause, [_bind(sql, row)[1] for row in rows])
+
+    def driver_sql(self, sql: str) -> None:
+        """A statement the driver runs as written (BEGIN, COMMIT, PRAGMA)."""
+        self._connection.exec_driver_sql(sql)
+
+    def notify(self, channel: str, payload: str) -> None:
+        """Tell every listening app that something changed (PostgreSQL; on commit only).
+
+        On SQLite there is no one to tell: every process polls the same file.
+        """
+        if self.shared:
+            self.execute(
+                "SELECT pg_notify(:channel, :payload)", {"channel": channel, "payload": payload}
+            )
+
+    @contextlib.contextmanager
+    def transaction(self, lock: str | None = None) -> Iterator[Connection]:
+        """All of the block is stored, or none of it (see the module's docstring)."""
+        if self.in_transaction:
+            raise RuntimeError("transactions do not nest")
+        self.driver_sql("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+        self.in_transaction = True
+        try:
+            if lock is not None and self.shared:
+                self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(lock)})
+            yield self
+        except BaseException:
+            self._end("ROLLBACK")
+            raise
+        try:
+            self._end("COMMIT")
+        except BaseException:
+            if self.in_transaction:
+                self._end("ROLLBACK")
+            raise
+
+    def _end(self, statement: str) -> None:
+        try:
+            self.driver_sql(statement)
+            self.in_transaction = False
+        except sqlalchemy.exc.DBAPIError:
+            if statement == "ROLLBACK":
+                self.in_transaction = False  # the connection is gone: nothing is kept
+                return
+            raise
+
+    def close(self) -> None:
+        if self.in_transaction:
+            with contextlib.suppress(sqlalchemy.exc.DBAPIError):
+                self.driver_sql("ROLLBACK")
+            self.in_transaction = False
+        self._connection.close()
