@@ -100,8 +100,8 @@ def register(commands: Any) -> None:
         "--format",
         choices=("json", "yaml", "hoister", "msr"),
         default="json",
-        help="json (the default; 'hoister' is the same) or yaml, both read by `policy apply`"
-        " and `policy import`; msr: a list of MSR API objects",
+        help="json (the default; 'hoister' is the same; `policy import` reads it) or yaml,"
+        " one document `policy apply` reads either way; msr: a list of MSR API objects",
     )
     exp.set_defaults(handler=export_policies)
 

@@ -34,7 +34,7 @@ def register(actions: Any) -> None:
         help="make the policies match a YAML or JSON file (policies as code)",
         description=HELP,
     )
-    apply.add_argument("file", help="a YAML or JSON file, or - for standard input")
+    apply.add_argument("file", metavar="FILE", help="a YAML or JSON file, or - for standard input")
     apply.add_argument(
         "--prune", action="store_true", help="also remove policies whose name the file lacks"
     )
