@@ -141,3 +141,29 @@ def test_a_refused_apply_leaves_the_store_as_it_was(tmp_path: Path) -> None:
         with pytest.raises(PolicyError, match="would make promotions loop"):
             store.apply(lambda _: ([there, back], [], [old]), check=policy_check(None))
         assert store.list() == [old]
+
+
+def test_anchors_and_merge_keys_share_settings_between_policies() -> None:
+    text = """\
+format: hoister.policies
+version: 1
+x-defaults: &defaults
+  sourceProfile: local
+  tagTemplate: '%n'
+  rules: [{field: tag, operator: ew, values: [stable]}]
+policies:
+- <<: *defaults
+  name: website
+  sourceRepository: dev/website
+  targetRepository: qa/website
+- <<: *defaults
+  name: api
+  sourceRepository: dev/api
+  targetRepository: qa/api
+  tagTemplate: 'v%n'
+"""
+    website, api = parse_document(text)
+    assert (website.tag_template, api.tag_template) == ("%n", "v%n")
+    assert website.rules == api.rules == (Rule("tag", "ew", ("stable",)),)
+    with pytest.raises(PolicyError, match="unknown keys: defaults"):
+        parse_document(text.replace("x-defaults:", "defaults:"))

@@ -98,9 +98,12 @@ def _items(data: Any) -> list[Any]:
     version = data.get("version", VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
         raise PolicyError(f"the file is format version {version}; this Hoister reads {VERSION}")
-    unknown = sorted(str(k) for k in data if k not in _TOP_KEYS)
+    # ``x-…`` keys are the file's own (Compose's convention): a place for YAML anchors.
+    unknown = sorted(str(k) for k in data if k not in _TOP_KEYS and not str(k).startswith("x-"))
     if unknown:
-        raise PolicyError(f"the file has unknown keys: {', '.join(unknown)}")
+        raise PolicyError(
+            f"the file has unknown keys: {', '.join(unknown)} (keys of your own start with x-)"
+        )
     if not isinstance(data["policies"], list):
         raise PolicyError("'policies' must be a list")
     return data["policies"]
