@@ -203,6 +203,9 @@ def test_a_bad_rule_writes_nothing_and_names_the_policy(cli, tmp_path: Path) -> 
     assert "policy 2 (policy 'broken', rule 1: Tag name (tag) cannot use" in err
     assert "policy 3: unknown key 'enabeld'" in err
     assert "policy 4 (policy 'elsewhere'): no profile named 'nope'" in err
+    numeric = write(tmp_path / "n.yaml", document(policy(2026, "dev/n", "qa/n")))  # type: ignore[arg-type]
+    code, _, err = cli("policy", "apply", numeric)
+    assert (code, "policy 1: 'name' must be text, not int" in err) == (2, True)
     assert listing(cli) == []
 
 

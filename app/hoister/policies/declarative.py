@@ -118,7 +118,9 @@ def _one(item: Any, where: str, profiles: Collection[str] | None) -> tuple[Polic
     if not item.get("sourceProfile"):
         raise PolicyError(f"{where}: 'sourceProfile' is missing")
     name = item.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if name is not None and not isinstance(name, str):
+        raise PolicyError(f"{where}: 'name' must be text, not {type(name).__name__}")
+    if not name or not name.strip():
         route = f" ({item.get('sourceRepository')} -> {item.get('targetRepository')})"
         raise PolicyError(
             f"{where}{route if 'sourceRepository' in item else ''} has no name; apply "
