@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hoister.cli import policy_apply
 from hoister.cli.context import Context
 from hoister.cli.output import print_json, print_table
 from hoister.engine.dryrun import dry_run
 from hoister.engine.earlier import earlier_entry, earlier_matches, earlier_text
 from hoister.errors import InvalidInput
 from hoister.policies import Policy, Rule, describe_rule, policy_check
+from hoister.policies.declarative import dump_yaml
 from hoister.policies.exchange import export_hoister, export_msr, parse_import, to_hoister
 from hoister.policies.fields import LIST_OPERATORS
 from hoister.policies.model import OverwriteMode, TimeZoneMode
@@ -93,9 +95,17 @@ def register(commands: Any) -> None:
     imp.add_argument("--profile", help="registry of the source repositories (needed for MSR files)")
     imp.set_defaults(handler=import_policies)
 
-    exp = actions.add_parser("export", help="print every policy as JSON")
-    exp.add_argument("--format", choices=("hoister", "msr"), default="hoister")
+    exp = actions.add_parser("export", help="print every policy as JSON or YAML")
+    exp.add_argument(
+        "--format",
+        choices=("json", "yaml", "hoister", "msr"),
+        default="json",
+        help="json (the default; 'hoister' is the same; `policy import` reads it) or yaml,"
+        " one document `policy apply` reads either way; msr: a list of MSR API objects",
+    )
     exp.set_defaults(handler=export_policies)
+
+    policy_apply.register(actions)
 
 
 def parse_rule_text(text: str) -> Rule:
@@ -319,6 +329,8 @@ def export_policies(args: argparse.Namespace, ctx: Context) -> int:
         for warning in warnings:
             print(f"hoister: warning: {warning}", file=sys.stderr)
         print_json(objects)
+    elif args.format == "yaml":
+        sys.stdout.write(dump_yaml(export_hoister(policies)))
     else:
         print_json(export_hoister(policies))
     return 0

@@ -23,6 +23,11 @@ from hoister.store.times import to_db_time
 #: to refuse ``candidate`` given the ``others`` it would be stored next to.
 PolicyCheck = Callable[[Policy, list[Policy]], None]
 
+#: ``changes(stored) -> (creates, updates, removes)``, decided inside the transaction.
+PolicyChanges = Callable[
+    [list[Policy]], tuple[Iterable[Policy], Iterable[Policy], Iterable[Policy]]
+]
+
 
 class PolicyStore(ConnectionOwner):
     """Add, change, list and remove policies.
@@ -83,6 +88,38 @@ class PolicyStore(ConnectionOwner):
         batch = list(policies)
         with transaction(self._conn):
             return self._update_locked(batch, check)
+
+    def apply(
+        self, changes: PolicyChanges, *, check: PolicyCheck | None = None
+    ) -> tuple[builtins.list[Policy], builtins.list[Policy], builtins.list[Policy]]:
+        """Create, update and remove in one transaction: all of it, or none.
+
+        ``changes(stored)`` is given every policy, read inside the write transaction, and
+        returns (creates, updates, removes); deciding on that read means no other writer
+        can change the store between the decision and the write. ``check`` sees each
+        created or updated policy next to the others as they will be once everything is
+        written, so a swap of two routes is not refused for the loop it passes through
+        half-way. Returns (created, updated, removed) as stored.
+        """
+        with transaction(self._conn):
+            current = self._load_all()
+            creates, updates, removes = (list(batch) for batch in changes(list(current)))
+            gone = {p.id for p in removes} | {p.id for p in updates}
+            final = [p for p in current if p.id not in gone] + updates + creates
+            if check is not None:
+                for candidate in [*updates, *creates]:
+                    check(candidate, [p for p in final if p is not candidate])
+            removed = [self._fetch(p.id) for p in removes if p.id is not None]
+            for policy in removed:
+                self._conn.execute("DELETE FROM policies WHERE id = ?", (policy.id,))
+            updated = self._update_locked(updates, None)
+            now = self._clock()
+            created = []
+            for policy in creates:
+                row = policy_to_row(policy.with_changes(created_at=now, updated_at=now))
+                row["id"] = self._conn.execute(INSERT_SQL, row).lastrowid
+                created.append(policy_from_row(row))
+        return created, updated, removed
 
     def set_enabled(
         self, policy_id: int, enabled: bool, *, check: PolicyCheck | None = None
