@@ -117,7 +117,7 @@ class PolicyStore(ConnectionOwner):
             created = []
             for policy in creates:
                 row = policy_to_row(policy.with_changes(created_at=now, updated_at=now))
-                row["id"] = self._conn.execute(INSERT_SQL, row).lastrowid
+                row["id"] = self._conn.execute(INSERT_SQL + " RETURNING id", row).scalar()
                 created.append(policy_from_row(row))
         return created, updated, removed
 
