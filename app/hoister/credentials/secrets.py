@@ -257,6 +257,29 @@ class SecretStore:
                     self._warned = True
                     log.warning("%s", self.warning)
 
+    def get_entry(self, key: str) -> str | None:
+        """A secret that belongs to no profile (a team database's password), by its key."""
+        with self._lock:
+            answered, secret = self._call(lambda: self._backend.get_password(SERVICE, key))
+            return secret if answered else self._memory.get(key)
+
+    def set_entry(self, key: str, secret: str) -> None:
+        """Save a secret under ``key``; in memory for this session if no keyring works."""
+        if not isinstance(secret, str) or not secret:
+            raise InvalidInput("the password is empty; nothing to save")
+        with self._lock:
+            answered, _ = self._call(
+                lambda: self._backend.set_password(SERVICE, key, secret), secret
+            )
+            if not answered:
+                self._memory[key] = secret
+
+    def delete_entry(self, key: str) -> None:
+        with self._lock:
+            self._memory.pop(key, None)
+            if self.persistent:
+                self._delete_entry(key)
+
     def delete(self, profile: Profile, remaining: Iterable[Profile] = ()) -> None:
         """Forget the profile's own secret; forgetting a missing one is not an error.
 

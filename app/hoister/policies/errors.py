@@ -32,3 +32,15 @@ class CycleError(PolicyError):
 
 class PolicyNotFound(HoisterError):
     """No policy with that id."""
+
+
+class PolicyConflict(HoisterError):
+    """Someone saved the policy after this copy of it was read: saving would undo that.
+
+    Exit status 1: nothing is wrong with the input, the store moved on; reload and edit.
+    """
+
+    def __init__(self, message: str, *, version: int, updated_by: str) -> None:
+        super().__init__(message)
+        self.version = version
+        self.updated_by = updated_by

@@ -66,6 +66,12 @@ class Policy:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_promoted_at: datetime | None = None
+    #: Raised by the store on every save; a save names the version it was edited from,
+    #: so an edit made on top of someone else's newer one is refused, not lost.
+    #: 0: not read from a store (a new policy, or one built from a file).
+    version: int = 0
+    #: Who saved this version (``user@host``), shown when a later save is refused.
+    updated_by: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))

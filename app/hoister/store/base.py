@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import socket
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
@@ -32,3 +34,12 @@ class ConnectionOwner:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def default_author() -> str:
+    """Who is saving, as other team members will read it: ``user@host``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"

@@ -103,6 +103,7 @@ def insert_row(conn: Connection, row: HistoryRow) -> HistoryRow:
         " RETURNING id",
         values,
     ).scalar()
+    conn.notify("hoister", "history")
     return HistoryRow(**{**asdict(row), "id": new_id})
 
 

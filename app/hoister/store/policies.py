@@ -12,12 +12,18 @@ import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from hoister.policies.errors import PolicyNotFound
+from hoister.policies.errors import PolicyConflict, PolicyNotFound
 from hoister.policies.model import Policy, Route
-from hoister.store.base import ConnectionOwner
-from hoister.store.db import transaction
+from hoister.store.base import ConnectionOwner, default_author
+from hoister.store.db import Database, transaction
 from hoister.store.policy_rows import INSERT_SQL, UPDATE_SQL, policy_from_row, policy_to_row
-from hoister.store.times import to_db_time
+from hoister.store.times import now_utc, to_db_time
+
+#: The advisory lock of every policy write on a server database: a write checks the new
+#: policy against all the others (loops), so two writers must not interleave.
+LOCK = "policies"
+#: What listeners hear when policies change (see :meth:`Connection.notify`).
+CHANNEL = "hoister"
 
 #: ``check(candidate, others)``: raise (e.g. :class:`~hoister.policies.errors.CycleError`)
 #: to refuse ``candidate`` given the ``others`` it would be stored next to.
@@ -32,10 +38,25 @@ PolicyChanges = Callable[
 class PolicyStore(ConnectionOwner):
     """Add, change, list and remove policies.
 
-    A store holds one connection, and sqlite3 connections belong to the thread that made
-    them: create one store per thread (the GUI thread and the engine thread each have
-    theirs, on the same :class:`Database`) and :meth:`close` it on that thread.
+    A store holds one connection, which belongs to the thread that made it: create one
+    store per thread (the GUI thread and the engine thread each have theirs, on the same
+    :class:`Database`) and :meth:`close` it on that thread.
+
+    Every save raises the policy's ``version`` and records ``author`` as ``updated_by``.
+    An update names the version it was edited from (the ``version`` of the policy read
+    from the store); if the stored version is newer, someone else saved in between and
+    the update is refused with :class:`PolicyConflict` instead of undoing their change.
     """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], datetime] = now_utc,
+        *,
+        author: str | None = None,
+    ) -> None:
+        super().__init__(db, clock)
+        self.author = author or default_author()
 
     # -- writing -----------------------------------------------------------------------
 
@@ -57,20 +78,27 @@ class PolicyStore(ConnectionOwner):
         policies.
         """
         batch = list(policies)
-        with transaction(self._conn):
+        with transaction(self._conn, lock=LOCK):
             stored = self._load_all() if check is not None else []
-            now = self._clock()
             added: list[Policy] = []
+            now = self._clock()
             for policy in batch:
                 if check is not None:
                     check(policy, list(stored))
-                row = policy_to_row(policy.with_changes(created_at=now, updated_at=now))
-                row["id"] = self._conn.execute(INSERT_SQL + " RETURNING id", row).scalar()
-                new = policy_from_row(row)
+                new = self._insert(policy, now)
                 added.append(new)
                 if check is not None:
                     stored.append(new)
+            self._conn.notify(CHANNEL, "policies")
         return added
+
+    def _insert(self, policy: Policy, now: datetime) -> Policy:
+        """Inside a transaction: store a new policy at version 1; one ``now`` per batch."""
+        row = policy_to_row(
+            policy.with_changes(created_at=now, updated_at=now, version=1, updated_by=self.author)
+        )
+        row["id"] = self._conn.execute(INSERT_SQL + " RETURNING id", row).scalar()
+        return policy_from_row(row)
 
     def update(self, policy: Policy, *, check: PolicyCheck | None = None) -> Policy:
         """Replace the editable fields of the stored policy with the same id.
@@ -86,8 +114,10 @@ class PolicyStore(ConnectionOwner):
     ) -> list[Policy]:
         """Update several policies in one transaction: all of them, or none."""
         batch = list(policies)
-        with transaction(self._conn):
-            return self._update_locked(batch, check)
+        with transaction(self._conn, lock=LOCK):
+            updated = self._update_locked(batch, check)
+            self._conn.notify(CHANNEL, "policies")
+            return updated
 
     def apply(
         self, changes: PolicyChanges, *, check: PolicyCheck | None = None
@@ -101,7 +131,7 @@ class PolicyStore(ConnectionOwner):
         written, so a swap of two routes is not refused for the loop it passes through
         half-way. Returns (created, updated, removed) as stored.
         """
-        with transaction(self._conn):
+        with transaction(self._conn, lock=LOCK):
             current = self._load_all()
             creates, updates, removes = (list(batch) for batch in changes(list(current)))
             gone = {p.id for p in removes} | {p.id for p in updates}
@@ -114,20 +144,20 @@ class PolicyStore(ConnectionOwner):
                 self._conn.execute("DELETE FROM policies WHERE id = ?", (policy.id,))
             updated = self._update_locked(updates, None)
             now = self._clock()
-            created = []
-            for policy in creates:
-                row = policy_to_row(policy.with_changes(created_at=now, updated_at=now))
-                row["id"] = self._conn.execute(INSERT_SQL + " RETURNING id", row).scalar()
-                created.append(policy_from_row(row))
+            created = [self._insert(policy, now) for policy in creates]
+            if created or updated or removed:
+                self._conn.notify(CHANNEL, "policies")
         return created, updated, removed
 
     def set_enabled(
         self, policy_id: int, enabled: bool, *, check: PolicyCheck | None = None
     ) -> Policy:
         """Enable or disable; ``check`` matters when enabling brings a route back."""
-        with transaction(self._conn):
+        with transaction(self._conn, lock=LOCK):
             current = self._fetch(policy_id)
-            return self._update_locked([current.with_changes(enabled=enabled)], check)[0]
+            updated = self._update_locked([current.with_changes(enabled=enabled)], check)[0]
+            self._conn.notify(CHANNEL, "policies")
+            return updated
 
     def remove(self, policy_id: int) -> Policy:
         """Delete a policy and return it as it was.
@@ -135,9 +165,10 @@ class PolicyStore(ConnectionOwner):
         Its history rows stay (``policy_id`` becomes NULL, ``policy_name`` remains) and
         its queued promotions go with it (ON DELETE CASCADE).
         """
-        with transaction(self._conn):
+        with transaction(self._conn, lock=LOCK):
             policy = self._fetch(policy_id)
             self._conn.execute("DELETE FROM policies WHERE id = ?", (policy_id,))
+            self._conn.notify(CHANNEL, "policies")
         return policy
 
     def mark_promoted(self, policy_id: int, when: datetime) -> None:
@@ -211,11 +242,17 @@ class PolicyStore(ConnectionOwner):
                 raise PolicyNotFound(
                     f"no policy with id {policy.id}; `hoister policy list` shows them"
                 )
+            if policy.version and policy.version != old.version:
+                raise _conflict(policy, old)
             if check is not None:
                 check(policy, [other for other in current.values() if other.id != policy.id])
             row = policy_to_row(
                 policy.with_changes(
-                    created_at=old.created_at, updated_at=now, last_promoted_at=old.last_promoted_at
+                    created_at=old.created_at,
+                    updated_at=now,
+                    last_promoted_at=old.last_promoted_at,
+                    version=old.version + 1,
+                    updated_by=self.author,
                 )
             )
             self._conn.execute(UPDATE_SQL, row)
@@ -223,3 +260,15 @@ class PolicyStore(ConnectionOwner):
             current[policy.id] = new
             updated.append(new)
         return updated
+
+
+def _conflict(mine: Policy, stored: Policy) -> PolicyConflict:
+    when = stored.updated_at.strftime("%Y-%m-%d %H:%M UTC") if stored.updated_at else "?"
+    who = stored.updated_by or "someone"
+    return PolicyConflict(
+        f"{stored.label} was changed by {who} at {when} (version {stored.version}) after "
+        f"this copy was opened (version {mine.version}); nothing was saved. Reload the "
+        "policy to see their change, then make yours again.",
+        version=stored.version,
+        updated_by=who,
+    )

@@ -34,6 +34,8 @@ COLUMNS: Final = (
     "created_at",
     "updated_at",
     "last_promoted_at",
+    "version",
+    "updated_by",
 )
 
 INSERT_SQL: Final = (
@@ -76,6 +78,8 @@ def policy_to_row(policy: Policy) -> dict[str, Any]:
         "created_at": to_db_time(policy.created_at),
         "updated_at": to_db_time(policy.updated_at),
         "last_promoted_at": to_db_time(policy.last_promoted_at),
+        "version": policy.version,
+        "updated_by": policy.updated_by,
     }
 
 
@@ -102,6 +106,8 @@ def policy_from_row(row: Mapping[str, Any]) -> Policy:
             created_at=from_db_time(row["created_at"]),
             updated_at=from_db_time(row["updated_at"]),
             last_promoted_at=from_db_time(row["last_promoted_at"]),
+            version=int(row["version"]),
+            updated_by=row["updated_by"],
         )
     except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
         raise HoisterError(
