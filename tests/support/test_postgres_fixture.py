@@ -6,17 +6,13 @@ shows that server is usable the way the team store will use it.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from tests.support import postgres
 from tests.support.postgres import PostgresServer, find_postgres_bindir
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_database_answers_select_1(postgres_url: str) -> None:
@@ -104,48 +100,46 @@ def test_binaries_are_found_off_path(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all((bindir / name).is_file() for name in ("initdb", "pg_ctl", "postgres"))
 
 
-def test_marker_selects_postgres_tests_only(pytester: pytest.Pytester) -> None:
-    """``-m "not postgres"`` keeps the SQLite case and every test that needs no server."""
-    pytester.makeconftest(
-        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-        "pytest_plugins = ['tests.support.postgres_fixtures']\n"
-    )
+def _inner_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tests: str) -> None:
+    """A suite with only this plugin, the way tests/conftest.py registers it."""
+    # pytest-qt, hypothesis, ... are not needed and would cost a second per run
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makeconftest("pytest_plugins = ['tests.support.postgres_fixtures']\n")
     pytester.makeini(
         "[pytest]\nmarkers =\n    postgres: real PostgreSQL\naddopts = --strict-markers\n"
     )
-    pytester.makepyfile(
+    pytester.makepyfile(tests)
+
+
+def test_marker_selects_postgres_tests_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-m "not postgres"`` keeps the SQLite case and every test that needs no server."""
+    _inner_suite(
+        pytester,
+        monkeypatch,
         "def test_plain(): pass\n"
         "def test_server(postgres_server): pass\n"
         "def test_url(postgres_url): pass\n"
-        "def test_both(database_url): pass\n"
+        "def test_both(database_url): pass\n",
     )
-    result = pytester.runpytest_subprocess("-m", "not postgres", "--collect-only", "-q")
-    assert {"test_server", "test_url", "test_both[postgresql]"}.isdisjoint(result.outlines)
+    result = pytester.runpytest("-m", "not postgres", "--collect-only", "-q")
     lines = [line.split("::")[-1] for line in result.outlines if "::" in line]
     assert lines == ["test_plain", "test_both[sqlite]"]
+    result = pytester.runpytest("-m", "postgres", "--collect-only", "-q")
+    lines = [line.split("::")[-1] for line in result.outlines if "::" in line]
+    assert lines == ["test_server", "test_url", "test_both[postgresql]"]
 
 
-def test_a_missing_server_fails_with_what_to_install(pytester: pytest.Pytester) -> None:
+def test_a_missing_server_fails_with_what_to_install(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No PostgreSQL must fail loudly (CI installs it), never skip the team store."""
-    pytester.makeconftest(
-        f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
-        "import tests.support.postgres as pg\n"
-        "from pathlib import Path\n"
-        "pg._DEBIAN_BINDIRS = Path('/nonexistent')\n"
-        "pytest_plugins = ['tests.support.postgres_fixtures']\n"
-    )
-    pytester.makeini("[pytest]\nmarkers =\n    postgres: real PostgreSQL\n")
-    pytester.makepyfile("def test_url(postgres_url): pass\n")
-    env = {**os.environ, "PATH": os.path.dirname(sys.executable)}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(pytester.path)],
-        capture_output=True,
-        text=True,
-        cwd=pytester.path,
-        env=env,
-        timeout=120,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "No PostgreSQL server found" in result.stdout
-    assert "apt-get install postgresql" in result.stdout
-    assert "skipped" not in result.stdout
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(postgres, "_DEBIAN_BINDIRS", Path("/nonexistent"))
+    _inner_suite(pytester, monkeypatch, "def test_url(postgres_url): pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "No PostgreSQL server found" in output
+    assert "apt-get install postgresql" in output
