@@ -11,8 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support import postgres
-from tests.support.postgres import PostgresServer, find_postgres_bindir
+from tests.support import postgres_host
+from tests.support.postgres import PostgresServer
+from tests.support.postgres_host import find_postgres_bindir
 
 
 def test_a_database_answers_select_1(postgres_url: str) -> None:
@@ -136,7 +137,7 @@ def test_a_missing_server_fails_with_what_to_install(
 ) -> None:
     """No PostgreSQL must fail loudly (CI installs it), never skip the team store."""
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(postgres, "_DEBIAN_BINDIRS", Path("/nonexistent"))
+    monkeypatch.setattr(postgres_host, "_DEBIAN_BINDIRS", Path("/nonexistent"))
     _inner_suite(pytester, monkeypatch, "def test_url(postgres_url): pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
