@@ -18,7 +18,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-pytest_plugins = ["tests.support.fixtures", "pytester"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.postgres_fixtures", "pytester"]
 
 # Offscreen by default: the session QApplication is created before any function fixture.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

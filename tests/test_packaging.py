@@ -39,7 +39,9 @@ class _Step:
         self.datas: list[Any] = []
 
 
-def _run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[_Step]]:
+def _run_spec(
+    platform: str, monkeypatch: pytest.MonkeyPatch, root: Path = ROOT
+) -> dict[str, list[_Step]]:
     steps: dict[str, list[_Step]] = {}
 
     def step(name: str) -> type[_Step]:
@@ -48,7 +50,11 @@ def _run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[
 
     hooks = types.ModuleType("PyInstaller.utils.hooks")
     hooks.__dict__.update(
-        collect_submodules=lambda package: [f"{package}.kwallet", f"{package}.macOS.api"],
+        collect_submodules=lambda package, filter=None: [
+            name
+            for name in (f"{package}.kwallet", f"{package}.macOS.api", f"{package}.testing")
+            if filter is None or filter(name)
+        ],
         copy_metadata=lambda name: [(f"/site/{name}-25.dist-info", f"{name}-25.dist-info")],
     )
     monkeypatch.setitem(sys.modules, "PyInstaller", types.ModuleType("PyInstaller"))
@@ -58,7 +64,7 @@ def _run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[
     namespace: dict[str, Any] = {
         "__name__": "__main__",
         "__file__": str(SPEC),
-        "SPECPATH": str(SPEC.parent),
+        "SPECPATH": str(root / "packaging"),
         **{name: step(name) for name in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")},
     }
     exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), namespace)
@@ -87,6 +93,16 @@ def test_spec_builds_one_folder_app(platform: str, monkeypatch: pytest.MonkeyPat
     }[platform]
     assert native <= hidden
     assert "PySide6.QtWebEngineCore" in analysis.kwargs["excludes"]
+    # the store: both dialects, psycopg's binary libpq, alembic's proxies, YAML
+    assert {
+        "sqlalchemy.dialects.sqlite.pysqlite",
+        "sqlalchemy.dialects.postgresql.psycopg",
+        "psycopg_binary.pq",
+        "psycopg_binary._psycopg",
+        "yaml",
+    } <= hidden
+    assert "alembic.kwallet" in hidden  # from collect_submodules("alembic")
+    assert "alembic.testing" not in hidden  # it would drag pytest in
 
     exes = steps["EXE"]
     assert exes[0].kwargs["name"] == "hoister"
@@ -96,6 +112,34 @@ def test_spec_builds_one_folder_app(platform: str, monkeypatch: pytest.MonkeyPat
     assert [b.kwargs["name"] for b in steps["BUNDLE"]] == (
         ["Hoister.app"] if platform == "darwin" else []
     )
+
+
+def test_spec_collects_the_alembic_revisions_as_source_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Alembic loads env.py and versions/*.py by path: sources, not bytecode, next to hoister.store
+    revisions = tmp_path / "app" / "hoister" / "store" / "revisions"
+    for name in ("env.py", "script.py.mako", "versions/0001_first.py", "__pycache__/env.pyc"):
+        (revisions / name).parent.mkdir(parents=True, exist_ok=True)
+        (revisions / name).write_text("# revision\n")
+    [analysis] = _run_spec("linux", monkeypatch, root=tmp_path)["Analysis"]
+    collected = {
+        (Path(src).relative_to(revisions).as_posix(), Path(dest).as_posix())
+        for src, dest in analysis.kwargs["datas"]
+        if Path(src).is_relative_to(revisions)
+    }
+    assert collected == {
+        ("env.py", "hoister/store/revisions"),
+        ("script.py.mako", "hoister/store/revisions"),
+        ("versions/0001_first.py", "hoister/store/revisions/versions"),
+    }
+
+
+def test_spec_builds_without_a_revisions_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [analysis] = _run_spec("linux", monkeypatch, root=tmp_path)["Analysis"]
+    assert not any("revisions" in dest for _, dest in analysis.kwargs["datas"])
 
 
 def test_entry_script_runs_the_cli() -> None:

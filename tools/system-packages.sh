@@ -13,10 +13,11 @@ base=(python3 python3-venv python3-pip)
 case "$purpose" in
   # the sandbox registry of the welcome page needs docker-registry too
   run)  wanted=("${base[@]}" "${qt[@]}" docker-registry) ;;
-  # tests: a real registry, an independent client, a real Secret Service keyring, and the
-  # validators of the packaging files (.desktop, AppStream metainfo, systemd units)
+  # tests: a real registry, an independent client, a real Secret Service keyring, the
+  # validators of the packaging files (.desktop, AppStream metainfo, systemd units), and
+  # postgresql: the team-store tests start a real server (initdb + pg_ctl, tests/support)
   test) wanted=("${base[@]}" "${qt[@]}" docker-registry skopeo gnome-keyring dbus-daemon xvfb locales
-                desktop-file-utils appstream systemd) ;;
+                desktop-file-utils appstream systemd postgresql) ;;
   *) echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 
@@ -35,6 +36,13 @@ for pkg in "${wanted[@]}"; do
       fi ;;
     docker-registry)
       if command -v registry >/dev/null 2>&1 || command -v docker-registry >/dev/null 2>&1; then
+        continue
+      fi ;;
+    postgresql)
+      # a versioned server package (postgresql-15) or a server on PATH is just as good:
+      # tests/support/postgres.py finds either
+      if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
+        || { command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; }; then
         continue
       fi ;;
   esac
