@@ -73,7 +73,14 @@ def apply(store: PolicyStore, text: str, *, prune: bool) -> Plan:
 
 
 def semantic(policy: Policy) -> Policy:
-    return policy.with_changes(id=None, created_at=None, updated_at=None, last_promoted_at=None)
+    return policy.with_changes(
+        id=None,
+        created_at=None,
+        updated_at=None,
+        last_promoted_at=None,
+        version=0,
+        updated_by="",
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,4 +1,10 @@
-"""Fixtures of the store tests: a database in the test's HOISTER_HOME and a fixed clock."""
+"""Fixtures of the store tests: a database on each backend in turn, and a fixed clock.
+
+``database`` is a SQLite file in the test's HOISTER_HOME (``[sqlite]``) and then a fresh
+PostgreSQL database on the session's server (``[postgresql]``): every store test runs
+on both, so the two backends keep one meaning. Tests of the SQLite file itself (its
+mode, its PRAGMAs) take ``sqlite_database`` instead.
+"""
 
 from __future__ import annotations
 
@@ -33,8 +39,16 @@ def db_path(hoister_home: Path) -> Path:
 
 
 @pytest.fixture
-def database(db_path: Path) -> Database:
-    return Database.open(db_path)
+def sqlite_database(db_path: Path) -> Iterator[Database]:
+    with Database.open(db_path) as database:
+        yield database
+
+
+@pytest.fixture
+def database(database_url: str, db_path: Path) -> Iterator[Database]:
+    location = db_path if database_url.startswith("sqlite") else database_url
+    with Database.open(location) as database:
+        yield database
 
 
 @pytest.fixture

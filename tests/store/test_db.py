@@ -24,8 +24,8 @@ def _snapshot(path: Path) -> tuple[bytes, int, list[str]]:
     return path.read_bytes(), path.stat().st_mtime_ns, sorted(p.name for p in path.parent.iterdir())
 
 
-def test_fresh_database_has_latest_schema_and_all_tables(database: Database) -> None:
-    with database.connection() as conn:
+def test_fresh_database_has_latest_schema_and_all_tables(sqlite_database: Database) -> None:
+    with sqlite_database.connection() as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 5
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
@@ -41,8 +41,8 @@ def test_fresh_database_has_latest_schema_and_all_tables(database: Database) -> 
     } <= names
 
 
-def test_connection_settings(database: Database) -> None:
-    with database.connection() as conn:
+def test_connection_settings(sqlite_database: Database) -> None:
+    with sqlite_database.connection() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
@@ -50,8 +50,8 @@ def test_connection_settings(database: Database) -> None:
         assert isinstance(conn.execute("SELECT 1 AS one").fetchone(), Record)
 
 
-def test_each_connect_is_a_new_connection(database: Database) -> None:
-    with database.connection() as first, database.connection() as second:
+def test_each_connect_is_a_new_connection(sqlite_database: Database) -> None:
+    with sqlite_database.connection() as first, sqlite_database.connection() as second:
         assert first is not second
 
 
@@ -67,8 +67,8 @@ def test_reopen_is_a_no_op(db_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM facts").fetchone()[0] == 1
 
 
-def test_file_is_private(database: Database, db_path: Path) -> None:
-    with database.connection() as conn:
+def test_file_is_private(sqlite_database: Database, db_path: Path) -> None:
+    with sqlite_database.connection() as conn:
         conn.execute("INSERT INTO facts VALUES ('sha256:a', 'labels', '{}', 'test', 'now')")
         wal = db_path.with_name(db_path.name + "-wal")
         assert wal.exists()
@@ -158,7 +158,7 @@ def upgrade():
 
 
 def test_failing_migration_leaves_the_previous_version(
-    database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     revisions = tmp_path / "revisions"
     shutil.copytree(schema.REVISIONS_DIR, revisions)
@@ -166,9 +166,9 @@ def test_failing_migration_leaves_the_previous_version(
     monkeypatch.setattr(schema, "REVISIONS_DIR", revisions)
 
     with pytest.raises(sqlalchemy.exc.OperationalError):
-        database.migrate()
+        sqlite_database.migrate()
 
-    with database.connection() as conn:
+    with sqlite_database.connection() as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
@@ -195,12 +195,12 @@ def test_two_threads_opening_a_new_database_migrate_once(db_path: Path) -> None:
     assert Database(db_path).schema_version() == LATEST_VERSION
 
 
-def test_transaction_commits_or_rolls_back(database: Database) -> None:
+def test_transaction_commits_or_rolls_back(sqlite_database: Database) -> None:
     insert = "INSERT INTO facts VALUES (?, 'labels', '{}', 'test', 'now')"
-    with database.connection() as conn:
+    with sqlite_database.connection() as conn:
         with transaction(conn):
             conn.execute(insert, ("sha256:kept",))
-        with pytest.raises(RuntimeError), database.transaction(conn):
+        with pytest.raises(RuntimeError), sqlite_database.transaction(conn):
             conn.execute(insert, ("sha256:dropped",))
             raise RuntimeError("crash in the middle")
         assert not conn.in_transaction
@@ -208,9 +208,9 @@ def test_transaction_commits_or_rolls_back(database: Database) -> None:
     assert digests == ["sha256:kept"]
 
 
-def test_transaction_holds_the_write_lock_from_the_start(database: Database) -> None:
+def test_transaction_holds_the_write_lock_from_the_start(sqlite_database: Database) -> None:
     """BEGIN IMMEDIATE: another writer is kept out even before the first write."""
-    with database.connection() as conn, database.connection() as other:
+    with sqlite_database.connection() as conn, sqlite_database.connection() as other:
         other.execute("PRAGMA busy_timeout = 0")
         with transaction(conn), pytest.raises(sqlalchemy.exc.OperationalError, match="locked"):
             other.execute("INSERT INTO facts VALUES ('x', 'k', '{}', '', 'now')")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,14 +11,17 @@ import sqlalchemy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hoister.errors import HoisterError
+from hoister.errors import HoisterError, InvalidInput
 from hoister.policies.errors import CycleError, PolicyNotFound
 from hoister.policies.model import OverwriteMode, Policy, Route, Rule, TimeZoneMode
 from hoister.store import Database, PolicyStore
 
 from .conftest import TickingClock, make_policy
 
-TEXT = st.text(max_size=40)
+#: Any text but NUL, which neither backend accepts (see test_nul_is_refused_alike).
+TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
 ZONES = st.sampled_from(
     [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
 )
@@ -32,7 +37,9 @@ POLICIES = st.builds(
     tag_template=TEXT,
     rules=st.lists(RULES, max_size=5).map(tuple),
     name=TEXT,
-    description=st.text(max_size=300),
+    description=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=300
+    ),
     target_profile=st.none() | TEXT,
     enabled=st.booleans(),
     overwrite=st.sampled_from(OverwriteMode),
@@ -53,7 +60,13 @@ POLICIES = st.builds(
 @given(policy=POLICIES)
 def test_every_field_round_trips(store: PolicyStore, clock: TickingClock, policy: Policy) -> None:
     added = store.add(policy)
-    expected = policy.with_changes(id=added.id, created_at=clock.now, updated_at=clock.now)
+    expected = policy.with_changes(
+        id=added.id,
+        created_at=clock.now,
+        updated_at=clock.now,
+        version=1,
+        updated_by=store.author,
+    )
     assert added == expected
     fetched = store.get(added.id)
     assert fetched == expected
@@ -84,7 +97,10 @@ def test_non_default_values_round_trip(store: PolicyStore) -> None:
     )
     added = store.add(policy)
     assert store.get(added.id) == added
-    assert added.with_changes(id=None, created_at=None, updated_at=None) == policy
+    assert (
+        added.with_changes(id=None, created_at=None, updated_at=None, version=0, updated_by="")
+        == policy
+    )
 
 
 def test_ids_increase_and_are_not_reused(store: PolicyStore) -> None:
@@ -166,7 +182,7 @@ def test_remove_returns_the_policy_and_forgets_it(store: PolicyStore) -> None:
 def test_set_enabled(store: PolicyStore, clock: TickingClock) -> None:
     added = store.add(make_policy(1))
     disabled = store.set_enabled(added.id, False)
-    assert disabled == added.with_changes(enabled=False, updated_at=clock.now)
+    assert disabled == added.with_changes(enabled=False, updated_at=clock.now, version=2)
     assert store.get(added.id).enabled is False
     assert store.set_enabled(added.id, True).enabled is True
 
@@ -220,6 +236,9 @@ def test_refused_update_and_enable_write_nothing(store: PolicyStore) -> None:
 
 def test_check_runs_while_the_write_lock_is_held(store: PolicyStore, database: Database) -> None:
     """No other writer can slip a policy in between the check and the insert."""
+    if database.shared:
+        _check_holds_the_policies_lock(store, database)
+        return
     outcomes: list[str] = []
 
     def check(policy: Policy, others: list[Policy]) -> None:
@@ -232,6 +251,44 @@ def test_check_runs_while_the_write_lock_is_held(store: PolicyStore, database: D
 
     store.add(make_policy(1), check=check)
     assert outcomes == ["database is locked"]
+
+
+def _check_holds_the_policies_lock(store: PolicyStore, database: Database) -> None:
+    """PostgreSQL: a second workstation's checked save waits for the first to commit,
+    then its check sees the first one's policy (so two edits cannot build a loop)."""
+    seen_by_second: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def second_save() -> None:
+        try:
+            with PolicyStore(database) as other:
+                other.add(
+                    make_policy(2), check=lambda p, o: seen_by_second.append([x.name for x in o])
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    def waiting_for_the_lock() -> int:
+        with database.connection() as conn:
+            return int(
+                conn.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                ).scalar()
+            )
+
+    def check(policy: Policy, others: list[Policy]) -> None:
+        worker.start()
+        deadline = time.monotonic() + 30
+        while waiting_for_the_lock() == 0:  # a condition on the server, polled
+            assert time.monotonic() < deadline, "the second save never waited"
+            assert not errors, errors
+        assert seen_by_second == []
+
+    worker = threading.Thread(target=second_save)
+    store.add(make_policy(1), check=check)
+    worker.join(30)
+    assert errors == []
+    assert seen_by_second == [["policy 1"]]
 
 
 def test_add_many_sees_the_batch_so_far(store: PolicyStore) -> None:
@@ -314,7 +371,7 @@ def test_queue_promotes_a_policy_digest_and_tag_once(
     with database.connection() as conn:
         conn.execute(insert, (policy.id, "1-stable", "sha256:a"))
         conn.execute(insert, (policy.id, "1-stable", "sha256:b"))  # re-push: new digest
-        with pytest.raises(sqlalchemy.exc.IntegrityError, match="UNIQUE"):
+        with pytest.raises(sqlalchemy.exc.IntegrityError, match=r"(?i)unique"):
             conn.execute(insert, (policy.id, "1-stable", "sha256:a"))
 
 
@@ -324,3 +381,10 @@ def test_damaged_row_is_reported(store: PolicyStore, database: Database) -> None
         conn.execute("UPDATE policies SET rules = '[{oops' WHERE id = ?", (added.id,))
     with pytest.raises(HoisterError, match=f"policy {added.id} in the database cannot be read"):
         store.get(added.id)
+
+
+def test_nul_is_refused_alike_on_both_backends(store: PolicyStore) -> None:
+    """PostgreSQL cannot store NUL in text; SQLite could, so both refuse it in words."""
+    with pytest.raises(InvalidInput, match="description contains a NUL character"):
+        store.add(make_policy(1, description="before\x00after"))
+    assert store.list() == []

@@ -246,7 +246,9 @@ def make_plan(wanted: Iterable[Policy], stored: Iterable[Policy], *, prune: bool
             continue
         fields = changed_fields(current, policy)
         if fields:
-            updates.append(Update(current, policy.with_changes(id=current.id), fields))
+            updates.append(
+                Update(current, policy.with_changes(id=current.id, version=current.version), fields)
+            )
         else:
             unchanged.append(current)
     others = tuple(p for name, group in by_name.items() if name not in named for p in group)

@@ -63,6 +63,10 @@ def policy_problems(policy: Policy) -> list[Problem]:
     problems: list[Problem] = []
     if len(policy.name) > MAX_NAME:
         problems.append(Problem("name", f"the name is longer than {MAX_NAME} characters"))
+    for where, text in (("name", policy.name), ("description", policy.description)):
+        if "\x00" in text:
+            # PostgreSQL cannot store it, and nobody types it: refuse it everywhere alike.
+            problems.append(Problem(where, f"the {where} contains a NUL character"))
     if not policy.source_profile:
         problems.append(Problem("source", "a source registry profile is required"))
     for where, repository in (

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from hoister.errors import HoisterError
+from hoister.errors import HoisterError, InvalidInput
 from hoister.policies.model import OverwriteMode, Policy, Rule, TimeZoneMode
 from hoister.store.times import from_db_time, to_db_time
 
@@ -57,7 +57,19 @@ def rules_from_json(text: str) -> tuple[Rule, ...]:
 
 
 def policy_to_row(policy: Policy) -> dict[str, Any]:
-    """Named parameters for :data:`INSERT_SQL` / :data:`UPDATE_SQL`."""
+    """Named parameters for :data:`INSERT_SQL` / :data:`UPDATE_SQL`.
+
+    Text with a NUL character is refused here as well as by validation: PostgreSQL
+    cannot store it, and a policy must be storable on either backend or on none.
+    """
+    row = _row(policy)
+    for column, value in row.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(f"{policy.label}: the {column} contains a NUL character")
+    return row
+
+
+def _row(policy: Policy) -> dict[str, Any]:
     return {
         "id": policy.id,
         "name": policy.name,
