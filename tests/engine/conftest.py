@@ -53,8 +53,8 @@ def make_harness(
     databases: list[str] = []
 
     def make(registries: dict[str, RegistryServer], **options: Any) -> EngineHarness:
-        database = None
-        if server is not None:
+        database = options.pop("database", None)  # a store the test shares between engines
+        if server is not None and database is None:
             databases.append(server.create_database())
             database = server.url(databases[-1])
         harness = EngineHarness(

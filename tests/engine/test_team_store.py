@@ -90,7 +90,7 @@ def test_an_agent_carries_on_when_the_team_database_restarts(
 ) -> None:
     """The server goes away under a running engine (a failover, a restart): the engine
     reports it, keeps its loop, reconnects when the server is back and promotes."""
-    with PostgresServer(tmp_path / "pg") as server:
+    with PostgresServer() as server:
         url = server.url(server.create_database())
         h = make_harness({"local": registry}, database=url, clock=now_utc)
         h.policy("dev/web", "qa/web", "%n", STABLE)
@@ -104,9 +104,9 @@ def test_an_agent_carries_on_when_the_team_database_restarts(
         worker.start()
         try:
             assert cycles.acquire(timeout=30), "no first cycle"
-            server.stop()
+            server.pause()
             assert _wait_for(lambda: bool(problems)), "the outage was not reported"
-            server.start()
+            server.resume()
             push_image(registry.url, "dev/web", "2-stable", build_image(seed=720))
             assert promoted.wait(timeout=60), "no promotion once the server was back"
             assert h.tags("qa/web") == ["2-stable"]

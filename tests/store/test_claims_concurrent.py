@@ -71,7 +71,7 @@ def test_parallel_claims_hand_each_entry_to_exactly_one_engine(database: Databas
 
 
 def test_a_lapsed_claim_is_taken_over_once_however_many_engines_try(database: Database) -> None:
-    with PolicyStore(database) as policies, QueueStore(database) as queue:
+    with PolicyStore(database) as policies, QueueStore(database, clock=lambda: START) as queue:
         policy = policies.add(make_policy(1))
         assert policy.id is not None
         queue.enqueue(_entry(policy.id, 1))
