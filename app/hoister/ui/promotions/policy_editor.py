@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,6 +39,7 @@ from hoister.policies import (
     policy_check,
     policy_problems,
 )
+from hoister.policies.errors import PolicyConflict
 from hoister.policies.model import OverwriteMode
 from hoister.profiles import ProfileStore
 from hoister.registry.identity import profile_identities
@@ -47,6 +48,7 @@ from hoister.ui.context import AppContext
 from hoister.ui.promotions.criteria_editor import CriteriaEditor
 from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.promotions.permissions import PermissionsNote
+from hoister.ui.promotions.policy_version import VersionNote
 from hoister.ui.promotions.promote_dialog import OVERWRITE_CHOICES
 from hoister.ui.promotions.repository_picker import RepositoryPicker
 from hoister.ui.promotions.template_field import Clock, TemplateField, utc_now
@@ -174,6 +176,7 @@ class PolicyEditor(QDialog):
         self.field_messages = {where: _message_label() for where in ("name", "source", "webhook")}
         self.field_messages["rules"] = _message_label()
         self.permissions_label = PermissionsNote(self.ctx)
+        self.version_note = VersionNote(self.ctx.database, self.ctx.pool)
         self.problems_label = QLabel()
         self.problems_label.setTextFormat(Qt.TextFormat.PlainText)
         self.problems_label.setWordWrap(True)
@@ -213,16 +216,21 @@ class PolicyEditor(QDialog):
         layout.addLayout(target)
         layout.addWidget(self.permissions_label)
         layout.addStretch(1)
+        layout.addWidget(self.version_note)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.buttons)
 
     def _fill(self, policy: Policy | None) -> None:
+        if policy is not None:
+            self.version_note.show_policy(policy)
         profiles = self.ctx.profiles.list()  # a local file
         names = [p.name for p in profiles]
         self.identities = profile_identities(profiles)
         wanted = policy.effective_target_profile if policy else self.source_profile
-        for name in dict.fromkeys([*names, self.source_profile, wanted]):
-            self.target_profile_combo.addItem(name)
+        with QSignalBlocker(self.target_profile_combo):  # filled again on Reload
+            self.target_profile_combo.clear()
+            for name in dict.fromkeys([*names, self.source_profile, wanted]):
+                self.target_profile_combo.addItem(name)
         self.target_profile_combo.setCurrentText(wanted)
         policy = policy or Policy(self.source_profile, self.source_repository, "", "%n")
         self.name_edit.setText(policy.name)
@@ -260,6 +268,8 @@ class PolicyEditor(QDialog):
         self.target_picker.changed.connect(self._target_edited)
         self.target_profile_combo.currentTextChanged.connect(self._target_profile_chosen)
         self.time_zone_combo.currentIndexChanged.connect(self._time_zone_chosen)
+        self.version_note.reloaded.connect(self._reloaded)
+        self.version_note.reload_failed.connect(self._reload_failed)
         self.save_button.clicked.connect(self._save)
         self.save_apply_button.clicked.connect(self._save_and_apply)
         self.buttons.rejected.connect(self.reject)
@@ -408,11 +418,29 @@ class PolicyEditor(QDialog):
 
     @Slot(object)
     def _store_failed(self, error: object) -> None:
+        """Nothing was saved; every field keeps what the user made of it."""
         self._saving = False
         self._save_error = str(error)
+        if isinstance(error, PolicyConflict):
+            self.version_note.show_conflict(error)
         self._validate()
         exclude = self._original.id if self._original else None
         self._others_loader.submit(load_others, self.ctx.database, exclude)
+
+    @Slot(object)
+    def _reloaded(self, policy: object) -> None:
+        """Reload after a conflict: the stored version replaces what the fields say."""
+        assert isinstance(policy, Policy)
+        self._original = policy
+        self._fill(policy)
+        self._target_profile_chosen(self.target_profile_combo.currentText())
+        self._save_error = None
+        self._validate()
+
+    @Slot(str)
+    def _reload_failed(self, message: str) -> None:
+        self._save_error = message
+        self._validate()
 
     def reject(self) -> None:
         """Closing while the store writes would hide whether it saved: wait for the answer."""
