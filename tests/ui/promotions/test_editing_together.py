@@ -53,11 +53,15 @@ def test_a_save_over_a_newer_version_is_refused_and_theirs_can_be_reloaded(
     # Alice, on another workstation, saves a change while the editor is open.
     with Database.open(database_url) as theirs, PolicyStore(theirs, author="alice@ws2") as other:
         other.update(stored.with_changes(tag_template="%n-alice"), check=check_policy)
+    # The tab reads the policies again (its timer; the team database's NOTIFY): the
+    # open editor says so before anyone tries to save.
+    qtbot.waitUntil(lambda: note.conflicted, timeout=WAIT_MS)
+    assert note.label.text().startswith("alice@ws2 saved version 2 at 20")
 
     editor.name_edit.setText("mine: stable builds to QA")
     qtbot.waitUntil(lambda: editor.save_button.isEnabled(), timeout=WAIT_MS)
     qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: note.conflicted, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: editor.problems_label.text().startswith("Not saved"), timeout=WAIT_MS)
     problems = editor.problems_label.text()
     assert problems.startswith("Not saved: ") and "changed by alice@ws2 at " in problems
     assert "Traceback" not in problems

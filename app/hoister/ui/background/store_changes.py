@@ -52,8 +52,10 @@ class StoreChanges(QObject):
         self.listener.start()
 
     def stop(self) -> None:
-        """Stop listening: the thread looks up a few times a second, so this is short."""
-        self.listener.stop()
+        """Ask the listener to stop, without waiting: it may be inside a connection
+        attempt to a server that does not answer, and the window must close now. It
+        looks up a few times a second, delivers nothing once asked, and is a daemon."""
+        self.listener.stop(timeout=0)
         self._timer.stop()
 
     @Slot(str)

@@ -427,6 +427,15 @@ class PolicyEditor(QDialog):
         exclude = self._original.id if self._original else None
         self._others_loader.submit(load_others, self.ctx.database, exclude)
 
+    def stored_meanwhile(self, policies: list[Policy]) -> None:
+        """The Promotions tab read the policies again: is ours newer in the store?"""
+        mine = self._original
+        if mine is None or mine.id is None or self._saving:
+            return
+        for stored in policies:
+            if stored.id == mine.id and stored.version > mine.version:
+                self.version_note.show_newer(stored)
+
     @Slot(object)
     def _reloaded(self, policy: object) -> None:
         """Reload after a conflict: the stored version replaces what the fields say."""

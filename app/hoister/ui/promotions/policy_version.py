@@ -95,6 +95,20 @@ class VersionNote(QWidget):
         self.label.show()
         self.reload_button.show()
 
+    def show_newer(self, stored: Policy) -> None:
+        """A newer version was saved while this was open (not saved over yet)."""
+        if self.conflicted:
+            return
+        who = stored.updated_by or "Someone"
+        when = f" at {local_time(stored.updated_at)}" if stored.updated_at else ""
+        self.label.setStyleSheet(CONFLICT_STYLE)
+        self.label.setText(
+            f"{who} saved version {stored.version}{when} while this was open: saving "
+            "would undo their change and is refused. Reload shows theirs."
+        )
+        self.label.show()
+        self.reload_button.show()
+
     @Slot()
     def reload(self) -> None:
         if self._policy_id is None:
