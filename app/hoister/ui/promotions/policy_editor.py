@@ -11,8 +11,6 @@ own rules decide, and they may change before the first promotion.
 
 from __future__ import annotations
 
-import contextlib
-
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,26 +27,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hoister.errors import HoisterError
 from hoister.policies import (
     CycleError,
     Policy,
     Problem,
     TimeZoneMode,
     check_no_cycle,
-    policy_check,
     policy_problems,
 )
 from hoister.policies.errors import PolicyConflict
 from hoister.policies.model import OverwriteMode
-from hoister.profiles import ProfileStore
 from hoister.registry.identity import profile_identities
-from hoister.store import Database, PolicyStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.criteria_editor import CriteriaEditor
 from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.promotions.permissions import PermissionsNote
 from hoister.ui.promotions.policy_version import VersionNote
+from hoister.ui.promotions.policy_workers import connect_clients, load_others, store_policy
 from hoister.ui.promotions.promote_dialog import OVERWRITE_CHOICES
 from hoister.ui.promotions.repository_picker import RepositoryPicker
 from hoister.ui.promotions.template_field import Clock, TemplateField, utc_now
@@ -67,34 +62,6 @@ PLACES = {
     "rules": "criteria",
     "webhook": "webhook",
 }
-
-
-def load_others(database: Database, exclude_id: int | None) -> list[Policy]:
-    """Worker: every other policy, for the cycle check (the store's connection is ours)."""
-    with PolicyStore(database) as store:
-        return [p for p in store.list() if exclude_id is None or p.id != exclude_id]
-
-
-def connect_clients(ctx: AppContext, *profiles: str) -> None:
-    """Worker: build each profile's shared client once, before the checks fan out.
-
-    The sample tag, the catalog and the permission check all start together; each would
-    otherwise build the same profile's client (and ask the keyring) at the same moment,
-    and the context closes the client that loses that race while it is still in use.
-    """
-    for profile in dict.fromkeys(profiles):
-        with contextlib.suppress(HoisterError):  # each check reports its own failure
-            ctx.client(profile)
-
-
-def store_policy(database: Database, profiles: ProfileStore, policy: Policy) -> Policy:
-    """Worker: add or update; the cycle check runs inside the store's write transaction,
-    with registries known by identity as the profiles say just before the write."""
-    check = policy_check(profiles.identities())
-    with PolicyStore(database) as store:
-        if policy.id is None:
-            return store.add(policy, check=check)
-        return store.update(policy, check=check)
 
 
 def _message_label() -> MessageLabel:
