@@ -410,7 +410,6 @@ class MainWindow(QMainWindow):
         dialog = TeamDatabaseDialog(self.ctx, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self.store_label.set_next)
-        self.team_dialog = dialog
         dialog.open()
         return dialog
 
