@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.activity_bar)
         self.store_label = StoreLabel(self.ctx.database)
+        self.store_label.clicked.connect(self.team_database)
         self.statusBar().addPermanentWidget(self.store_label)
         self._activity = QTimer(self)
         self._activity.setInterval(250)

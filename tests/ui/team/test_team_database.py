@@ -72,6 +72,9 @@ def test_the_status_bar_says_which_store(
         parsed = sqlalchemy.make_url(database_url)
         assert label.text() == f"Team: {parsed.host}/{parsed.database}"
         assert str(parsed.password) not in tip
+    qtbot.mouseClick(label, Qt.MouseButton.LeftButton)  # the way to change it
+    dialog = window.findChild(TeamDatabaseDialog)
+    assert dialog is not None and dialog.isVisible()
 
 
 @pytest.mark.real_keyring

@@ -8,6 +8,8 @@ setting changed, the tooltip also says what the next start will use.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
 from hoister.store import Database
@@ -23,14 +25,23 @@ def store_name(location: str) -> str:
 
 
 class StoreLabel(QLabel):
-    """A permanent status bar widget naming the store this window works on."""
+    """A permanent status bar widget naming the store this window works on; a click
+    opens the *Team database* setting (``clicked``)."""
+
+    clicked = Signal()
 
     def __init__(self, database: Database, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.database = database
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setText(store_name(database.display))
         self._next: str | None = None
         self._describe()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
 
     def set_next(self, location: str | None) -> None:
         """The *Team database* setting changed: say what the next start will use."""
