@@ -75,11 +75,17 @@ def quick_retries(profile: Profile, credential: Credential | None) -> RegistryCl
 
 class EngineHarness:
     def __init__(
-        self, home: Path, registries: dict[str, RegistryServer], **engine_options: Any
+        self,
+        home: Path,
+        registries: dict[str, RegistryServer],
+        *,
+        database: str | None = None,
+        **engine_options: Any,
     ) -> None:
         self.home = home
         self.clock = Clock()
-        self.database = Database.open(home / "hoister.db")
+        # A SQLite file in the home unless a URL (a PostgreSQL test database) is given.
+        self.database = Database.open(database or home / "hoister.db")
         self.profiles = ProfileStore(home / "profiles.json")
         for name, server in registries.items():
             self.profiles.add(Profile(name=name, url=server.url))
@@ -139,3 +145,4 @@ class EngineHarness:
         self.policy_store.close()
         for client in self._clients:
             client.close()
+        self.database.close()  # a server database's pool, so the test database can go
