@@ -12,7 +12,7 @@ import sys
 import time
 from types import FrameType
 
-from bench import copy, latency, layers, soak, stall
+from bench import agents, copy, latency, layers, soak, soakteam, stall
 from bench.common import machine_lines
 from bench.flakyproxy import FaultRates
 
@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "which",
         nargs="?",
-        choices=("all", "copy", "latency", "layers", "soak", "stall"),
+        choices=("all", "copy", "latency", "layers", "soak", "team", "agents", "stall"),
         default="all",
         help="what to run (all: copy and latency; layers, soak and stall only when named)",
     )
@@ -97,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.which == "soak":  # minutes of agents being killed: only when asked for
             make = soak.SoakSettings.quick if args.quick else soak.SoakSettings
             soak.run(make(rates=args.rates, seed=args.seed))
+        if args.which == "team":  # agents killed on a team database: only when named
+            make = soak.SoakSettings.quick if args.quick else soak.SoakSettings
+            soakteam.run(make(rates=args.rates, seed=args.seed))
+        if args.which == "agents":  # promotions per second with 1, 2 and 4 agents
+            agents.run(quick=args.quick)
         if args.which == "stall":  # builds a 100,000-repository registry once: when named
             stall.run()
     except KeyboardInterrupt:

@@ -66,6 +66,7 @@ class SoakSettings:
     engine_lifetime: tuple[float, float] = (2.0, 8.0)
     proxy_pushes: int = 40  # two policies
     stamp_pushes: int = 8
+    team_pushes: int = 55  # two policies, on PostgreSQL (bench/soakteam.py)
     push_gap: float = 1.2  # mean seconds between pushes
     layer_size: int = 64 * 1024
     rates: FaultRates = DEFAULT_RATES

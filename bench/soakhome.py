@@ -32,10 +32,15 @@ class CliFailed(RuntimeError):
 
 
 class HoisterHome:
-    """One ``HOISTER_HOME`` and the processes that run in it."""
+    """One ``HOISTER_HOME`` and the processes that run in it.
 
-    def __init__(self, root: Path) -> None:
+    With ``database_url`` (a team's PostgreSQL) the home keeps only its own files and
+    every process of it uses that database, as a workstation or agent of a team does.
+    """
+
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
+        self.database_url = database_url
         self.database = default_paths({"HOISTER_HOME": str(root)}).database
         self.agents: list[subprocess.Popen[bytes]] = []
         self.logs: dict[int, Path] = {}  # pid -> that agent's output
@@ -44,7 +49,7 @@ class HoisterHome:
 
     def env(self) -> dict[str, str]:
         """Nothing of the caller's configuration leaks in: no keyring, no docker login."""
-        return {
+        env = {
             "HOISTER_HOME": str(self.root),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": str(REPO_ROOT / "app"),
@@ -52,6 +57,9 @@ class HoisterHome:
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
             "HOME": str(self.root),
         }
+        if self.database_url:
+            env["HOISTER_DATABASE_URL"] = self.database_url
+        return env
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "hoister", *args]
@@ -91,13 +99,29 @@ class HoisterHome:
         out = self.cli(*args)  # "added policy N: ..."
         return int(out.split()[2].rstrip(":"))
 
-    def start_agent(self, *args: str) -> subprocess.Popen[bytes]:
-        """``hoister run ARGS`` in the background; its output goes to ``agent-N.log``."""
+    def start_agent(self, *args: str, hostname: str | None = None) -> subprocess.Popen[bytes]:
+        """``hoister run ARGS`` in the background; its output goes to ``agent-N.log``.
+
+        ``hostname`` runs it in a UTS namespace of its own under that name (root only):
+        to the queue it is then an agent on another machine, whose death only its lease
+        reveals, not a process on this host whose pid is gone.
+        """
         self.started += 1
         log_path = self.root / f"agent-{self.started}.log"
+        command = self.command("run", *args)
+        if hostname:
+            command = [
+                "unshare",
+                "--uts",
+                "sh",
+                "-c",
+                f'hostname {hostname} && exec "$@"',
+                "sh",
+                *command,
+            ]
         with log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
             process = subprocess.Popen(
-                self.command("run", *args),
+                command,
                 env=self.env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -160,6 +184,11 @@ class HoisterHome:
 
     def _query(self, sql: str) -> list[tuple[Any, ...]]:
         """A read-only look at the database (agents may be writing to it meanwhile)."""
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url, autocommit=True) as connection:
+                return list(connection.execute(sql).fetchall())
         if not self.database.exists():
             return []
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=30.0)
@@ -174,6 +203,27 @@ class HoisterHome:
         return int(rows[0][0]) if rows else 0
 
     def integrity(self) -> str:
-        """``PRAGMA integrity_check``: ``ok``, or the first problem it names."""
+        """``PRAGMA integrity_check`` (PostgreSQL: amcheck of every index of Hoister's
+        tables): ``ok``, or the first problem it names."""
+        if self.database_url:
+            return self._pg_integrity()
         rows = self._query("PRAGMA integrity_check")
         return str(rows[0][0]) if rows else "no database"
+
+    def _pg_integrity(self) -> str:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.database_url or "", autocommit=True) as connection:
+                connection.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+                indexes = connection.execute(
+                    "SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c"
+                    " ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE a.amname = 'btree' AND n.nspname = 'public'"
+                ).fetchall()
+                for (index,) in indexes:
+                    connection.execute("SELECT bt_index_check(%s::regclass, true)", (index,))
+        except psycopg.Error as exc:
+            return f"amcheck: {str(exc).strip().splitlines()[0]}"
+        return "ok"

@@ -78,13 +78,11 @@ class EngineHarness:
         self,
         home: Path,
         registries: dict[str, RegistryServer],
-        *,
-        database: str | None = None,
+        database: str | Path | None = None,
         **engine_options: Any,
     ) -> None:
         self.home = home
         self.clock = Clock()
-        # A SQLite file in the home unless a URL (a PostgreSQL test database) is given.
         self.database = Database.open(database or home / "hoister.db")
         self.profiles = ProfileStore(home / "profiles.json")
         for name, server in registries.items():
@@ -145,4 +143,4 @@ class EngineHarness:
         self.policy_store.close()
         for client in self._clients:
             client.close()
-        self.database.close()  # a server database's pool, so the test database can go
+        self.database.close()

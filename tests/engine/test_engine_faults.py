@@ -14,6 +14,7 @@ from hoister.policies import Rule
 from hoister.profiles import Profile
 from hoister.registry import RegistryClient
 from hoister.store.times import now_utc
+from tests.engine.conftest import backends_fixture
 from tests.engine.harness import EngineHarness
 from tests.registry.faults import FaultyTransport, reset, unavailable
 from tests.support.fixtures import RegistryFactory
@@ -22,6 +23,9 @@ from tests.support.registry import RegistryServer
 
 Make = Callable[..., EngineHarness]
 STABLE = Rule("tag", "ew", ["stable"])
+
+#: Every test here runs on SQLite and on PostgreSQL.
+harness_backend = backends_fixture()
 
 
 def test_registry_outage_is_reported_once_and_caught_up(

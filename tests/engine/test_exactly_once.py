@@ -14,12 +14,16 @@ from hoister.engine.listener import PushNotice
 from hoister.engine.provenance import read_provenance
 from hoister.policies import Rule
 from hoister.store.queue import LostClaim, QueueStore
+from tests.engine.conftest import backends_fixture
 from tests.engine.harness import EngineHarness
 from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
 
 STABLE = Rule("tag", "ew", ("stable",))
 Make = Callable[..., EngineHarness]
+
+#: Every test here runs on SQLite and on PostgreSQL.
+harness_backend = backends_fixture()
 
 
 class Killed(BaseException):

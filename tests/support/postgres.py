@@ -149,6 +149,23 @@ class PostgresServer:
                 raise RuntimeError(message)
         raise AssertionError("unreachable")
 
+    def pause(self) -> None:
+        """Shut the server down but keep its data: a restart or failover, as clients see it."""
+        self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(STOP_TIMEOUT))
+
+    def resume(self) -> None:
+        """Start a paused server again, on the same port with the same data."""
+        self._pg_ctl(
+            "start",
+            "-w",
+            "-t",
+            str(STARTUP_TIMEOUT),
+            "-l",
+            str(self.log_path),
+            "-o",
+            f"-p {self.port}",
+        )
+
     def stop(self) -> None:
         """Fast shutdown (running sessions are cut off) and remove everything; idempotent."""
         if self.workdir is None:

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -30,7 +31,7 @@ from hoister.errors import InvalidInput
 from hoister.logsetup import attach_console
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.probe import StoreProbe
-from hoister.store.queue import QueueEntry
+from hoister.store.queue import DEFAULT_LEASE, QueueEntry
 
 log = logging.getLogger("hoister.agent")
 
@@ -50,6 +51,15 @@ def register(commands: Any) -> None:
         default=60.0,
         metavar="SECONDS",
         help="time between polls (default 60)",
+    )
+    run.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE.total_seconds(),
+        metavar="SECONDS",
+        help="how long a claimed promotion stays this agent's without renewal: if the agent "
+        "dies, another one takes its work over after this (default "
+        f"{DEFAULT_LEASE.total_seconds():g}; renewed every third of it)",
     )
     run.add_argument(
         "--token-file",
@@ -137,6 +147,8 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
     attach_console()
     if args.interval <= 0:
         raise InvalidInput("--interval must be a positive number of seconds")
+    if not 3 <= args.lease <= 86400:
+        raise InvalidInput("--lease must be between 3 seconds and a day")
     probe = StoreProbe(ctx.database)
     metrics = AgentMetrics(args.interval, store=probe)
     engine = Engine(
@@ -145,6 +157,7 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         ctx.credential_for,
         actor=default_actor(agent=True),
         kind="agent",
+        lease=timedelta(seconds=args.lease),
         # Metrics first, so a scrape that follows a log line already counts its event.
         callbacks=chain(metrics.callbacks(), agent_callbacks()),
     )

@@ -135,7 +135,11 @@ def _platform_image(
 
 def load_details(client: RegistryClient, repository: str, reference: str) -> ImageDetails:
     """Read an image or index with its configs (one request per manifest and config)."""
-    manifest = client.get_manifest(repository, reference)
+    return details_of(client, repository, client.get_manifest(repository, reference))
+
+
+def details_of(client: RegistryClient, repository: str, manifest: Manifest) -> ImageDetails:
+    """The details of a manifest already read: its configs (and children's) on top."""
     if not manifest.is_index:
         return ImageDetails(
             repository,
@@ -187,5 +191,17 @@ class DetailsCache:
             if cached is not None:
                 return cached
         details = load_details(client, repository, digest or reference)
+        self.put(client.host, details)
+        return details
+
+    def fetch_manifest(
+        self, client: RegistryClient, repository: str, manifest: Manifest
+    ) -> ImageDetails:
+        """Details of a manifest just read by tag: cached by its digest, else its configs
+        are read on top of it (so a row costs a manifest GET and a config GET, no HEAD)."""
+        cached = self.get(client.host, manifest.digest)
+        if cached is not None:
+            return cached
+        details = details_of(client, repository, manifest)
         self.put(client.host, details)
         return details

@@ -203,6 +203,8 @@ class Database:
         legacy = self._inspect() if self.path is not None else 0
         if self.path is not None:
             self._create_private_file()
+        if self._up_to_date():
+            return LATEST_VERSION
         engine = self._make_engine(autocommit=False)
         try:
             with engine.connect() as conn, conn.begin():
@@ -227,6 +229,16 @@ class Database:
             raise
         finally:
             engine.dispose()
+
+    def _up_to_date(self) -> bool:
+        """The usual case, answered by one read and no lock: nothing to migrate."""
+        try:
+            with self._get_engine().connect() as conn:
+                return schema.is_current(conn)
+        except sqlalchemy.exc.OperationalError as exc:
+            if _is_connect_failure(exc) or self.path is not None:
+                raise self._open_error(exc) from exc
+            raise
 
     def schema_version(self) -> int:
         """The version recorded in the database (0 for a new or empty one)."""

@@ -10,18 +10,23 @@ of writing to it.
 :func:`upgrade` runs inside the caller's transaction, which holds SQLite's write lock or
 a PostgreSQL advisory lock: two processes starting at once migrate only once, and a
 failing revision leaves the schema as it was.
+
+Alembic is imported only when a database is behind: opening an up-to-date store (every
+command, every start of the app) reads one row and never loads the migration machinery,
+which costs more than the rest of a short command.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import sqlalchemy
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 #: Marks a SQLite file as Hoister's (``PRAGMA application_id``, "Hois" in ASCII).
 APPLICATION_ID: Final = 0x486F6973
@@ -45,6 +50,8 @@ TABLES: Final = (
 
 
 def _config(connection: sqlalchemy.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(REVISIONS_DIR))
     config.attributes["connection"] = connection
@@ -52,16 +59,22 @@ def _config(connection: sqlalchemy.Connection | None = None) -> Config:
 
 
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())
 
 
 def revisions() -> list[str]:
-    """Every revision this code knows, oldest first."""
-    return [script.revision for script in reversed(list(_script().walk_revisions()))]
+    """Every revision this code knows, oldest first (read from the files' names, which
+    carry the revision: ``0005_team.py`` is revision ``0005``)."""
+    names = (path.name for path in (REVISIONS_DIR / "versions").glob("*.py"))
+    return sorted(match[1] for name in names if (match := re.match(r"(\d{4})_", name)))
 
 
 #: The schema version this code writes and understands.
 LATEST_VERSION: Final = len(revisions())
+#: The revision id of that version.
+HEAD: Final = f"{LATEST_VERSION:04d}"
 
 
 def version_of(revision: str | None) -> int:
@@ -79,8 +92,18 @@ class NewerSchema(Exception):
 
 def current_version(connection: sqlalchemy.Connection) -> int:
     """The version recorded in the database by Alembic (0 if it has none)."""
+    from alembic.runtime.migration import MigrationContext
+
     revision = MigrationContext.configure(connection).get_current_revision()
     return version_of(revision)
+
+
+def is_current(connection: sqlalchemy.Connection) -> bool:
+    """True when the database is at :data:`HEAD` (one query; no Alembic)."""
+    if not sqlalchemy.inspect(connection).has_table("alembic_version"):
+        return False
+    rows = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
+    return [row[0] for row in rows] == revisions()[-1:]
 
 
 def upgrade(connection: sqlalchemy.Connection, legacy_version: int = 0) -> int:
@@ -89,6 +112,11 @@ def upgrade(connection: sqlalchemy.Connection, legacy_version: int = 0) -> int:
     ``legacy_version`` is a SQLite file's ``user_version`` from before Alembic: such a
     file has no revision table yet and is stamped at that version first.
     """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    if is_current(connection):
+        return LATEST_VERSION
     context = MigrationContext.configure(connection)
     current = context.get_current_revision()
     if current is not None and current not in revisions():

@@ -57,11 +57,13 @@ class WatchStore(ConnectionOwner):
                 "INSERT INTO watch_tags (profile, repository, tag, digest, seen_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (profile, repository, tag) DO UPDATE SET"
                 " digest = excluded.digest, seen_at = excluded.seen_at",
-                [(profile, repository, tag, digest, stamp) for tag, digest in seen.items()],
+                # In tag order: two engines recording one repository at once on a server
+                # database then lock its rows in the same order and cannot deadlock.
+                [(profile, repository, tag, seen[tag], stamp) for tag in sorted(seen)],
             )
             self._conn.executemany(
                 "DELETE FROM watch_tags WHERE profile = ? AND repository = ? AND tag = ?",
-                [(profile, repository, tag) for tag in gone],
+                [(profile, repository, tag) for tag in sorted(gone)],
             )
 
     def policies_without_baseline(self, policy_ids: list[int]) -> list[int]:

@@ -51,22 +51,30 @@ def list_tags_page(ctx: AppContext, profile: str, repository: str, next_url: str
 def fetch_row(
     ctx: AppContext, profile: str, repository: str, tag: str, indexed: frozenset[str]
 ) -> RowDetails:
-    """Worker: the tag's digest (HEAD), then its details from the cache or the registry."""
+    """Worker: the tag's manifest (its digest with it), then the configs unless cached.
+
+    One GET by tag rather than a HEAD and then a GET by digest: two requests a row
+    instead of three when a whole repository is read (a sort by Created), which is also
+    a third less work for every thread the GUI thread shares the interpreter with.
+    """
     client = ctx.client(profile)
-    head = client.head_manifest(repository, tag)
-    if head is None:
-        raise NotFound(f"{repository}:{tag} no longer exists on {client.host}", host=client.host)
-    details = ctx.details.fetch(client, repository, tag, head.digest)
+    try:
+        manifest = client.get_manifest(repository, tag)
+    except NotFound:
+        raise NotFound(
+            f"{repository}:{tag} no longer exists on {client.host}", host=client.host
+        ) from None
+    details = ctx.details.fetch_manifest(client, repository, manifest)
     referrers = None
-    if head.digest in indexed:
+    if manifest.digest in indexed:
         try:
-            referrers = client.referrers(repository, head.digest)
+            referrers = client.referrers(repository, manifest.digest)
         except RegistryError:
             referrers = None  # a badge less; the pane says why when the tag is opened
     provenance: list[ProvenanceRecord] = []
     if referrers and any(r.artifact_type == PROVENANCE_ARTIFACT_TYPE for r in referrers):
         try:
-            provenance = read_provenance(client, repository, head.digest)
+            provenance = read_provenance(client, repository, manifest.digest)
         except RegistryError:
             provenance = []
     return RowDetails(details, referrers, provenance)

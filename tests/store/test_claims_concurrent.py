@@ -1,0 +1,96 @@
+"""Many engines claiming from one queue at once: every entry is claimed by exactly one.
+
+On PostgreSQL the claims run truly in parallel (``FOR UPDATE SKIP LOCKED`` passes over
+rows another engine is taking); on SQLite they take turns on the write lock. Either way
+no entry may be handed to two engines, and none may be left behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+from hoister.store import Database, PolicyStore
+from hoister.store.queue import QueueEntry, QueueStore
+
+from .conftest import START, make_policy
+
+ENTRIES = 60
+ENGINES = 6
+
+
+def _entry(policy_id: int, n: int) -> QueueEntry:
+    return QueueEntry(
+        id=None,
+        policy_id=policy_id,
+        source_profile="local",
+        source_repository="dev/app",
+        source_tag=f"1.{n}-stable",
+        source_digest=f"sha256:{n:064x}",
+        target_profile="local",
+        target_repository="qa/app",
+    )
+
+
+def test_parallel_claims_hand_each_entry_to_exactly_one_engine(database: Database) -> None:
+    with PolicyStore(database) as policies, QueueStore(database, clock=lambda: START) as queue:
+        policy = policies.add(make_policy(1))
+        assert policy.id is not None
+        for n in range(ENTRIES):
+            assert queue.enqueue(_entry(policy.id, n)) is not None
+    claimed: list[tuple[str, int]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(ENGINES)
+    lock = threading.Lock()
+
+    def engine(number: int) -> None:
+        owner = f"host-{number}:1:n{number}:agent"
+        try:
+            with QueueStore(database, clock=lambda: START) as store:
+                barrier.wait()
+                while (entry := store.claim_next(owner, START, timedelta(minutes=5))) is not None:
+                    assert entry.id is not None and entry.owner == owner
+                    with lock:
+                        claimed.append((owner, entry.id))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=engine, args=(n,)) for n in range(ENGINES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    by_entry = Counter(entry_id for _, entry_id in claimed)
+    assert len(by_entry) == ENTRIES, "an entry was left behind"
+    assert set(by_entry.values()) == {1}, "an entry was claimed twice"
+    with QueueStore(database) as queue:
+        assert {e.claim for e in queue.entries()} == {1}
+        assert {e.state for e in queue.entries()} == {"running"}
+
+
+def test_a_lapsed_claim_is_taken_over_once_however_many_engines_try(database: Database) -> None:
+    with PolicyStore(database) as policies, QueueStore(database, clock=lambda: START) as queue:
+        policy = policies.add(make_policy(1))
+        assert policy.id is not None
+        queue.enqueue(_entry(policy.id, 1))
+        first = queue.claim_next("dead-host:1:x:agent", START, timedelta(seconds=10))
+        assert first is not None
+    later = START + timedelta(seconds=11)
+    winners: list[int] = []
+    barrier = threading.Barrier(ENGINES)
+
+    def engine(number: int) -> None:
+        with QueueStore(database) as store:
+            barrier.wait()
+            taken = store.claim_next(f"host-{number}:1:n:agent", later, timedelta(minutes=5))
+            if taken is not None:
+                winners.append(taken.claim)
+
+    threads = [threading.Thread(target=engine, args=(n,)) for n in range(ENGINES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert winners == [2]
