@@ -39,7 +39,7 @@ from hoister.engine.waker import Waker
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.profiles import ProfileStore
 from hoister.store import Database, PolicyStore
-from hoister.store.engines import engine_name
+from hoister.store.engines import KINDS, engine_name
 from hoister.store.facts import FactsCache, UndecidedStore
 from hoister.store.history import HistoryStore
 from hoister.store.queue import DEFAULT_LEASE, QueueStore, new_owner
@@ -83,6 +83,8 @@ class Engine:
         self.actor = actor or default_actor(agent=False)
         self.owner = new_owner(self.actor)
         self.kind = kind or kind_of(self.actor)
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown engine kind {self.kind!r}; one of {', '.join(KINDS)}")
         #: How people, history rows and metrics name this engine: ``agent@host:pid``.
         self.name = engine_name(self.owner, self.kind)
         self.callbacks = callbacks or EngineCallbacks()
