@@ -8,6 +8,8 @@ over the automatic one.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -18,11 +20,13 @@ from hoister.engine.watcher import Candidate
 from hoister.policies import Policy, Rule, check_policy
 from hoister.store import Database, PolicyStore
 from hoister.store.engines import EngineRegistry
+from hoister.store.history import HistoryStore
 from hoister.store.queue import QueueEntry, QueueStore
 from hoister.ui.background.engine_controller import PROMOTE_HERE, EngineController
 from hoister.ui.background.promote_here import TEXT
 from hoister.ui.context import AppContext
 from hoister.ui.main_window import MainWindow
+from hoister.ui.promotions.promote_dialog import PromoteDialog
 from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
 from tests.ui.conftest import ContextFactory
@@ -111,6 +115,34 @@ def test_team_agents_at_work_make_the_workstation_browse(
         assert controller.engine is not None
         assert {row.agent for row in promoted} == {controller.engine.name}  # type: ignore[attr-defined]
         assert "browses" not in window.engine_status.label.text()
+    finally:
+        controller.stop()
+
+
+def test_a_browsing_workstation_still_promotes_by_hand(
+    qtbot: QtBot, team_context: AppContext, registry: RegistryServer
+) -> None:
+    ctx = team_context
+    with EngineRegistry(ctx.database) as engines:
+        engines.register(TEAM_AGENT, "agent")
+    image = build_image(seed=66)
+    push_image(registry.url, "dev/website", "1.4", image)
+    window, controller = _window(qtbot, ctx)
+    try:
+        with qtbot.waitSignal(controller.promoting_changed, timeout=15000) as decided:
+            controller.start()
+        assert decided.args[0] is False
+        dialog = PromoteDialog(ctx, "local", "dev/website", "1.4", image.digest, window)
+        dialog.show()
+        dialog.repository_combo.setEditText("qa/website")
+        dialog.template_edit.setText("%n-hotfix")
+        with qtbot.waitSignal(dialog.promoted, timeout=30000) as promoted:
+            dialog.ok_button.click()
+        assert promoted.args == [f"{registry.host}/qa/website:1.4-hotfix"]
+        with HistoryStore(ctx.database) as history:
+            [row] = history.recent(1)
+        assert (row.outcome, row.agent) == ("promoted", f"app@{socket.gethostname()}:{os.getpid()}")
+        assert controller.engine is not None and not controller.engine.promoting
     finally:
         controller.stop()
 
