@@ -2,8 +2,8 @@
 
 On a PostgreSQL team store where an agent is registered and promoting, the action starts
 unticked, the status bar says why, and the app's engine claims nothing; ticking it makes
-the engine claim and promote what waited. Alone, it starts ticked; a saved choice wins
-over the automatic one.
+the engine claim and promote what waited. Browsing, a promotion started by hand still
+runs. Alone, it starts ticked; a saved choice wins over the automatic one.
 """
 
 from __future__ import annotations
