@@ -22,7 +22,9 @@ from hoister.policies.exchange import export_hoister, to_hoister
 from hoister.policies.model import OverwriteMode, Rule, TimeZoneMode
 from hoister.store import Database, PolicyStore
 
-NAMES = st.text(min_size=1, max_size=30).filter(lambda s: s.strip())
+#: Any text a person could type: NUL is refused by validation (neither store keeps it).
+TYPED = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+NAMES = st.text(TYPED, min_size=1, max_size=30).filter(lambda s: s.strip())
 SEGMENT = st.from_regex(r"[a-z0-9]{1,6}", fullmatch=True)
 RULES = st.sampled_from(
     [
@@ -46,7 +48,7 @@ def policies(draw: st.DrawFn) -> Policy:
         target_repository=f"qa/{draw(SEGMENT)}",
         tag_template=draw(st.sampled_from(["%n", "%n-%Y%m%d", "v%n", "%R-%D"])),
         rules=rules,
-        description=draw(st.text(max_size=60)),
+        description=draw(st.text(TYPED, max_size=60)),
         enabled=draw(st.booleans()),
         overwrite=draw(st.sampled_from(OverwriteMode)),
         time_zone=draw(st.sampled_from(TimeZoneMode)),

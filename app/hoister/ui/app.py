@@ -18,6 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from hoister import __version__
+from hoister.errors import HoisterError
 from hoister.paths import Paths
 from hoister.resources import resource_path
 from hoister.ui.background.engine_controller import EngineController
@@ -25,6 +26,7 @@ from hoister.ui.context import AppContext
 from hoister.ui.main_window import MainWindow
 from hoister.ui.shared.errors import CrashReporter
 from hoister.ui.shared.theme import apply_theme
+from hoister.ui.team.start_failure import QUIT, ask_user, open_context
 
 log = logging.getLogger("hoister.qt")
 
@@ -153,6 +155,11 @@ class SmokeTest(QObject):
         return 1 if problems else 0
 
 
+def _smoke_test_gives_up(error: HoisterError, _team: bool) -> str:
+    print(f"hoister gui: smoke test failed: {error}", file=sys.stderr)
+    return QUIT
+
+
 def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
     """Open the main window and run the event loop until it closes.
 
@@ -163,7 +170,11 @@ def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
     messages.install()
     app = create_application()
     smoke = SmokeTest(app) if smoke_test else None
-    context = AppContext.create(paths)
+    # Asks, in words, while the store cannot be opened; a smoke test has no one to ask.
+    context = open_context(paths, ask=_smoke_test_gives_up if smoke_test else ask_user)
+    if context is None:
+        messages.uninstall()
+        return 1
     apply_theme(app, context.settings.get("theme"))
     crashes = CrashReporter(paths)
     crashes.install()

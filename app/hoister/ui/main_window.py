@@ -33,6 +33,7 @@ from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.background.engine_status import EngineStatus
 from hoister.ui.background.live import LiveViews
 from hoister.ui.background.promote_here import PromoteHere
+from hoister.ui.background.store_changes import StoreChanges
 from hoister.ui.background.tray import Tray, explain_close_to_tray
 from hoister.ui.browsing.repository_page import RepositoryPage
 from hoister.ui.connections.connect_dialog import ConnectDialog
@@ -42,6 +43,8 @@ from hoister.ui.connections.welcome import WelcomePage
 from hoister.ui.context import AppContext
 from hoister.ui.history.history_view import HistoryView
 from hoister.ui.shared.errors import show_error
+from hoister.ui.team.database_dialog import TeamDatabaseDialog
+from hoister.ui.team.store_label import StoreLabel
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class MainWindow(QMainWindow):
         self.sandbox = SandboxControl(ctx, self)
         self._build()
         self._menus()
+        self.changes = StoreChanges(self, ctx.database)  # other machines' writes, live
+        self.changes.start()
         self._restore()
         if engine is not None:
             self._attach_engine(engine)
@@ -96,6 +101,9 @@ class MainWindow(QMainWindow):
         self.activity_bar.hide()
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.activity_bar)
+        self.store_label = StoreLabel(self.ctx.database)
+        self.store_label.clicked.connect(self.team_database)
+        self.statusBar().addPermanentWidget(self.store_label)
         self._activity = QTimer(self)
         self._activity.setInterval(250)
         self._activity.timeout.connect(self._update_activity)
@@ -114,6 +122,7 @@ class MainWindow(QMainWindow):
     def _menus(self) -> None:
         file_menu = self.file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Add registry…", self.add_connection, "Ctrl+N")
+        self._action(file_menu, "&Team database…", self.team_database)
         file_menu.addSeparator()
         self.close_to_tray_action = QAction("Keep promoting in the tray when closed", self)
         self.close_to_tray_action.setCheckable(True)
@@ -192,6 +201,7 @@ class MainWindow(QMainWindow):
             # Only asked: a copy in a slow request must not freeze the closing window.
             self.engine.request_stop()
         self.sandbox.stop()
+        self.changes.stop()
         if self.tray is not None:
             self.tray.hide()
         super().closeEvent(event)
@@ -398,6 +408,14 @@ class MainWindow(QMainWindow):
             show_error(self, "Use a docker login", exc)
             return
         self._connection_saved(name)
+
+    @Slot()
+    def team_database(self) -> TeamDatabaseDialog:
+        dialog = TeamDatabaseDialog(self.ctx, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self.store_label.set_next)
+        dialog.open()
+        return dialog
 
     # -- sandbox -----------------------------------------------------------------------
 

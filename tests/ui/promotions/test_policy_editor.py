@@ -8,6 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from hoister.policies import OverwriteMode, Policy, Rule, TimeZoneMode
 from hoister.store import PolicyStore
+from hoister.store.base import default_author
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.policy_editor import PolicyEditor
 from tests.support.images import build_image, push_image
@@ -82,7 +83,11 @@ def test_the_seed_policy_is_built_through_the_widgets_and_saved(
     [policy] = stored(ctx)
     assert saved.args == [policy.id, False]
     assert dialog.result() == PolicyEditor.DialogCode.Accepted
-    assert policy.with_changes(id=None, created_at=None, updated_at=None) == SEED
+    assert (policy.version, policy.updated_by) == (1, default_author())
+    assert (
+        policy.with_changes(id=None, created_at=None, updated_at=None, version=0, updated_by="")
+        == SEED
+    )
     assert policy.overwrite is OverwriteMode.SKIP and policy.enabled
     assert policy.target_profile is None and policy.time_zone is TimeZoneMode.UTC
 
@@ -263,5 +268,5 @@ def test_editing_shows_every_value_and_save_and_apply_updates_the_policy(
     [policy] = stored(ctx)
     assert policy.name == "To production" and policy.enabled
     assert policy.created_at == original.created_at
-    expected = original.with_changes(name="To production", enabled=True)
+    expected = original.with_changes(name="To production", enabled=True, version=2)
     assert policy.with_changes(updated_at=None) == expected.with_changes(updated_at=None)

@@ -11,9 +11,7 @@ own rules decide, and they may change before the first promotion.
 
 from __future__ import annotations
 
-import contextlib
-
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,24 +27,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hoister.errors import HoisterError
 from hoister.policies import (
     CycleError,
     Policy,
     Problem,
     TimeZoneMode,
     check_no_cycle,
-    policy_check,
     policy_problems,
 )
+from hoister.policies.errors import PolicyConflict
 from hoister.policies.model import OverwriteMode
-from hoister.profiles import ProfileStore
 from hoister.registry.identity import profile_identities
-from hoister.store import Database, PolicyStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.criteria_editor import CriteriaEditor
 from hoister.ui.promotions.message_label import MessageLabel
 from hoister.ui.promotions.permissions import PermissionsNote
+from hoister.ui.promotions.policy_version import VersionNote
+from hoister.ui.promotions.policy_workers import connect_clients, load_others, store_policy
 from hoister.ui.promotions.promote_dialog import OVERWRITE_CHOICES
 from hoister.ui.promotions.repository_picker import RepositoryPicker
 from hoister.ui.promotions.template_field import Clock, TemplateField, utc_now
@@ -65,34 +62,6 @@ PLACES = {
     "rules": "criteria",
     "webhook": "webhook",
 }
-
-
-def load_others(database: Database, exclude_id: int | None) -> list[Policy]:
-    """Worker: every other policy, for the cycle check (the store's connection is ours)."""
-    with PolicyStore(database) as store:
-        return [p for p in store.list() if exclude_id is None or p.id != exclude_id]
-
-
-def connect_clients(ctx: AppContext, *profiles: str) -> None:
-    """Worker: build each profile's shared client once, before the checks fan out.
-
-    The sample tag, the catalog and the permission check all start together; each would
-    otherwise build the same profile's client (and ask the keyring) at the same moment,
-    and the context closes the client that loses that race while it is still in use.
-    """
-    for profile in dict.fromkeys(profiles):
-        with contextlib.suppress(HoisterError):  # each check reports its own failure
-            ctx.client(profile)
-
-
-def store_policy(database: Database, profiles: ProfileStore, policy: Policy) -> Policy:
-    """Worker: add or update; the cycle check runs inside the store's write transaction,
-    with registries known by identity as the profiles say just before the write."""
-    check = policy_check(profiles.identities())
-    with PolicyStore(database) as store:
-        if policy.id is None:
-            return store.add(policy, check=check)
-        return store.update(policy, check=check)
 
 
 def _message_label() -> MessageLabel:
@@ -174,6 +143,7 @@ class PolicyEditor(QDialog):
         self.field_messages = {where: _message_label() for where in ("name", "source", "webhook")}
         self.field_messages["rules"] = _message_label()
         self.permissions_label = PermissionsNote(self.ctx)
+        self.version_note = VersionNote(self.ctx.database, self.ctx.pool)
         self.problems_label = QLabel()
         self.problems_label.setTextFormat(Qt.TextFormat.PlainText)
         self.problems_label.setWordWrap(True)
@@ -213,16 +183,21 @@ class PolicyEditor(QDialog):
         layout.addLayout(target)
         layout.addWidget(self.permissions_label)
         layout.addStretch(1)
+        layout.addWidget(self.version_note)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.buttons)
 
     def _fill(self, policy: Policy | None) -> None:
+        if policy is not None:
+            self.version_note.show_policy(policy)
         profiles = self.ctx.profiles.list()  # a local file
         names = [p.name for p in profiles]
         self.identities = profile_identities(profiles)
         wanted = policy.effective_target_profile if policy else self.source_profile
-        for name in dict.fromkeys([*names, self.source_profile, wanted]):
-            self.target_profile_combo.addItem(name)
+        with QSignalBlocker(self.target_profile_combo):  # filled again on Reload
+            self.target_profile_combo.clear()
+            for name in dict.fromkeys([*names, self.source_profile, wanted]):
+                self.target_profile_combo.addItem(name)
         self.target_profile_combo.setCurrentText(wanted)
         policy = policy or Policy(self.source_profile, self.source_repository, "", "%n")
         self.name_edit.setText(policy.name)
@@ -260,6 +235,8 @@ class PolicyEditor(QDialog):
         self.target_picker.changed.connect(self._target_edited)
         self.target_profile_combo.currentTextChanged.connect(self._target_profile_chosen)
         self.time_zone_combo.currentIndexChanged.connect(self._time_zone_chosen)
+        self.version_note.reloaded.connect(self._reloaded)
+        self.version_note.reload_failed.connect(self._reload_failed)
         self.save_button.clicked.connect(self._save)
         self.save_apply_button.clicked.connect(self._save_and_apply)
         self.buttons.rejected.connect(self.reject)
@@ -408,11 +385,38 @@ class PolicyEditor(QDialog):
 
     @Slot(object)
     def _store_failed(self, error: object) -> None:
+        """Nothing was saved; every field keeps what the user made of it."""
         self._saving = False
         self._save_error = str(error)
+        if isinstance(error, PolicyConflict):
+            self.version_note.show_conflict(error)
         self._validate()
         exclude = self._original.id if self._original else None
         self._others_loader.submit(load_others, self.ctx.database, exclude)
+
+    def stored_meanwhile(self, policies: list[Policy]) -> None:
+        """The Promotions tab read the policies again: is ours newer in the store?"""
+        mine = self._original
+        if mine is None or mine.id is None or self._saving:
+            return
+        for stored in policies:
+            if stored.id == mine.id and stored.version > mine.version:
+                self.version_note.show_newer(stored)
+
+    @Slot(object)
+    def _reloaded(self, policy: object) -> None:
+        """Reload after a conflict: the stored version replaces what the fields say."""
+        assert isinstance(policy, Policy)
+        self._original = policy
+        self._fill(policy)
+        self._target_profile_chosen(self.target_profile_combo.currentText())
+        self._save_error = None
+        self._validate()
+
+    @Slot(str)
+    def _reload_failed(self, message: str) -> None:
+        self._save_error = message
+        self._validate()
 
     def reject(self) -> None:
         """Closing while the store writes would hide whether it saved: wait for the answer."""

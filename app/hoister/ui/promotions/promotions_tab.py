@@ -108,6 +108,7 @@ class PromotionsTab(QWidget):
         self._data = PromotionsData([], [], {})
         self._has_data = False
         self.editor: QDialog | None = None
+        self._editing: QDialog | None = None  # the editor while it is open
         self.editor_factory: Callable[..., QDialog] = policy_editor  # tests put a fake here
         self.dry_run_dialog: DryRunDialog | None = None
         self.model = PoliciesModel(self, home_profile=profile_name)
@@ -238,7 +239,18 @@ class PromotionsTab(QWidget):
         if self.banner.property("kind") == "load":
             self.banner.hide()
         self._show()
+        self._tell_editor()
         self.loaded.emit()
+
+    def _tell_editor(self) -> None:
+        """An open editor learns of a version saved meanwhile (another window, machine)."""
+        stored = getattr(self._editing, "stored_meanwhile", None)
+        if callable(stored):
+            stored([*self._data.as_source, *self._data.as_target])
+
+    @Slot()
+    def _editor_closed(self) -> None:
+        self._editing = None
 
     @Slot(object)
     def _load_failed(self, error: object) -> None:
@@ -332,7 +344,8 @@ class PromotionsTab(QWidget):
         editor = self.editor_factory(self.ctx, route.profile, route.repository, policy, self)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.saved.connect(self._saved)  # type: ignore[attr-defined]
-        self.editor = editor
+        editor.finished.connect(self._editor_closed)
+        self.editor = self._editing = editor
         editor.open()
         return editor
 
