@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SYSTEMD = ROOT / "packaging" / "systemd"
 SYSTEM_UNIT = SYSTEMD / "hoister-agent.service"
 USER_UNIT = SYSTEMD / "hoister-agent.user.service"
+TEMPLATE_UNIT = SYSTEMD / "hoister-agent@.service"
 CONTAINERFILE = ROOT / "packaging" / "Containerfile"
 
 Unit = dict[str, dict[str, list[str]]]
@@ -128,6 +129,25 @@ def test_user_unit() -> None:
     assert _one(unit, "Install", "WantedBy") == "default.target"
 
 
+def test_template_unit_runs_one_agent_per_port() -> None:
+    """N agents of a team on one machine: the instance is the port, each its own home."""
+    unit = parse_unit(TEMPLATE_UNIT.read_text(encoding="utf-8"))
+    service = unit["Service"]
+    exec_start = _one(unit, "Service", "ExecStart")
+    assert exec_start.endswith("--listen 127.0.0.1:%i --interval 60")
+    args = _hoister_args(exec_start.replace("%i", "5002"), ("/usr/bin/hoister",))
+    assert _check_run_command(args) == ("127.0.0.1", 5002)
+    assert "HOISTER_HOME=/var/lib/hoister/%i" in service["Environment"]
+    assert service["EnvironmentFile"] == ["-/etc/hoister/agent.env", "-/etc/hoister/agent-%i.env"]
+    assert _one(unit, "Service", "StateDirectory") == "hoister/%i"
+    assert _one(unit, "Service", "ReadWritePaths") == "/var/lib/hoister/%i"
+    system = parse_unit(SYSTEM_UNIT.read_text(encoding="utf-8"))["Service"]
+    differs = {"ExecStart", "Environment", "EnvironmentFile", "StateDirectory", "ReadWritePaths"}
+    for key, values in system.items():
+        if key not in differs:  # the same hardening, restart and stop behaviour
+            assert service.get(key) == values, key
+
+
 def test_parse_unit_refuses_what_systemd_would_not_read() -> None:
     with pytest.raises(AssertionError, match="not Key=Value"):
         parse_unit("[Service]\nExecStart /usr/bin/hoister\n")
@@ -151,7 +171,7 @@ def _own_lines(output: str, unit: Path) -> list[str]:
     return [line for line in output.splitlines() if unit.name in line]
 
 
-@pytest.mark.parametrize("variant", ["system", "user"])
+@pytest.mark.parametrize("variant", ["system", "user", "template"])
 def test_systemd_analyze_verify(variant: str, tmp_path: Path) -> None:
     """systemd's own parser: unknown keys and bad values are warnings it prints.
 
@@ -171,9 +191,11 @@ def test_systemd_analyze_verify(variant: str, tmp_path: Path) -> None:
     stand_in.parent.mkdir()
     stand_in.write_text("#!/bin/sh\n", encoding="utf-8")
     stand_in.chmod(0o755)
-    source = SYSTEM_UNIT if variant == "system" else USER_UNIT
+    source = {"system": SYSTEM_UNIT, "user": USER_UNIT, "template": TEMPLATE_UNIT}[variant]
     text = source.read_text(encoding="utf-8").replace("=/usr/bin/hoister ", f"={stand_in} ")
-    unit = tmp_path / "hoister-agent.service"  # the name it is installed under
+    # the name it is installed under (a template is verified as one of its instances)
+    name = "hoister-agent@5002.service" if variant == "template" else "hoister-agent.service"
+    unit = tmp_path / name
     unit.write_text(text, encoding="utf-8")
     result = _analyze(*scope, "--man=no", "verify", str(unit), env=env)
     output = result.stdout + result.stderr

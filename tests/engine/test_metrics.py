@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -69,6 +70,25 @@ def parse_exposition(text: str) -> dict[str, float]:
         if kind == "counter":
             assert name.endswith("_total"), f"counter {name} should end in _total"
     return series
+
+
+#: Families about the whole team: their ``agent`` label names who promoted, not the agent.
+TEAM_FAMILIES = ("hoister_team_promotions_last_hour",)
+
+
+def own_series(series: dict[str, float], agent: str) -> dict[str, float]:
+    """The series with ``agent="<agent>"`` taken out, asserting every one of the
+    process's own series carries it (first, as the exposition writes it)."""
+    mine = f'agent="{agent}"'
+    found: dict[str, float] = {}
+    for key, value in series.items():
+        name, _, labels = key.partition("{")
+        if name in TEAM_FAMILIES:
+            continue
+        assert labels.startswith(mine), f"{key} does not say which agent it is"
+        rest = labels.removeprefix(mine).removeprefix(",").removesuffix("}")
+        found[f"{name}{{{rest}}}" if rest else name] = value
+    return found
 
 
 class FakeClock:
@@ -323,6 +343,8 @@ def test_agent_reports_a_promotion_on_its_metrics(registry: RegistryServer) -> N
     try:
         url = agent.wait_for(r"listening for registry notifications on (http://\S+)/events")
         base = url.group(1)
+        name = agent.wait_for(r"this agent is (agent@\S+:\d+) on ").group(1)
+        assert name == f"agent@{socket.gethostname()}:{agent.process.pid}"
         # Metrics are updated before the log line is written, so after it they agree.
         agent.wait_for(r"poll cycle: 1 repositories")
         with httpx.Client(timeout=10) as http:
@@ -334,7 +356,10 @@ def test_agent_reports_a_promotion_on_its_metrics(registry: RegistryServer) -> N
             agent.wait_for(r"promoted dev/website:2\.0-stable -> qa/website:2\.0-stable-qa")
             answer = http.get(f"{base}/metrics")
             assert answer.status_code == 200
-            series = parse_exposition(answer.text)
+            every = parse_exposition(answer.text)
+        series = own_series(every, name)
+        assert series["hoister_database_up"] == 1
+        assert every[f'hoister_team_promotions_last_hour{{agent="{name}"}}'] == 1
         assert series['hoister_promotions_total{outcome="promoted"}'] == 1
         assert series['hoister_promotions_total{outcome="failed"}'] == 0
         assert series["hoister_poll_cycles_total"] >= 1

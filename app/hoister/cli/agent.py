@@ -4,7 +4,8 @@ The agent polls the repositories that policies watch, listens for registry
 notifications when asked to, and promotes until SIGINT or SIGTERM; then it abandons a
 copy in progress before its tag is written (it resumes at the next start) and exits 0.
 With ``--listen`` the same port also serves ``/healthz`` and Prometheus ``/metrics``, so
-a supervisor and a monitoring system can watch an agent nobody is looking at.
+a supervisor and a monitoring system can watch an agent nobody is looking at; both ask
+the store too (is the database reachable, who in the team promoted what).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hoister.engine.routes import default_actor
 from hoister.errors import InvalidInput
 from hoister.logsetup import attach_console
 from hoister.store.history import HistoryRow, HistoryStore
+from hoister.store.probe import StoreProbe
 from hoister.store.queue import DEFAULT_LEASE, QueueEntry
 
 log = logging.getLogger("hoister.agent")
@@ -147,16 +149,19 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         raise InvalidInput("--interval must be a positive number of seconds")
     if not 3 <= args.lease <= 86400:
         raise InvalidInput("--lease must be between 3 seconds and a day")
-    metrics = AgentMetrics(args.interval)
+    probe = StoreProbe(ctx.database)
+    metrics = AgentMetrics(args.interval, store=probe)
     engine = Engine(
         ctx.database,
         ctx.profiles,
         ctx.credential_for,
         actor=default_actor(agent=True),
+        kind="agent",
         lease=timedelta(seconds=args.lease),
         # Metrics first, so a scrape that follows a log line already counts its event.
         callbacks=chain(metrics.callbacks(), agent_callbacks()),
     )
+    metrics.agent = engine.name
     listener = None
     if args.listen:
         host, port = _listen_address(args.listen)
@@ -187,10 +192,13 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
             listener.start()  # it logs the address registries should post to
             base = listener.url.removesuffix(listener.path)
             log.info("health at %s/healthz, metrics at %s/metrics", base, base)
+        log.info("this agent is %s on %s", engine.name, ctx.database.display)
         if args.once:
+            engine.register()
             engine.resume()
             report = engine.run_cycle()
             failed = report.failed + engine.run_soon_due(ONCE_HORIZON)
+            engine.retire()
             return 1 if failed or report.problems else 0
         engine.run_forever(args.interval)
         return 0
@@ -200,6 +208,7 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         if listener is not None:
             listener.stop()
         engine.close()
+        probe.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 

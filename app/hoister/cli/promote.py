@@ -114,8 +114,13 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
             template, TemplateContext(source.reference, when, head.digest, source.repository)
         )
     engine = Engine(
-        ctx.database, ctx.profiles, ctx.credential_for, actor=default_actor(agent=False)
+        ctx.database,
+        ctx.profiles,
+        ctx.credential_for,
+        actor=default_actor(agent=False),
+        kind="cli",
     )
+    engine.register()  # seen at work while it copies; its history rows say cli@host:pid
     try:
         entry = engine.queue.enqueue(
             QueueEntry(
@@ -146,6 +151,7 @@ def promote_one(args: argparse.Namespace, ctx: Context) -> int:
         if report.state == "done":
             engine.runner.run_due()  # policies of the target react, as to any push
     finally:
+        engine.retire()
         engine.close()
     return _conclude(ctx, report, source, head.digest, target_profile.name)
 

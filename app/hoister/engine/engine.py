@@ -3,13 +3,18 @@
 One engine runs on one thread (the GUI's worker or the agent's main thread). Its stores
 and registry clients are created on that thread and closed there. Other threads talk to
 it only through :meth:`Engine.notice`, :meth:`Engine.submit`, :meth:`Engine.poll_now`,
-:meth:`Engine.set_paused` and :meth:`Engine.stop`, all thread-safe.
+:meth:`Engine.set_paused`, :meth:`Engine.set_promoting` and :meth:`Engine.stop`, all
+thread-safe.
 
 The parts, in the order work flows through them: :class:`~hoister.engine.polling.Poller`
 (what is new), :class:`~hoister.engine.inbox.Inbox` (notifications and submitted tags),
 :class:`~hoister.engine.evaluator.Evaluator` (policies decide, matches are queued) and
 :class:`~hoister.engine.runner.Runner` (claimed entries are promoted). This class owns
 them and the loop; the loop never ends on an error, only on :meth:`stop`.
+
+A running engine registers in the store's engines table, beats while it runs and says
+it stopped on a clean stop (:mod:`.presence`), and every history row it writes names it
+(:attr:`Engine.name`, ``agent@host:pid``).
 """
 
 from __future__ import annotations
@@ -27,12 +32,14 @@ from hoister.engine.events import CycleReport, EngineCallbacks
 from hoister.engine.inbox import Inbox
 from hoister.engine.listener import PushNotice
 from hoister.engine.polling import Poller
+from hoister.engine.presence import Presence
 from hoister.engine.routes import default_actor
 from hoister.engine.runner import GIVE_UP_AFTER, Runner
 from hoister.engine.waker import Waker
 from hoister.engine.watcher import Candidate, Watcher
 from hoister.profiles import ProfileStore
 from hoister.store import Database, PolicyStore
+from hoister.store.engines import KINDS, engine_name
 from hoister.store.facts import FactsCache, UndecidedStore
 from hoister.store.history import HistoryStore
 from hoister.store.queue import DEFAULT_LEASE, QueueStore, new_owner
@@ -47,6 +54,12 @@ ERROR_PAUSE = 1.0
 _STORES = ("policies", "queue", "history", "undecided", "facts_cache")
 
 
+def kind_of(actor: str) -> str:
+    """The engine kind an actor implies (see :func:`default_actor`): ``agent`` for
+    ``hoister run``, else ``app``; one-off CLI runs say ``cli`` themselves."""
+    return "agent" if actor.startswith("hoister-agent@") else "app"
+
+
 class Engine:
     def __init__(
         self,
@@ -56,6 +69,8 @@ class Engine:
         *,
         clock: Callable[[], datetime] = now_utc,
         actor: str | None = None,
+        kind: str | None = None,
+        promoting: bool = True,
         callbacks: EngineCallbacks | None = None,
         client_factory: ClientFactory = default_factory,
         lease: timedelta = DEFAULT_LEASE,
@@ -67,6 +82,11 @@ class Engine:
         self.clock = clock
         self.actor = actor or default_actor(agent=False)
         self.owner = new_owner(self.actor)
+        self.kind = kind or kind_of(self.actor)
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown engine kind {self.kind!r}; one of {', '.join(KINDS)}")
+        #: How people, history rows and metrics name this engine: ``agent@host:pid``.
+        self.name = engine_name(self.owner, self.kind)
         self.callbacks = callbacks or EngineCallbacks()
         self.clients = ClientPool(profiles, credentials, client_factory)
         self._options = {
@@ -79,6 +99,10 @@ class Engine:
         self._wake = Waker()  # set from threads and signal handlers alike
         self._paused = threading.Event()
         self._poll_now = threading.Event()
+        self._promoting = threading.Event()
+        if promoting:
+            self._promoting.set()
+        self.presence = Presence(db, clock, self.owner, self.kind, self._promoting.is_set)
         # Owned here, not by the inbox, so nothing waiting is lost when the parts are
         # rebuilt after an error.
         self._notices: queue.SimpleQueue[PushNotice] = queue.SimpleQueue()
@@ -122,6 +146,7 @@ class Engine:
             clients=self.clients,
             clock=self.clock,
             actor=self.actor,
+            agent=self.name,
         )
 
     @cached_property
@@ -163,6 +188,8 @@ class Engine:
             actor=self.actor,
             owner=self.owner,
             callbacks=self.callbacks,
+            agent=self.name,
+            between=self.presence.beat,
             cancel=self._stop,
             on_chain=self.handle_candidate,
             **self._options,  # type: ignore[arg-type]
@@ -171,6 +198,7 @@ class Engine:
     def close(self) -> None:
         """Release connections and clients; call on the engine's thread."""
         self.clients.close()
+        self.presence.close()
         for name in _STORES:
             if name in self.__dict__:
                 self.__dict__.pop(name).close()
@@ -229,6 +257,32 @@ class Engine:
     def paused(self) -> bool:
         return self._paused.is_set()
 
+    def set_promoting(self, promoting: bool) -> None:
+        """Promote from here or not (thread-safe). Off, the engine neither polls nor
+        claims queue entries — the team's agents do — yet still registers and beats (as
+        not promoting) so others see it; promotions a person starts by hand still run,
+        and tags handed over with :meth:`submit` are still evaluated and queued."""
+        if promoting:
+            self._promoting.set()
+        else:
+            self._promoting.clear()
+        self.presence.soon.set()  # tell the others at the next chance
+        self._wake.set()
+
+    @property
+    def promoting(self) -> bool:
+        return self._promoting.is_set()
+
+    def register(self) -> bool:
+        """Say in the store that this engine is at work (on the engine's thread; the
+        loop does it, one-off runs call it); from then on it beats and, on
+        :meth:`retire`, says it stopped."""
+        return self.presence.register()
+
+    def retire(self) -> None:
+        """Mark this engine stopped in the store (a clean stop; on the engine's thread)."""
+        self.presence.retire()
+
     # -- the work ------------------------------------------------------------------------
 
     def run_forever(self, interval: float) -> None:
@@ -241,6 +295,7 @@ class Engine:
         """
         try:
             self._run_forever(interval)
+            self.retire()  # only a clean stop says so; a crash simply stops beating
         finally:
             self.close()
 
@@ -251,8 +306,10 @@ class Engine:
         while not self._stop.is_set():
             try:
                 if not resumed:
+                    self.register()
                     self.resume()
                     resumed = True
+                self.presence.beat()
                 next_cycle = self._step(interval, next_cycle)
                 timeout = self._timeout(interval, next_cycle)
                 pause = ERROR_PAUSE
@@ -268,6 +325,13 @@ class Engine:
     def _step(self, interval: float, next_cycle: datetime) -> datetime:
         if self._paused.is_set():
             return next_cycle
+        if not self._promoting.is_set():
+            # Browsing only: tags handed over are evaluated and queued for the team's
+            # agents; nothing is polled or claimed here. The next cycle stays due, so
+            # promoting again starts with a poll at once.
+            self._poll_now.clear()
+            self.inbox.process()
+            return next_cycle
         if self._poll_now.is_set() or self.clock() >= next_cycle:
             self._poll_now.clear()
             self.run_cycle()
@@ -278,10 +342,14 @@ class Engine:
 
     def _timeout(self, interval: float, next_cycle: datetime) -> float:
         """Sleep until the next cycle, a notice to look at again, or a queued retry."""
-        if self._paused.is_set():
-            return interval  # woken by set_paused(False) or stop()
+        beat = self.presence.due_in()
+        if beat is not None:
+            interval = min(interval, beat)
+        if self._paused.is_set() or not self._promoting.is_set():
+            # woken by set_paused(False), set_promoting(True), submit() or stop()
+            return interval
         now = self.clock()
-        timeout = (next_cycle - now).total_seconds()
+        timeout = min((next_cycle - now).total_seconds(), interval)
         recheck = self.inbox.next_recheck()
         if recheck is not None:
             timeout = min(timeout, recheck)

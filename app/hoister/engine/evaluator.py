@@ -60,6 +60,7 @@ class Evaluator:
         clients: ClientPool,
         clock: Callable[[], datetime],
         actor: str,
+        agent: str = "",
     ) -> None:
         self.policies = policies
         self.queue = queue
@@ -69,6 +70,7 @@ class Evaluator:
         self.clients = clients
         self.clock = clock
         self.actor = actor
+        self.agent = agent
 
     def policies_for(self, candidate: Candidate) -> list[Policy]:
         return [
@@ -219,4 +221,5 @@ class Evaluator:
             started=now,
             finished=now,
             actor=self.actor,
+            agent=self.agent,
         )

@@ -7,7 +7,7 @@ Every callback is optional and is called on the engine's thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from hoister.engine.watcher import Candidate
@@ -66,3 +66,37 @@ class EngineCallbacks:
         callback = getattr(self, name, None)
         if callback is not None:
             callback(*args)
+
+
+def chain(*callbacks: EngineCallbacks) -> EngineCallbacks:
+    """One set of callbacks that calls each given set in order.
+
+    The agent needs both its log lines and its metrics from the same events; the engine
+    takes one :class:`EngineCallbacks`, so they are combined here rather than each
+    consumer knowing about the other.
+    """
+
+    def combine(found: list[Callable[..., None] | None]) -> Callable[..., None] | None:
+        present = [callback for callback in found if callback is not None]
+        if len(present) <= 1:
+            return present[0] if present else None
+        return _calls(present)
+
+    combined = EngineCallbacks(
+        **{
+            f.name: combine([getattr(c, f.name) for c in callbacks])
+            for f in fields(EngineCallbacks)
+            if f.name != "extra"
+        }
+    )
+    for key in dict.fromkeys(key for c in callbacks for key in c.extra):
+        combined.extra[key] = _calls([c.extra[key] for c in callbacks if key in c.extra])
+    return combined
+
+
+def _calls(parts: list[Callable[..., None]]) -> Callable[..., None]:
+    def call_all(*args: object) -> None:
+        for part in parts:
+            part(*args)
+
+    return call_all

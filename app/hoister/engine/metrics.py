@@ -11,23 +11,36 @@ The callbacks run on the engine's thread while scrapes arrive on the listener's 
 threads, hence one lock around every piece of state. Labels never carry repository or
 profile names: those would make the series count grow with the registry, and metrics
 are served without the notification token, so they must not describe what is inside.
+
+Every sample carries ``agent="agent@host:pid"`` (the engine's name, as history rows and
+the engines table have it), so several agents scraped into one Prometheus stay apart
+whatever their ``instance`` label. With the store attached, ``/healthz`` also asks the
+database (``SELECT 1`` with a short timeout, on the request's own thread: the listener
+serves each request on a thread of its own) and ``/metrics`` adds
+``hoister_database_up`` and the team's figure, ``hoister_team_promotions_last_hour``:
+promotions in the shared history over the last hour by the engine that made them. Its
+``agent`` label names that engine, not the one scraped — every agent of a store reports
+the same numbers (aggregate with ``max by (agent)``) — and it is a gauge, since a count
+over a sliding hour goes down as well as up.
 """
 
 from __future__ import annotations
 
-import math
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import fields
 
 from hoister import __version__
-from hoister.engine.events import CycleReport, EngineCallbacks
+from hoister.engine.events import CycleReport, EngineCallbacks, chain
+from hoister.engine.exposition import CONTENT_TYPE, Exposition
 from hoister.store.history import HistoryRow
+from hoister.store.probe import StoreProbe, StoreUnreachable
 from hoister.store.queue import QueueEntry
 
-#: The content type of Prometheus' text exposition format.
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+__all__ = ["CONTENT_TYPE", "HEALTH_GRACE", "AgentMetrics", "chain"]
+
+log = logging.getLogger(__name__)
 _TEXT = "text/plain; charset=utf-8"
 #: Extra seconds allowed on top of three intervals before a silent engine is unhealthy:
 #: one poll cycle can legitimately take a while (a large copy runs inside it).
@@ -45,45 +58,6 @@ Response = tuple[int, str, bytes]
 CounterSource = Callable[[], Mapping[str, int]]
 
 
-def _number(value: float) -> str:
-    """Format a sample value the way Prometheus parses it (integers without a dot)."""
-    if isinstance(value, int):
-        return str(value)
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-class _Exposition:
-    """Collects families in order; each gets its HELP and TYPE line once."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def family(
-        self,
-        name: str,
-        kind: str,
-        help_text: str,
-        samples: list[tuple[Mapping[str, str], float]],
-    ) -> None:
-        self.lines.append(f"# HELP {name} {help_text}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            rendered = ",".join(f'{key}="{_label(val)}"' for key, val in labels.items())
-            series = f"{name}{{{rendered}}}" if rendered else name
-            self.lines.append(f"{series} {_number(value)}")
-
-    def body(self) -> bytes:
-        return ("\n".join(self.lines) + "\n").encode("utf-8")
-
-
 class AgentMetrics:
     """Counters and gauges of one agent process, served as ``/healthz`` and ``/metrics``.
 
@@ -92,10 +66,20 @@ class AgentMetrics:
     seconds; tests pass a fake one.
     """
 
-    def __init__(self, interval: float, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.time,
+        agent: str = "",
+        store: StoreProbe | None = None,
+    ) -> None:
         if interval <= 0:
             raise ValueError("the poll interval must be positive")
         self.interval = interval
+        #: The engine's name, put on every sample (set before the listener starts).
+        self.agent = agent
+        self.store = store
         self._clock = clock
         self._lock = threading.Lock()
         self._started = clock()
@@ -162,11 +146,15 @@ class AgentMetrics:
     # -- serving ---------------------------------------------------------------------------
 
     def healthz(self) -> Response:
-        """200 while the engine keeps finishing poll cycles, else 503 with the reason.
+        """200 while the store answers and the engine keeps finishing poll cycles, else
+        503 with the reason.
 
         Before the first cycle finishes the agent is "starting" (200) for as long as a
         cycle may take; a first cycle that never ends is as unhealthy as a later one.
         """
+        problem = self.store.problem() if self.store is not None else None
+        if problem is not None:
+            return 503, _TEXT, f"unhealthy: {problem}\n".encode()
         now = self._clock()
         limit = 3 * self.interval + HEALTH_GRACE
         with self._lock:
@@ -192,7 +180,7 @@ class AgentMetrics:
             cycles, last, duration = self._cycles, self._last_finished, self._last_duration
             repositories, queue_length = self._last_repositories, self._queue_length
             problems, down, started = self._problems, len(self._down), self._started
-        out = _Exposition()
+        out = Exposition({"agent": self.agent} if self.agent else None)
         out.family("hoister_up", "gauge", "1 while the agent is running.", [({}, 1)])
         out.family(
             "hoister_info",
@@ -274,38 +262,29 @@ class AgentMetrics:
             "Deliveries or events not acted on, by reason.",
             [({"reason": label}, listener.get(key, 0)) for key, label in REJECTIONS.items()],
         )
+        if self.store is not None:
+            self._team(out, self.store)
         return 200, CONTENT_TYPE, out.body()
 
-
-def chain(*callbacks: EngineCallbacks) -> EngineCallbacks:
-    """One set of callbacks that calls each given set in order.
-
-    The agent needs both its log lines and its metrics from the same events; the engine
-    takes one :class:`EngineCallbacks`, so they are combined here rather than each
-    consumer knowing about the other.
-    """
-
-    def combine(found: list[Callable[..., None] | None]) -> Callable[..., None] | None:
-        present = [callback for callback in found if callback is not None]
-        if len(present) <= 1:
-            return present[0] if present else None
-        return _calls(present)
-
-    combined = EngineCallbacks(
-        **{
-            f.name: combine([getattr(c, f.name) for c in callbacks])
-            for f in fields(EngineCallbacks)
-            if f.name != "extra"
-        }
-    )
-    for key in dict.fromkeys(key for c in callbacks for key in c.extra):
-        combined.extra[key] = _calls([c.extra[key] for c in callbacks if key in c.extra])
-    return combined
-
-
-def _calls(parts: list[Callable[..., None]]) -> Callable[..., None]:
-    def call_all(*args: object) -> None:
-        for part in parts:
-            part(*args)
-
-    return call_all
+    @staticmethod
+    def _team(out: Exposition, store: StoreProbe) -> None:
+        """The store's own figures; no team sample when the store does not answer."""
+        try:
+            counts: dict[str, int] | None = store.promotions_by_agent()
+        except StoreUnreachable as exc:
+            log.warning("metrics without the team's figures: %s", exc)
+            counts = None
+        out.family(
+            "hoister_database_up",
+            "gauge",
+            "1 when the store answered this scrape, 0 when it did not.",
+            [({}, 0 if counts is None else 1)],
+        )
+        out.family(
+            "hoister_team_promotions_last_hour",
+            "gauge",
+            "Promotions in the shared history over the last hour, by the engine that made "
+            "them (the same on every agent of one store).",
+            [({"agent": name or "unknown"}, n) for name, n in (counts or {}).items()],
+            shared=False,
+        )

@@ -76,6 +76,8 @@ class Runner:
         actor: str,
         owner: str,
         callbacks: EngineCallbacks,
+        agent: str = "",
+        between: Callable[[], object] | None = None,
         cancel: threading.Event,
         on_chain: Callable[[Candidate], object],
         lease: timedelta = DEFAULT_LEASE,
@@ -92,6 +94,8 @@ class Runner:
         self.clock = clock
         self.actor = actor
         self.owner = owner
+        self.agent = agent
+        self.between = between
         self.callbacks = callbacks
         self.cancel = cancel
         self.on_chain = on_chain
@@ -104,6 +108,8 @@ class Runner:
         """Execute every entry that is due now; returns counts by outcome."""
         counts = {"promoted": 0, "skipped": 0, "failed": 0, "retry": 0, "lost": 0}
         while not self.cancel.is_set():
+            if self.between is not None:
+                self.between()  # the engine's beat: a long queue must not hide it
             entry = self.queue.claim_next(self.owner, self.clock(), self.lease)
             if entry is None:
                 break
@@ -391,6 +397,7 @@ class Runner:
             started=started,
             finished=self.clock(),
             actor=self.actor,
+            agent=self.agent,
             bytes_moved=stats.bytes_moved if stats else 0,
             blobs_mounted=stats.blobs_mounted if stats else 0,
             blobs_uploaded=stats.blobs_uploaded if stats else 0,

@@ -37,7 +37,8 @@ class HistoryRow:
     blobs_mounted: int = 0
     blobs_uploaded: int = 0
     hop: int = 0
-    actor: str = ""
+    actor: str = ""  # who promotes, as provenance says it: user@host, hoister-agent@host
+    agent: str = ""  # which engine wrote the row: agent@host:pid (see store.engines)
     entry_id: int | None = None  # the queue entry this row is about, if any
     id: int | None = None
 
@@ -52,6 +53,7 @@ class HistoryRow:
         started: datetime,
         finished: datetime,
         actor: str,
+        agent: str = "",
         bytes_moved: int = 0,
         blobs_mounted: int = 0,
         blobs_uploaded: int = 0,
@@ -77,6 +79,7 @@ class HistoryRow:
             blobs_uploaded=blobs_uploaded,
             hop=entry.hop,
             actor=actor,
+            agent=agent,
             entry_id=entry.id,
         )
 
@@ -107,10 +110,24 @@ def insert_row(conn: Connection, row: HistoryRow) -> HistoryRow:
     return HistoryRow(**{**asdict(row), "id": new_id})
 
 
+def promoted_by_agent(conn: Connection, since: datetime) -> dict[str, int]:
+    """Promotions finished since ``since``, counted by the engine that made them (one
+    indexed range over ``finished_at``; cheap enough to run at every metrics scrape)."""
+    rows = conn.execute(
+        "SELECT agent, COUNT(*) AS n FROM history WHERE outcome = 'promoted'"
+        " AND finished_at >= ? GROUP BY agent ORDER BY agent",
+        (to_db_time(since),),
+    )
+    return {str(row["agent"]): int(row["n"]) for row in rows}
+
+
 class HistoryStore(ConnectionOwner):
     def add(self, row: HistoryRow) -> HistoryRow:
         with transaction(self._conn):
             return insert_row(self._conn, row)
+
+    def promoted_by_agent(self, since: datetime) -> dict[str, int]:
+        return promoted_by_agent(self._conn, since)
 
     def for_entry(self, entry_id: int) -> list[HistoryRow]:
         """Every row about one queue entry, oldest first (a match, then its outcome)."""

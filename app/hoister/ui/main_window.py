@@ -32,6 +32,7 @@ from hoister.store.history import HistoryRow
 from hoister.ui.background.engine_controller import EngineController
 from hoister.ui.background.engine_status import EngineStatus
 from hoister.ui.background.live import LiveViews
+from hoister.ui.background.promote_here import PromoteHere
 from hoister.ui.background.store_changes import StoreChanges
 from hoister.ui.background.tray import Tray, explain_close_to_tray
 from hoister.ui.browsing.repository_page import RepositoryPage
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         self.welcome.sandbox_requested.connect(self._start_sandbox)
 
     def _menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Add registry…", self.add_connection, "Ctrl+N")
         self._action(file_menu, "&Team database…", self.team_database)
         file_menu.addSeparator()
@@ -221,6 +222,8 @@ class MainWindow(QMainWindow):
         self.engine_status = EngineStatus(engine)
         self.statusBar().addPermanentWidget(self.engine_status)
         self.tray = Tray.create(self, engine)
+        self.promote_here = PromoteHere(engine, self.show_status, self)
+        self.file_menu.insertAction(self.close_to_tray_action, self.promote_here.action)
         self.sandbox.pushed.connect(lambda _tag: engine.poll_now())  # promote it now
         self.live = LiveViews(self, engine)
         engine.promotion_finished.connect(self._promotion_finished)

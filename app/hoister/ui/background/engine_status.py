@@ -32,6 +32,7 @@ class EngineStatus(QWidget):
         controller.problem.connect(self._problem_seen)
         controller.recovered.connect(self._recovered)
         controller.promotion_failed.connect(self._failed)
+        controller.promoting_changed.connect(self._promoting)
         self._show()
 
     @Slot(bool)
@@ -44,6 +45,10 @@ class EngineStatus(QWidget):
         self.pause_button.setChecked(self.controller.state == "paused")
         self.pause_button.setText("Resume" if self.controller.state == "paused" else "Pause")
         self.pause_button.blockSignals(False)
+        self._show()
+
+    @Slot(bool, str)
+    def _promoting(self, _promoting: bool, _why: str) -> None:
         self._show()
 
     @Slot(object)
@@ -73,6 +78,8 @@ class EngineStatus(QWidget):
         state = {"running": "running", "paused": "paused", "stopped": "stopped"}[
             self.controller.state
         ]
+        if state == "running" and self.controller.promoting is False:
+            state = "by the team agents (this workstation browses)"
         text = f"Promotions {state} · last poll {self._last_poll} · {self._queue} queued"
         if self._problem:
             text += " · ⚠"
