@@ -242,8 +242,9 @@ def _connections(
             conflicts.append(profile.name)
     if conflicts:
         names = ", ".join(repr(n) for n in conflicts)
+        which = "a connection" if len(conflicts) == 1 else "connections"
         raise CopyConflict(
-            f"the team database already has {_count(len(conflicts), 'connection', 'connections')}"
+            f"the team database already has {which}"
             f" named {names} with other settings; nothing was copied. Make them the same "
             "(`hoister --database URL profile add NAME --replace …` there, or here), or "
             "rename yours here (`hoister profile remove` and `add` under a new name, then "
