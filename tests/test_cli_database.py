@@ -76,6 +76,7 @@ def test_every_position_reaches_the_same_store(cli, database_url: str) -> None: 
         assert code == 0, err
         assert [p["sourceRepository"] for p in json.loads(out)] == ["dev/a"], argv
     code, out, _ = cli("store", "info", "--json", "--database", database_url)
+    assert code == 0
     info = json.loads(out)
     assert info["origin"] == "--database" and info["policies"] == 1
     assert info["backend"] == urlsplit(database_url).scheme
@@ -93,9 +94,10 @@ def test_the_flag_outranks_the_environment(
     monkeypatch.setenv(ENV_URL, postgres_url)
     _policy(cli)
     code, out, _ = cli("store", "info", "--json")
-    assert json.loads(out)["origin"] == ENV_URL
+    assert code == 0 and json.loads(out)["origin"] == ENV_URL
     other = f"sqlite:///{tmp_path / 'other.db'}"
     code, out, _ = cli("--database", other, "store", "info", "--json")
+    assert code == 0
     info = json.loads(out)
     assert (info["origin"], info["policies"], info["backend"]) == ("--database", 0, "sqlite")
 
@@ -158,3 +160,26 @@ def test_the_agent_runs_on_the_database_it_is_given(cli, postgres_url: str) -> N
     assert code == 1 and "localhost:5000" in err
     code, out, _ = cli("policy", "list", "--json")
     assert json.loads(out) == []  # nothing of it on this machine's file
+
+
+def test_the_app_is_given_the_flag_and_a_store_it_cannot_open_is_one_line(
+    cli,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    import hoister.ui.app
+    from hoister.errors import HoisterError
+
+    seen: list[str | None] = []
+
+    def run_gui(paths: object, *, smoke_test: bool = False) -> int:
+        seen.append(os.environ.get(ENV_URL))
+        raise HoisterError("cannot reach the team database at postgresql://bob@db/team")
+
+    monkeypatch.setattr(hoister.ui.app, "run_gui", run_gui)
+    monkeypatch.setenv(ENV_URL, "")  # recorded, so the value main() sets is undone after
+    code, out, err = cli("--database", "postgresql://bob@db/team")
+    assert seen == ["postgresql://bob@db/team"]
+    assert (code, out) == (1, "")
+    assert err == "hoister: cannot reach the team database at postgresql://bob@db/team\n"

@@ -83,9 +83,7 @@ def test_a_row_holds_no_secret_and_says_who_saved_it(database: Database) -> None
 
 def test_a_field_not_cleared_for_sharing_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     profile = _prod()
-    monkeypatch.setattr(
-        Profile, "to_json", lambda self: {"name": self.name, "password": "hunter2"}
-    )
+    monkeypatch.setattr(Profile, "to_json", lambda self: {"name": self.name, "password": "hunter2"})
     with pytest.raises(ValueError, match="not cleared for sharing"):
         profile_data(profile)
 
