@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from pytestqt.qtbot import QtBot
 
@@ -40,4 +41,16 @@ def test_on_a_team_database_the_window_lists_the_teams_connections(
     window.show()
     qtbot.waitUntil(lambda: window.sidebar.model.connection_item("prod") is not None)
     assert not default_paths().profiles_file.exists()  # nothing of it in this machine's file
-    ctx.database.close()
+    window.close()
+    ctx.close()  # drains the pool, then closes the server connections it kept
+    assert _open_connections(postgres_url) == 0
+
+
+def _open_connections(url: str) -> int:
+    """Hoister's connections to the database still open on the server."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'hoister'"
+        ).fetchone()
+    return int(row[0]) if row else -1

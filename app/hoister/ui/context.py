@@ -131,7 +131,8 @@ class AppContext:
             listener(profile_name)
 
     def close(self) -> None:
-        """Wait for running tasks, then close every client (called at exit)."""
+        """Wait for running tasks, then close every client and the database's pooled
+        connections (called at exit, after the engine has stopped)."""
         self.pool.clear()
         self.pool.waitForDone()
         with self._lock:
@@ -139,3 +140,4 @@ class AppContext:
             self._clients.clear()
         for client in clients:
             client.close()
+        self.database.close()
