@@ -183,3 +183,12 @@ def test_the_app_is_given_the_flag_and_a_store_it_cannot_open_is_one_line(
     assert seen == ["postgresql://bob@db/team"]
     assert (code, out) == (1, "")
     assert err == "hoister: cannot reach the team database at postgresql://bob@db/team\n"
+
+
+def test_connections_alone_do_not_open_a_machines_own_database(cli) -> None:  # type: ignore[no-untyped-def]
+    from hoister.paths import default_paths
+
+    code, _, _ = cli("profile", "add", "local", "--url", "localhost:5000", "--no-verify")
+    assert code == 0 and cli("profile", "list")[0] == 0
+    assert default_paths().profiles_file.exists()
+    assert not default_paths().database.exists()

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -250,6 +251,10 @@ def test_the_target_must_be_another_team_database(
     code, _, err = cli("store", "copy", "--to", f"sqlite:///{tmp_path / 'x.db'}")
     assert code == 2 and "--to needs a team database" in err
     code, _, err = cli("--database", postgres_url, "store", "copy", "--to", postgres_url)
+    assert code == 2 and "is the store this command reads from" in err
+    password = urlsplit(postgres_url).password
+    without = postgres_url.replace(f":{password}@", "@")  # the same, its password elsewhere
+    code, _, err = cli("--database", postgres_url, "store", "copy", "--to", without)
     assert code == 2 and "is the store this command reads from" in err
     code, _, err = cli("store", "copy", "--to", "postgres ql://x")
     assert code == 2

@@ -27,18 +27,15 @@ from hoister.store.location import StoreLocation, choose, open_store
 from hoister.store.profiles import SharedProfileStore
 
 
-def open_chosen_store(
-    paths: Paths, flag: str | None, secrets: SecretStore | None
-) -> tuple[Database, StoreLocation]:
-    """The store this process uses; a location that is not a usable URL is invalid
-    input (exit 2), told apart from a server that cannot be reached (exit 1)."""
-    settings = Settings(paths.settings_file)
-    where = choose(paths, flag=flag, settings=settings)
+def choose_store(paths: Paths, flag: str | None) -> StoreLocation:
+    """Where the store is, without opening it; a location that is not a usable URL is
+    invalid input (exit 2), told apart from a server that cannot be reached (exit 1)."""
+    where = choose(paths, flag=flag, settings=Settings(paths.settings_file))
     try:
         database_url(where.location)
     except HoisterError as exc:
         raise InvalidInput(f"{exc} (given by {where.origin})") from None
-    return open_store(paths, flag=flag, settings=settings, secrets=secrets)
+    return where
 
 
 class Context:
@@ -48,8 +45,16 @@ class Context:
         self._clients: list[RegistryClient] = []
 
     @cached_property
+    def _chosen(self) -> StoreLocation:
+        return choose_store(self.paths.ensure(), self.database_flag)
+
+    @cached_property
     def _store(self) -> tuple[Database, StoreLocation]:
-        return open_chosen_store(self.paths.ensure(), self.database_flag, self.secrets)
+        _ = self._chosen  # a bad URL is bad usage, said before anything is opened
+        settings = Settings(self.paths.settings_file)
+        return open_store(
+            self.paths, flag=self.database_flag, settings=settings, secrets=self.secrets
+        )
 
     @property
     def database(self) -> Database:
@@ -62,7 +67,9 @@ class Context:
 
     @cached_property
     def profiles(self) -> ProfileStore:
-        if self.database.shared:
+        # Decided from the location alone: `profile list` on a machine of its own does
+        # not need to open (or create) its database.
+        if self._chosen.shared:
             return SharedProfileStore(self.database)
         return ProfileStore(self.paths.profiles_file)
 

@@ -152,6 +152,16 @@ def _target(url: str, ctx: Context) -> str:
     return with_password(url, ctx.secrets)
 
 
+def _same_place(one: Database, other: Database) -> bool:
+    """Two locations of one database, whether or not a password was written in them."""
+
+    def plain(database: Database) -> tuple[object, ...]:
+        url = database.url
+        return (url.host, url.port or 5432, url.database, url.username)
+
+    return plain(one) == plain(other)
+
+
 def copy_to(args: argparse.Namespace, ctx: Context) -> int:
     location = _target(args.to, ctx)
     source = ctx.database
@@ -163,7 +173,7 @@ def copy_to(args: argparse.Namespace, ctx: Context) -> int:
             "them). Let them finish here (`hoister run --once`, `hoister queue`), then copy "
             "again, or add --force to copy without them"
         )
-    if Database(location).display == source.display:
+    if _same_place(Database(location), source):
         raise InvalidInput(f"{source.display} is the store this command reads from")
     mine = ctx.profiles.list()
     target = Database(location) if args.dry_run else Database.open(location)
