@@ -150,6 +150,9 @@ def test_two_workstations_share_one_truth(
 def test_a_concurrent_edit_is_refused_with_who_made_it(
     workstations: tuple[Workstation, Workstation], postgres_url: str
 ) -> None:
+    # No command line path saves from a stale read: `policy enable|disable|apply` read and
+    # write in one transaction under the policies lock. A stale save happens between two
+    # editors (the app's, one per workstation), so it is shown with two PolicyStores.
     ws1, ws2 = workstations
     ws1("profile", "add", "local", "--url", "localhost:5000", "--no-verify")
     ws1(
