@@ -27,6 +27,8 @@ _PATTERNS = [
         ),
         r"\1<redacted>",
     ),
+    # the password of a URL (a team database's postgresql://user:password@host/db)
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@/\s]+)@"), r"\1***@"),
     # anything that looks like a JWT
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "<redacted-jwt>"),
 ]

@@ -19,8 +19,10 @@ import sys
 from collections.abc import Sequence
 
 from hoister import __version__
-from hoister.cli import agent, browse, policies, profiles, promote, queue, template
+from hoister.cli import agent, browse, policies, profiles, promote, queue, store, template
 from hoister.cli.context import Context
+from hoister.cli.database_flag import HELP as DATABASE_HELP
+from hoister.cli.database_flag import FlagError, take_database_flag
 from hoister.errors import HoisterError
 from hoister.logsetup import configure_logging, redact, shutdown_logging
 from hoister.paths import Paths, default_paths
@@ -46,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hoister {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    # Taken out of argv before parsing (see hoister.cli.database_flag); declared here so
+    # that `hoister --help` lists it.
+    parser.add_argument("--database", metavar="URL", help=DATABASE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     gui = commands.add_parser("gui", help="open the desktop app (the default)")
     # Open the window, close it shortly after, exit 0 only if all went well: proves a
@@ -58,12 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     promote.register(commands)
     agent.register(commands)
     queue.register(commands)
+    store.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        rest, database = take_database_flag(sys.argv[1:] if argv is None else argv)
+    except FlagError as exc:
+        parser.error(str(exc))
+    args = parser.parse_args(rest)
+    args.database = database
     paths = default_paths()
     try:
         configure_logging(paths, verbose=args.verbose)
@@ -96,12 +107,26 @@ def _pipe_closed() -> int:
     return EXIT_BROKEN_PIPE
 
 
+def _gui(args: argparse.Namespace, paths: Paths) -> int:
+    from hoister.ui.app import run_gui  # Qt is loaded only for the GUI
+
+    if args.database:
+        # The app chooses its store itself (hoister.ui.context); it learns of the flag
+        # through the variable the flag outranks, set for this process only.
+        from hoister.store.location import ENV_URL
+
+        os.environ[ENV_URL] = args.database
+    try:
+        return run_gui(paths, smoke_test=getattr(args, "smoke_test", False))
+    except HoisterError as exc:  # the store could not be opened: say so, no window
+        print(f"hoister: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+
+
 def _dispatch(args: argparse.Namespace, paths: Paths) -> int:
     if args.command in (None, "gui"):
-        from hoister.ui.app import run_gui  # Qt is loaded only for the GUI
-
-        return run_gui(paths, smoke_test=getattr(args, "smoke_test", False))
-    context = Context(paths)
+        return _gui(args, paths)
+    context = Context(paths, database_flag=args.database)
     try:
         return int(args.handler(args, context) or 0)
     except HoisterError as exc:

@@ -3,6 +3,10 @@
 Passed to widgets through their constructors (no globals), so tests can build a window
 around a temporary home, a test keyring and a client factory that slows or breaks the
 network on purpose.
+
+The store is chosen as for every command (:func:`hoister.store.location.open_store`);
+on a team database the registry connections come from it too
+(:class:`~hoister.store.profiles.SharedProfileStore`), else from ``profiles.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from hoister.profiles import Profile, ProfileStore
 from hoister.registry import RegistryClient
 from hoister.settings import Settings
 from hoister.store import Database
+from hoister.store.location import StoreLocation, open_store
+from hoister.store.profiles import SharedProfileStore
 
 ClientFactory = Callable[[Profile, Credential | None], RegistryClient]
 
@@ -37,6 +43,8 @@ class AppContext:
     secrets: SecretStore
     docker: DockerConfig
     database: Database
+    #: Where the store is and who chose it (the status bar shows it).
+    store_location: StoreLocation | None = None
     client_factory: ClientFactory = default_factory
     details: DetailsCache = field(default_factory=DetailsCache)
     pool: QThreadPool = field(default_factory=QThreadPool)
@@ -53,15 +61,36 @@ class AppContext:
         self.pool.setMaxThreadCount(POOL_SIZE)
 
     @classmethod
-    def create(cls, paths: Paths, client_factory: ClientFactory = default_factory) -> AppContext:
+    def create(
+        cls,
+        paths: Paths,
+        client_factory: ClientFactory = default_factory,
+        *,
+        database_flag: str | None = None,
+    ) -> AppContext:
+        """The app's context; ``database_flag`` is ``--database`` from the command line.
+
+        Opening a team database talks to its server once, before the window exists;
+        a failure raises :class:`~hoister.errors.HoisterError` (the caller says it in
+        words, no window opens).
+        """
         paths.ensure()
+        settings = Settings(paths.settings_file)
+        secrets = SecretStore()
+        database, location = open_store(
+            paths, flag=database_flag, settings=settings, secrets=secrets
+        )
+        profiles: ProfileStore = (
+            SharedProfileStore(database) if database.shared else ProfileStore(paths.profiles_file)
+        )
         return cls(
             paths=paths,
-            profiles=ProfileStore(paths.profiles_file),
-            settings=Settings(paths.settings_file),
-            secrets=SecretStore(),
+            profiles=profiles,
+            settings=settings,
+            secrets=secrets,
             docker=DockerConfig(),
-            database=Database.open(paths.database),
+            database=database,
+            store_location=location,
             client_factory=client_factory,
         )
 
@@ -102,7 +131,8 @@ class AppContext:
             listener(profile_name)
 
     def close(self) -> None:
-        """Wait for running tasks, then close every client (called at exit)."""
+        """Wait for running tasks, then close every client and the database's pooled
+        connections (called at exit, after the engine has stopped)."""
         self.pool.clear()
         self.pool.waitForDone()
         with self._lock:
@@ -110,3 +140,4 @@ class AppContext:
             self._clients.clear()
         for client in clients:
             client.close()
+        self.database.close()
