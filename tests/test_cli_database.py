@@ -166,23 +166,35 @@ def test_the_app_is_given_the_flag_and_a_store_it_cannot_open_is_one_line(
     cli,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import os
-
     import hoister.ui.app
     from hoister.errors import HoisterError
 
     seen: list[str | None] = []
 
-    def run_gui(paths: object, *, smoke_test: bool = False) -> int:
-        seen.append(os.environ.get(ENV_URL))
+    def run_gui(paths: object, *, smoke_test: bool = False, database_flag: str | None) -> int:
+        seen.append(database_flag)
         raise HoisterError("cannot reach the team database at postgresql://bob@db/team")
 
     monkeypatch.setattr(hoister.ui.app, "run_gui", run_gui)
-    monkeypatch.setenv(ENV_URL, "")  # recorded, so the value main() sets is undone after
     code, out, err = cli("--database", "postgresql://bob@db/team")
     assert seen == ["postgresql://bob@db/team"]
     assert (code, out) == (1, "")
     assert err == "hoister: cannot reach the team database at postgresql://bob@db/team\n"
+
+
+def test_the_apps_context_says_the_flag_chose_its_store(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hoister.paths import default_paths
+    from hoister.ui.context import AppContext
+
+    monkeypatch.delenv(ENV_URL, raising=False)
+    context = AppContext.create(default_paths(), database_flag=postgres_url)
+    try:
+        assert context.database.shared
+        assert context.store_location.origin == "--database"
+    finally:
+        context.close()
 
 
 def test_connections_alone_do_not_open_a_machines_own_database(cli) -> None:  # type: ignore[no-untyped-def]

@@ -110,14 +110,10 @@ def _pipe_closed() -> int:
 def _gui(args: argparse.Namespace, paths: Paths) -> int:
     from hoister.ui.app import run_gui  # Qt is loaded only for the GUI
 
-    if args.database:
-        # The app chooses its store itself (hoister.ui.context); it learns of the flag
-        # through the variable the flag outranks, set for this process only.
-        from hoister.store.location import ENV_URL
-
-        os.environ[ENV_URL] = args.database
     try:
-        return run_gui(paths, smoke_test=getattr(args, "smoke_test", False))
+        return run_gui(
+            paths, smoke_test=getattr(args, "smoke_test", False), database_flag=args.database
+        )
     except HoisterError as exc:  # the store could not be opened: say so, no window
         print(f"hoister: {redact(str(exc))}", file=sys.stderr)
         return exc.exit_code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
@@ -160,18 +161,23 @@ def _smoke_test_gives_up(error: HoisterError, _team: bool) -> str:
     return QUIT
 
 
-def run_gui(paths: Paths, *, smoke_test: bool = False) -> int:
+def run_gui(paths: Paths, *, smoke_test: bool = False, database_flag: str | None = None) -> int:
     """Open the main window and run the event loop until it closes.
 
     ``smoke_test``: close the window by itself shortly after the loop has started and
-    return 0 only if everything worked (see :class:`SmokeTest`).
+    return 0 only if everything worked (see :class:`SmokeTest`). ``database_flag``:
+    ``--database URL`` from the command line, which outranks every other choice.
     """
     messages = QtMessages()
     messages.install()
     app = create_application()
     smoke = SmokeTest(app) if smoke_test else None
     # Asks, in words, while the store cannot be opened; a smoke test has no one to ask.
-    context = open_context(paths, ask=_smoke_test_gives_up if smoke_test else ask_user)
+    context = open_context(
+        paths,
+        create=functools.partial(AppContext.create, database_flag=database_flag),
+        ask=_smoke_test_gives_up if smoke_test else ask_user,
+    )
     if context is None:
         messages.uninstall()
         return 1
