@@ -39,9 +39,8 @@ from bench.soak import (
 from bench.soakcount import Figures, Target
 from bench.soakhome import STOP_TIMEOUT, CliFailed, HoisterHome
 from hoister.engine.engine import Engine
-from hoister.paths import default_paths
-from hoister.profiles import ProfileStore
 from hoister.store import Database
+from hoister.store.profiles import SharedProfileStore
 
 AGENTS = 3
 #: The agents' lease: a dead agent's work is taken over this long after its last renewal.
@@ -125,10 +124,10 @@ class AppEngine:
     """The desktop app's engine, in this process, on the team database."""
 
     def __init__(self, home: HoisterHome, url: str) -> None:
-        paths = default_paths({"HOISTER_HOME": str(home.root)})
+        database = Database.open(url)
         self.engine = Engine(
-            Database.open(url),
-            ProfileStore(paths.profiles_file),
+            database,
+            SharedProfileStore(database),  # the team's connections, as the app reads them
             lambda _profile: None,
             actor="soak-app@workstation",
         )

@@ -94,3 +94,23 @@ def test_a_lapsed_claim_is_taken_over_once_however_many_engines_try(database: Da
     for thread in threads:
         thread.join(60)
     assert winners == [2]
+
+
+def test_an_engine_leaves_entries_of_registries_it_does_not_know(database: Database) -> None:
+    """A workstation that knows fewer registries than the agents must not claim (and
+    fail) a promotion it cannot make: the entry waits for an engine that can."""
+    with PolicyStore(database) as policies, QueueStore(database, clock=lambda: START) as queue:
+        policy = policies.add(make_policy(1))
+        assert policy.id is not None
+        across = queue.enqueue(
+            QueueEntry(**{**_entry(policy.id, 1).__dict__, "target_profile": "prod"})
+        )
+        within = queue.enqueue(_entry(policy.id, 2))
+        assert across is not None and within is not None
+        lease = timedelta(minutes=5)
+        first = queue.claim_next("ws:1:a:app", START, lease, profiles={"local"})
+        assert first is not None and first.id == within.id
+        assert queue.claim_next("ws:1:a:app", START, lease, profiles={"local"}) is None
+        assert queue.claim_next("ws:1:a:app", START, lease, profiles=set()) is None
+        agent = queue.claim_next("srv:1:b:agent", START, lease, profiles={"local", "prod"})
+        assert agent is not None and agent.id == across.id

@@ -47,6 +47,10 @@ class ClientPool:
         except HoisterError as exc:
             raise HoisterError(f"registry profile '{name}' is not configured: {exc}") from None
 
+    def known(self) -> set[str]:
+        """The names of the registry connections this engine can use now."""
+        return {profile.name for profile in self._profiles.list()}
+
     def forget(self, name: str) -> None:
         """The profile's credential changed: its next request builds a new client (with
         the new password) instead of going on with the old one. Thread-safe."""

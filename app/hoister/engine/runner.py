@@ -107,10 +107,11 @@ class Runner:
     def run_due(self) -> dict[str, int]:
         """Execute every entry that is due now; returns counts by outcome."""
         counts = {"promoted": 0, "skipped": 0, "failed": 0, "retry": 0, "lost": 0}
+        known = self.clients.known()  # entries of registries this engine lacks: left alone
         while not self.cancel.is_set():
             if self.between is not None:
                 self.between()  # the engine's beat: a long queue must not hide it
-            entry = self.queue.claim_next(self.owner, self.clock(), self.lease)
+            entry = self.queue.claim_next(self.owner, self.clock(), self.lease, known)
             if entry is None:
                 break
             counts[self.execute(entry)] += 1

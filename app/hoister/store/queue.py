@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -166,20 +167,32 @@ class QueueStore(ConnectionOwner):
     # -- claims ------------------------------------------------------------------------
 
     def claim_next(
-        self, owner: str, now: datetime, lease: timedelta = DEFAULT_LEASE
+        self,
+        owner: str,
+        now: datetime,
+        lease: timedelta = DEFAULT_LEASE,
+        profiles: Collection[str] | None = None,
     ) -> QueueEntry | None:
         """Claim the oldest due entry: pending and due, or running under a claim that
-        has lapsed (lease expired, or its owner process on this host is gone)."""
+        has lapsed (lease expired, or its owner process on this host is gone).
+
+        ``profiles``: the registry connections this engine has. An entry whose source or
+        target is another one is left to engines that have it, rather than claimed and
+        failed here (on a team, a workstation may know fewer registries than the agents).
+        """
         stamp = to_db_time(now)
+        only, params = _profiles_clause(profiles)
         with transaction(self._conn):
             row = self._conn.execute(
-                "SELECT * FROM queue WHERE (state = 'pending' AND next_attempt_at <= :now)"
-                " OR (state = 'running' AND (lease_until IS NULL OR lease_until <= :now))"
-                " ORDER BY next_attempt_at, id LIMIT 1" + self._skip_locked,
-                {"now": stamp},
+                "SELECT * FROM queue WHERE ((state = 'pending' AND next_attempt_at <= :now)"
+                " OR (state = 'running' AND (lease_until IS NULL OR lease_until <= :now)))"
+                + only
+                + " ORDER BY next_attempt_at, id LIMIT 1"
+                + self._skip_locked,
+                {"now": stamp, **params},
             ).fetchone()
             if row is None:
-                row = self._dead_owners_entry()
+                row = self._dead_owners_entry(only, params)
             if row is not None:
                 return self._take(row, owner, now, lease)
         return None
@@ -191,14 +204,14 @@ class QueueStore(ConnectionOwner):
         SQLite has one writer at a time, so there is nothing to skip."""
         return " FOR UPDATE SKIP LOCKED" if self._conn.shared else ""
 
-    def _dead_owners_entry(self) -> Any:
+    def _dead_owners_entry(self, only: str = "", params: dict[str, str] | None = None) -> Any:
         """A running entry whose owner was a process on this host that is gone: taken
         over at once instead of after its lease (a crashed agent restarted by systemd)."""
         prefix = socket.gethostname() + ":"
         rows = self._conn.execute(
             "SELECT id, owner FROM queue WHERE state = 'running'"
-            " AND substr(owner, 1, :length) = :prefix ORDER BY next_attempt_at, id",
-            {"length": len(prefix), "prefix": prefix},
+            " AND substr(owner, 1, :length) = :prefix" + only + " ORDER BY next_attempt_at, id",
+            {"length": len(prefix), "prefix": prefix, **(params or {})},
         ).fetchall()
         for candidate in rows:
             if not _owner_is_dead_here(candidate["owner"]):
@@ -377,6 +390,18 @@ class QueueStore(ConnectionOwner):
         else:
             rows = self._conn.execute("SELECT * FROM queue WHERE state = ? ORDER BY id", (state,))
         return [_entry(row) for row in rows]
+
+
+def _profiles_clause(profiles: Collection[str] | None) -> tuple[str, dict[str, str]]:
+    """SQL limiting entries to these source and target profiles (none: no limit)."""
+    if profiles is None:
+        return "", {}
+    names = sorted(profiles)
+    if not names:
+        return " AND 1 = 0", {}
+    params = {f"pf{n}": name for n, name in enumerate(names)}
+    marks = ", ".join(f":{key}" for key in params)
+    return f" AND source_profile IN ({marks}) AND target_profile IN ({marks})", params
 
 
 def lease_seconds(lease: timedelta) -> float:
