@@ -264,3 +264,15 @@ def test_an_unknown_revision_is_a_newer_hoister(db_path: Path) -> None:
     with pytest.raises(HoisterError, match=r"newer Hoister \(schema 42\)"):
         Database.open(db_path)
     assert _snapshot(db_path)[0] == before[0]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://bob:s3cret@no-such-host.invalid/team", "postgresql://bob:s3cret@127.0.0.1:1/t"],
+    ids=["unresolvable", "refused"],
+)
+def test_an_unreachable_team_database_is_one_sentence_without_the_password(url: str) -> None:
+    with pytest.raises(HoisterError, match="cannot reach the team database at") as caught:
+        Database.open(url)
+    assert "s3cret" not in str(caught.value)
+    assert "***" in str(caught.value)

@@ -236,9 +236,9 @@ class Database:
             with self._get_engine().connect() as conn:
                 return schema.is_current(conn)
         except sqlalchemy.exc.OperationalError as exc:
-            if _is_connect_failure(exc) or self.path is not None:
-                raise self._open_error(exc) from exc
-            raise
+            # The first contact: whatever fails here (a name that does not resolve, a
+            # refused or timed-out connection, a wrong password) is "cannot open".
+            raise self._open_error(exc) from exc
 
     def schema_version(self) -> int:
         """The version recorded in the database (0 for a new or empty one)."""
@@ -327,7 +327,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _is_connect_failure(exc: sqlalchemy.exc.OperationalError) -> bool:
-    return exc.connection_invalidated or "connection" in str(exc.orig).lower()
+    text = str(exc.orig).lower()
+    words = ("connection", "resolve", "timeout", "refused", "authentication")
+    return exc.connection_invalidated or any(word in text for word in words)
 
 
 def _sqlite_settings(dbapi_connection: Any, _record: Any) -> None:
