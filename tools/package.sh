@@ -50,6 +50,11 @@ check() {
   [ "$out" = "1.0-qa" ] || fail "hoister template printed '$out', expected '1.0-qa'"
   echo "package-check: template renders: $out"
 
+  # A new store: the schema's revisions are read from the bundle (Alembic loads them by path).
+  out=$(HOISTER_HOME=$scratch/cli timeout "$LIMIT" "$BIN" store info) || fail "hoister store info"
+  [[ $out == *"schema"*"5"* ]] || fail "hoister store info printed '$out'"
+  echo "package-check: store created at schema 5"
+
   out=$(QT_QPA_PLATFORM=offscreen HOISTER_HOME=$scratch/gui \
     timeout "$LIMIT" "$BIN" gui --smoke-test) || fail "hoister gui --smoke-test (its messages are above)"
   [[ $out == *"main window shown"* ]] || fail "hoister gui --smoke-test printed '$out'"
