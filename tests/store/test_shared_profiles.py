@@ -108,3 +108,21 @@ def test_writes_tell_listeners(postgres_url: str) -> None:
             store.remove("prod")
             heard = [n.payload for n in listener.notifies(timeout=5, stop_after=3)]
     assert heard == ["profiles", "profiles", "profiles"]
+
+
+def test_a_cached_store_answers_from_memory_until_refreshed(database: Database) -> None:
+    """The app's store: reads never reach the server (the GUI thread paints from them);
+    another machine's change shows after :meth:`refresh`, its own writes at once."""
+    app = SharedProfileStore(database, cached=True)
+    other = SharedProfileStore(database)
+    app.add(Profile(name="local", url="http://localhost:5000"))
+    assert [p.name for p in app.list()] == ["local"]  # its own write, at once
+    other.add(Profile(name="qa", url="https://qa.example.com"))
+    database.close()
+    broken = Database("postgresql://nobody@127.0.0.1:1/none")
+    app.database = broken  # any read that went to a server now would fail
+    assert [p.name for p in app.list()] == ["local"]
+    assert app.get("local").url == "http://localhost:5000"
+    app.database = database
+    app.refresh()
+    assert [p.name for p in app.list()] == ["local", "qa"]

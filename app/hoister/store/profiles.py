@@ -19,6 +19,7 @@ not cross threads.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -60,6 +61,11 @@ class SharedProfileStore(ProfileStore):
 
     A subclass only so that every caller typed for :class:`ProfileStore` (the engine,
     the app) takes it; nothing of the file is used.
+
+    ``cached=True`` (the desktop app): reads are answered from what was last read, so a
+    sidebar painting or a dialog opening never waits on the database server; the cache
+    is filled at start and by :meth:`refresh`, which the app calls off the GUI thread
+    when the team database says connections changed, and after each of its own writes.
     """
 
     def __init__(
@@ -68,17 +74,39 @@ class SharedProfileStore(ProfileStore):
         *,
         author: str | None = None,
         clock: Callable[[], datetime] = now_utc,
+        cached: bool = False,
     ) -> None:
         # No super().__init__(): there is no file.
         self.database = database
         self.author = author or default_author()
         self._clock = clock
+        self._cached = cached
+        self._snapshot: dict[str, Profile] | None = None
+        self._snapshot_lock = threading.Lock()
+        if cached:
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the team's connections again (a database round trip: not on the GUI
+        thread). Without the cache, nothing to do."""
+        if not self._cached:
+            return
+        fresh = self._read()
+        with self._snapshot_lock:
+            self._snapshot = fresh
 
     @property
     def location(self) -> str:
         return self.database.display
 
     def _load(self) -> dict[str, Profile]:
+        if self._cached:
+            with self._snapshot_lock:
+                if self._snapshot is not None:
+                    return dict(self._snapshot)
+        return self._read()
+
+    def _read(self) -> dict[str, Profile]:
         with self.database.connection() as conn:
             rows = conn.execute("SELECT name, data FROM profiles ORDER BY name").fetchall()
         profiles: dict[str, Profile] = {}
@@ -105,12 +133,14 @@ class SharedProfileStore(ProfileStore):
                     "or remove it first"
                 )
             self._write(conn, profile)
+        self.refresh()
 
     def update(self, profile: Profile) -> None:
         with self.database.connection() as conn, transaction(conn, lock=LOCK):
             if not self._exists(conn, profile.name):
                 raise no_such(profile.name)
             self._write(conn, profile)
+        self.refresh()
 
     def remove(self, name: str) -> Profile:
         with self.database.connection() as conn, transaction(conn, lock=LOCK):
@@ -119,6 +149,7 @@ class SharedProfileStore(ProfileStore):
                 raise no_such(name)
             conn.execute("DELETE FROM profiles WHERE name = ?", (name,))
             conn.notify(CHANNEL, "profiles")
+        self.refresh()
         return Profile.from_json(json.loads(row["data"]))
 
     def who_changed(self, name: str) -> tuple[str, str] | None:

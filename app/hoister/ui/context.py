@@ -81,7 +81,10 @@ class AppContext:
             paths, flag=database_flag, settings=settings, secrets=secrets
         )
         profiles: ProfileStore = (
-            SharedProfileStore(database) if database.shared else ProfileStore(paths.profiles_file)
+            # Cached: the sidebar and dialogs read connections on the GUI thread.
+            SharedProfileStore(database, cached=True)
+            if database.shared
+            else ProfileStore(paths.profiles_file)
         )
         return cls(
             paths=paths,

@@ -17,15 +17,20 @@ On SQLite the listener does nothing and the views' timers cover the one machine.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from hoister.errors import HoisterError
 from hoister.store import Database
 from hoister.store.listen import ChangeListener
+from hoister.store.profiles import SharedProfileStore
 
 if TYPE_CHECKING:
     from hoister.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 #: How long payloads are gathered before the views read again (one read per burst).
 COALESCE_MS = 250
@@ -46,7 +51,18 @@ class StoreChanges(QObject):
         self._timer.setInterval(COALESCE_MS)
         self._timer.timeout.connect(self._apply)
         self.heard.connect(self._heard)
-        self.listener = ChangeListener(database, self.heard.emit)
+        self.listener = ChangeListener(database, self._on_listener_thread)
+
+    def _on_listener_thread(self, payload: str) -> None:
+        """Read changed connections again here, off the GUI thread, before the sidebar
+        (which reads them from the cache) is told."""
+        profiles = self.window.ctx.profiles
+        if payload == "profiles" and isinstance(profiles, SharedProfileStore):
+            try:
+                profiles.refresh()
+            except HoisterError as exc:
+                log.warning("the team's connections could not be read again: %s", exc)
+        self.heard.emit(payload)
 
     def start(self) -> None:
         self.listener.start()
