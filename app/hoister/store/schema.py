@@ -44,7 +44,6 @@ TABLES: Final = (
     "policy_baselines",
     "undecided",
     "profiles",
-    "team_settings",
     "engines",
 )
 

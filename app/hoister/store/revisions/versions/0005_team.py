@@ -8,7 +8,6 @@ Create Date: 2026-12-02
   from and is refused when someone saved a newer one (``updated_by`` says who).
 - ``profiles`` holds registry connections shared through a team database: where and
   as whom, never a password (each machine keeps that in its keyring or environment).
-- ``team_settings``: settings that belong to the team rather than one workstation.
 - ``engines``: every engine (agent, desktop app, CLI) that works on this store, with a
   heartbeat, so an app can tell that team agents are promoting and metrics can be
   labelled by agent. ``history.agent`` names the engine that wrote the row.
@@ -40,13 +39,6 @@ def upgrade() -> None:
         "profiles",
         sa.Column("name", sa.Text, primary_key=True),
         sa.Column("data", sa.Text, nullable=False),  # JSON: url, username, TLS; no secret
-        sa.Column("updated_at", sa.Text, nullable=False),
-        sa.Column("updated_by", sa.Text, nullable=False, server_default=sa.text("''")),
-    )
-    op.create_table(
-        "team_settings",
-        sa.Column("key", sa.Text, primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),  # JSON
         sa.Column("updated_at", sa.Text, nullable=False),
         sa.Column("updated_by", sa.Text, nullable=False, server_default=sa.text("''")),
     )
