@@ -3,6 +3,8 @@ and every cell's whole text is in its tooltip."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -25,7 +27,8 @@ def test_history_fits_a_small_window_and_keeps_whole_texts_in_tooltips(
     [policy] = store_policies(ctx, seed_policy(name="Stable builds of the website to QA"))
     history = HistoryStore(ctx.database)
     try:
-        history.add(history_row(policy, "failed", REASON, "1.1-stable-with-a-long-suffix"))
+        row = history_row(policy, "failed", REASON, "1.1-stable-with-a-long-suffix")
+        history.add(dataclasses.replace(row, agent="agent@build-01:4242", actor="hoister-agent"))
     finally:
         history.close()
     window = open_window(qtbot, ctx)  # 1024x700
@@ -35,6 +38,7 @@ def test_history_fits_a_small_window_and_keeps_whole_texts_in_tooltips(
     qtbot.waitUntil(lambda: view.proxy.rowCount() == 1, timeout=10_000)
     header = view.table.horizontalHeader()
     qtbot.waitUntil(lambda: header.isSectionHidden(HistoryModel.DIGEST))
+    assert header.isSectionHidden(HistoryModel.BY)  # who did it gives way first
     for column in (HistoryModel.TIME, HistoryModel.RESULT, HistoryModel.REASON):
         assert not header.isSectionHidden(column), HistoryModel.HEADERS[column]
     assert not view.table.horizontalScrollBar().isVisible()
@@ -48,6 +52,9 @@ def test_history_fits_a_small_window_and_keeps_whole_texts_in_tooltips(
     assert tip(HistoryModel.TARGET) == "qa/website:1.1-stable-with-a-long-suffix"
     assert tip(HistoryModel.DIGEST) == "sha256:" + "ab" * 32
 
+    assert tip(HistoryModel.BY) == "agent@build-01:4242"  # the engine that wrote the row
+
     window.resize(1600, 1000)  # room for every column again
     qtbot.waitUntil(lambda: not header.isSectionHidden(HistoryModel.DIGEST))
+    assert not header.isSectionHidden(HistoryModel.BY)
     assert not view.table.horizontalScrollBar().isVisible()

@@ -16,7 +16,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class HistoryModel(QAbstractTableModel):
-    TIME, RESULT, POLICY, SOURCE, TARGET, DIGEST, DURATION, MOVED, REASON = range(9)
+    TIME, RESULT, POLICY, SOURCE, TARGET, DIGEST, DURATION, MOVED, BY, REASON = range(10)
     HEADERS = (
         "Time",
         "Result",
@@ -26,6 +26,7 @@ class HistoryModel(QAbstractTableModel):
         "Digest",
         "Duration",
         "Moved",
+        "By",
         "Reason",
     )
 
@@ -105,6 +106,10 @@ class HistoryModel(QAbstractTableModel):
             return f"{row.duration_ms / 1000:.1f} s" if row.outcome == "promoted" else ""
         if column == self.MOVED:
             return human_size(row.bytes_moved) if row.outcome == "promoted" else ""
+        if column == self.BY:
+            # The engine that wrote the row (``agent@build-01:4242``): on a team database,
+            # which agent or workstation did it. Older rows name only who started them.
+            return row.agent or row.actor
         return row.reason
 
     def _sort_key(self, row: HistoryRow, column: int) -> Any:

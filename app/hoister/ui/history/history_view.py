@@ -103,7 +103,8 @@ class HistoryView(QWidget):
 
     def _columns(self) -> list[Column]:
         """When, what happened, from where to where and why always show (tooltips hold
-        the whole text); policy, digest, size and duration give way on a narrow window."""
+        the whole text); who did it, digest, duration, size and policy give way, in that
+        order, on a narrow window."""
 
         def width(sample: str) -> int:
             return self.fontMetrics().horizontalAdvance(sample) + 12  # the cell's margins
@@ -112,12 +113,13 @@ class HistoryView(QWidget):
         return [
             Column(m.TIME, width("2026-12-31 23:59:59"), width("2026-12-31 23:59:59")),
             Column(m.RESULT, width("promoted"), width("promoted")),
-            Column(m.POLICY, width("Stable builds to QA"), width("Stable…"), drop=4),
+            Column(m.POLICY, width("Stable builds to QA"), width("Stable…"), drop=5),
             Column(m.SOURCE, width("dev/website:1.4-stable"), width("dev/web…"), grow=1),
             Column(m.TARGET, width("qa/website:20261231-235959"), width("qa/web…"), grow=1),
-            Column(m.DIGEST, width("sha256:0123456789ab"), width("sha256:0123456789ab"), drop=1),
-            Column(m.DURATION, width("999.9 s"), width("999.9 s"), drop=2),
-            Column(m.MOVED, width("999.9 MiB"), width("999.9 MiB"), drop=3),
+            Column(m.DIGEST, width("sha256:0123456789ab"), width("sha256:0123456789ab"), drop=2),
+            Column(m.DURATION, width("999.9 s"), width("999.9 s"), drop=3),
+            Column(m.MOVED, width("999.9 MiB"), width("999.9 MiB"), drop=4),
+            Column(m.BY, width("agent@build-01:42424"), width("agent@…"), drop=1),
             Column(m.REASON, width("the policy skips existing tags"), width("reason…"), grow=2),
         ]
 
