@@ -15,7 +15,7 @@ import queue
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from hoister.engine.watcher import Candidate
 from hoister.policies import Policy, Rule, check_policy
 from hoister.profiles import Profile, ProfileStore
 from hoister.store import Database, PolicyStore
-from hoister.store.engines import BEAT_EVERY, EngineRegistry, EngineRow
+from hoister.store.engines import BEAT_EVERY, FORGET_AFTER, EngineRegistry, EngineRow
 from hoister.store.history import HistoryStore
 from hoister.store.queue import QueueStore
 from tests.engine.harness import Clock, EngineHarness, Recorder, quick_retries
@@ -241,3 +241,22 @@ def test_an_engine_not_promoting_neither_polls_nor_claims(
     finally:
         engine.stop()
         thread.join(30)
+
+
+def test_an_engine_starting_forgets_engines_gone_for_a_week(
+    database: Database, tmp_path: Path
+) -> None:
+    """Every start is a new row; the table keeps the team, not every restart since."""
+    now = datetime.now(UTC)
+    with EngineRegistry(database, lambda: now - FORGET_AFTER - timedelta(hours=1)) as old:
+        old.register("gone-host:1:aaaa:hoister-agent@gone", "agent")
+    with EngineRegistry(database, lambda: now - timedelta(days=1)) as recent:
+        recent.register("away-host:2:bbbb:hoister-agent@away", "agent")
+    engine = _engine(database, tmp_path, clock=Clock(now), actor="hoister-agent@build-01")
+    try:
+        assert engine.register()
+        with database.connection() as conn:
+            ids = {row[0] for row in conn.execute("SELECT id FROM engines")}
+        assert ids == {"away-host:2:bbbb:hoister-agent@away", engine.owner}
+    finally:
+        engine.close()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from hoister.store import Database
-from hoister.store.engines import BEAT_EVERY, EngineRegistry
+from hoister.store.engines import BEAT_EVERY, FORGET_AFTER, EngineRegistry
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,11 @@ class Presence:
         self._registered = False
         self._next = self.clock() + BEAT_EVERY
         try:
-            self._store().register(self.owner, self.kind, promoting=self.promoting())
+            store = self._store()
+            store.register(self.owner, self.kind, promoting=self.promoting())
+            # Every start is a new row (a new owner id): rows of engines gone for
+            # FORGET_AFTER go, so the table stays the size of the team, not its history.
+            store.forget_older_than(FORGET_AFTER)
         except Exception:
             log.warning("could not register this engine in the store; retrying", exc_info=True)
             self._drop()

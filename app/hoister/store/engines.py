@@ -25,6 +25,8 @@ SEEN_WITHIN = timedelta(seconds=90)
 #: How often a running engine beats (well inside :data:`SEEN_WITHIN`).
 BEAT_EVERY = timedelta(seconds=20)
 KINDS = ("agent", "app", "cli")
+#: Rows of engines not seen for this long are dropped when another engine starts.
+FORGET_AFTER = timedelta(days=7)
 
 
 @dataclass(frozen=True)
