@@ -40,6 +40,7 @@ from hoister.engine.engine import Engine
 from hoister.paths import default_paths
 from hoister.profiles import ProfileStore
 from hoister.store import Database
+from hoister.store.profiles import SharedProfileStore
 
 SOURCE = "dev/app"
 SAME_TARGET = "qa/app"
@@ -323,15 +324,19 @@ class Restarter:
 
 class AppEngine:
     """The desktop app's engine: the same :class:`Engine` the app's controller runs on a
-    thread of its own, here in this process, sharing the agents' ``HOISTER_HOME``."""
+    thread of its own, here in this process, sharing the agents' ``HOISTER_HOME`` — or,
+    given ``database_url``, their team database and its shared connections."""
 
-    def __init__(self, home: HoisterHome) -> None:
+    def __init__(self, home: HoisterHome, database_url: str | None = None) -> None:
         paths = default_paths({"HOISTER_HOME": str(home.root)})
+        database = Database.open(database_url or paths.database)
+        profiles = (
+            SharedProfileStore(database)  # the team's connections, as the app reads them
+            if database.shared
+            else ProfileStore(paths.profiles_file)
+        )
         self.engine = Engine(
-            Database.open(paths.database),
-            ProfileStore(paths.profiles_file),
-            lambda _profile: None,
-            actor="soak-app@workstation",
+            database, profiles, lambda _profile: None, actor="soak-app@workstation"
         )
         self._thread = threading.Thread(
             target=self.engine.run_forever, args=(1.0,), name="soak-app-engine", daemon=True

@@ -29,6 +29,7 @@ from bench.soak import (
     SAME_TARGET,
     SOURCE,
     TEMPLATE,
+    AppEngine,
     Pusher,
     Run,
     SoakSettings,
@@ -38,9 +39,6 @@ from bench.soak import (
 )
 from bench.soakcount import Figures, Target
 from bench.soakhome import STOP_TIMEOUT, CliFailed, HoisterHome
-from hoister.engine.engine import Engine
-from hoister.store import Database
-from hoister.store.profiles import SharedProfileStore
 
 AGENTS = 3
 #: The agents' lease: a dead agent's work is taken over this long after its last renewal.
@@ -120,34 +118,6 @@ class Agents:
         return [process for _, _, process in self.running]
 
 
-class AppEngine:
-    """The desktop app's engine, in this process, on the team database."""
-
-    def __init__(self, home: HoisterHome, url: str) -> None:
-        database = Database.open(url)
-        self.engine = Engine(
-            database,
-            SharedProfileStore(database),  # the team's connections, as the app reads them
-            lambda _profile: None,
-            actor="soak-app@workstation",
-        )
-        self._thread = threading.Thread(
-            target=self.engine.run_forever, args=(1.0,), name="team-app-engine", daemon=True
-        )
-
-    def start(self) -> AppEngine:
-        self._thread.start()
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def stop(self) -> None:
-        self.engine.stop()
-        self._thread.join(STOP_TIMEOUT)
-
-
 def _add_profiles(homes: list[HoisterHome], urls: dict[str, str]) -> None:
     """Every home knows both registries (a connection shared through the database is
     already there for the second home: then ``profile add`` says so, and that is fine)."""
@@ -175,7 +145,7 @@ def team_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures]:
         cross = desk.add_policy("one", SOURCE, CROSS_TARGET, TEMPLATE, target_profile="two")
         run = Run(desk, one.url)
         baseline(run)
-        app = AppEngine(desk, url).start()
+        app = AppEngine(desk, database_url=url).start()
         workspace.callback(app.stop)
         agents = Agents(homes[1:], rng)
         takeovers = Takeovers()

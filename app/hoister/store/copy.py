@@ -34,11 +34,13 @@ from hoister.errors import HoisterError
 from hoister.policies.model import Policy
 from hoister.profiles import Profile
 from hoister.store.db import Database, transaction
+from hoister.store.policies import LOCK as POLICIES_LOCK
 from hoister.store.policies import PolicyCheck
 from hoister.store.policy_rows import INSERT_SQL, policy_from_row, policy_to_row
+from hoister.store.profiles import LOCK as PROFILES_LOCK
 from hoister.store.profiles import profile_data
 from hoister.store.schema import LATEST_VERSION
-from hoister.store.sql import Connection, lock_key
+from hoister.store.sql import Connection
 from hoister.store.times import now_utc, to_db_time
 
 #: What makes two history rows one event.
@@ -152,9 +154,8 @@ def copy_store(
     if dry_run and target.schema_version() < LATEST_VERSION:
         _not_migrated(target)  # an empty database: everything would be new
         return _plan(_Target({}, [], set()), mine, policies, history, report, check)[0]
-    with target.connection() as conn, transaction(conn, lock="policies"):
-        if conn.shared:  # the profiles lock too: the lock order is policies, profiles
-            conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key("profiles")})
+    # Both locks, in the one order every writer uses: policies, then profiles.
+    with target.connection() as conn, transaction(conn, lock=(POLICIES_LOCK, PROFILES_LOCK)):
         _, new_profiles, new_policies, new_history = _plan(
             _read_target(conn), mine, policies, history, report, check
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,7 +40,7 @@ POOL_OVERFLOW = 32
 
 
 @contextlib.contextmanager
-def transaction(conn: Connection, lock: str | None = None) -> Iterator[Connection]:
+def transaction(conn: Connection, lock: str | Sequence[str] | None = None) -> Iterator[Connection]:
     """Run the block as one write transaction: all of it is stored, or none of it.
 
     See :meth:`hoister.store.sql.Connection.transaction` for what each backend does.
@@ -131,7 +131,7 @@ class Database:
             conn.close()
 
     def transaction(
-        self, conn: Connection, lock: str | None = None
+        self, conn: Connection, lock: str | Sequence[str] | None = None
     ) -> contextlib.AbstractContextManager[Connection]:
         """Same as the module-level :func:`transaction`, for callers holding the database."""
         return transaction(conn, lock)

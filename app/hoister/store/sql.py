@@ -153,15 +153,21 @@ class Connection:
             )
 
     @contextlib.contextmanager
-    def transaction(self, lock: str | None = None) -> Iterator[Connection]:
-        """All of the block is stored, or none of it (see the module's docstring)."""
+    def transaction(self, lock: str | Sequence[str] | None = None) -> Iterator[Connection]:
+        """All of the block is stored, or none of it (see the module's docstring).
+
+        ``lock``: one named lock, or several taken in the order given (every writer that
+        takes more than one must name them in the same order).
+        """
         if self.in_transaction:
             raise RuntimeError("transactions do not nest")
         self.driver_sql("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
         self.in_transaction = True
         try:
-            if lock is not None and self.shared:
-                self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(lock)})
+            names = () if lock is None else (lock,) if isinstance(lock, str) else lock
+            if self.shared:
+                for name in names:
+                    self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(name)})
             yield self
         except BaseException:
             self._end("ROLLBACK")
