@@ -38,7 +38,7 @@ from bench.soak import (
     drain,
 )
 from bench.soakcount import Figures, Target
-from bench.soakhome import STOP_TIMEOUT, CliFailed, HoisterHome
+from bench.soakhome import STOP_TIMEOUT, HoisterHome
 
 AGENTS = 3
 #: The agents' lease: a dead agent's work is taken over this long after its last renewal.
@@ -118,18 +118,6 @@ class Agents:
         return [process for _, _, process in self.running]
 
 
-def _add_profiles(homes: list[HoisterHome], urls: dict[str, str]) -> None:
-    """Every home knows both registries (a connection shared through the database is
-    already there for the second home: then ``profile add`` says so, and that is fine)."""
-    for home in homes:
-        for name, url in urls.items():
-            try:
-                home.add_profile(name, url)
-            except CliFailed as exc:
-                if "exists" not in str(exc) and "already" not in str(exc):
-                    raise
-
-
 def team_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures]:
     with Workspace() as workspace, PostgresServer() as server:
         url = server.url(server.create_database())
@@ -139,8 +127,9 @@ def team_scenario(settings: SoakSettings, rng: random.Random) -> list[Figures]:
         ]
         for home in homes:
             workspace.callback(home.close)
-        _add_profiles(homes, {"one": one.url, "two": two.url})
         desk = homes[0]
+        for name, registry_url in (("one", one.url), ("two", two.url)):
+            desk.add_profile(name, registry_url)  # every home's: a connection of the team
         same = desk.add_policy("one", SOURCE, SAME_TARGET, TEMPLATE)
         cross = desk.add_policy("one", SOURCE, CROSS_TARGET, TEMPLATE, target_profile="two")
         run = Run(desk, one.url)
