@@ -107,7 +107,10 @@ class Runner:
     def run_due(self) -> dict[str, int]:
         """Execute every entry that is due now; returns counts by outcome."""
         counts = {"promoted": 0, "skipped": 0, "failed": 0, "retry": 0, "lost": 0}
-        known = self.clients.known()  # entries of registries this engine lacks: left alone
+        # On a team database, entries of registries this engine lacks are left to the
+        # engines that have them. Alone, there is no one to leave them to: they run and
+        # fail visibly ("not configured"), to be retried once the connection is back.
+        known = self.clients.known() if self.queue.shared else None
         while not self.cancel.is_set():
             if self.between is not None:
                 self.between()  # the engine's beat: a long queue must not hide it

@@ -198,6 +198,11 @@ class QueueStore(ConnectionOwner):
         return None
 
     @property
+    def shared(self) -> bool:
+        """True on a team's server database, where other machines claim entries too."""
+        return self._conn.shared
+
+    @property
     def _skip_locked(self) -> str:
         """On a server database, rows another engine is claiming right now are passed
         over rather than waited for: several engines claim different entries at once.
