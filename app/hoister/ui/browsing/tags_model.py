@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -118,8 +119,10 @@ class TagRow:
     badges: tuple[str, ...] = field(default=())
     source: str = ""  # the repository it was promoted from ("" when not promoted)
     provenance_tip: str = ""  # the whole promotion in words, for the tooltip
-    #: (column, sort value) until the row changes: see :class:`RowOrder`.
-    sort_cache: tuple[int, object] | None = field(default=None, repr=False, compare=False)
+    #: The row's key in the current order until the row changes: see :class:`RowOrder`.
+    sort_cache: tuple[tuple[int, bool], tuple[Any, ...]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def digest(self) -> str | None:
