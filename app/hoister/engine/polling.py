@@ -85,6 +85,7 @@ class Poller:
             tally.candidates += found
             tally.enqueued += enqueued
         tally.enqueued += self.revisit_undecided()
+        self.watcher.end_cycle()
         tally.problems = [p for p in tally.problems if p]
         return tally
 

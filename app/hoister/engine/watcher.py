@@ -2,22 +2,25 @@
 
 Polling is the baseline trigger (a desktop is rarely reachable by a registry's
 notifications). It stays cheap by asking for the digest only of tags that some policy's
-tag rules could accept, with a few requests in flight per registry. The first sight of
-a repository records what is there instead of promoting it.
+tag rules could accept, with a few requests in flight per registry: a new tag at once
+(its manifest read whole, so the promotion that follows need not read it again), a
+known one only within the cycle's re-read budget (:mod:`hoister.engine.rechecks`).
+The first sight of a repository records what is there instead of promoting it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hoister.engine.rechecks import RecheckPlan
 from hoister.engine.tags import is_internal_tag
 from hoister.facts import ImageFacts
 from hoister.policies import CompiledPolicy, Outcome
-from hoister.registry import NotFound, RegistryClient
+from hoister.registry import NotFound, ProtocolError, RegistryClient
 from hoister.store.watch import UNRESOLVED, WatchStore
 
 log = logging.getLogger(__name__)
@@ -66,9 +69,19 @@ class PollResult:
 
 
 class Watcher:
-    def __init__(self, watch: WatchStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        watch: WatchStore,
+        clock: Callable[[], datetime],
+        rechecks: RecheckPlan | None = None,
+    ) -> None:
         self.watch = watch
         self.clock = clock
+        self.rechecks = rechecks or RecheckPlan()
+
+    def end_cycle(self) -> None:
+        """A poll of every watched repository is over: size the next re-read budget."""
+        self.rechecks.end_cycle()
 
     def poll(
         self,
@@ -88,7 +101,11 @@ class Watcher:
         first = not self.watch.is_baselined(profile, repository)
         everyone = [*policies, *fresh_policies]
         relevant = [t for t in tags if any(could_match(p, repository, t) for p in everyone)]
-        digests = self._resolve(client, repository, relevant)
+        digests = self._resolve(
+            client,
+            repository,
+            *self._to_read(profile, repository, relevant, known, first, fresh_policies),
+        )
         seen: dict[str, str] = {t: UNRESOLVED for t in tags if t not in known and t not in digests}
         candidates = []
         for tag, digest in digests.items():
@@ -134,22 +151,54 @@ class Watcher:
             removed=tuple(sorted(gone)),
         )
 
+    def _to_read(
+        self,
+        profile: str,
+        repository: str,
+        relevant: list[str],
+        known: dict[str, str],
+        first: bool,
+        fresh_policies: Sequence[CompiledPolicy],
+    ) -> tuple[list[str], set[str]]:
+        """``(tags whose digest to read, those of them to read whole)``.
+
+        Everything on a baseline and for a policy seeing existing tags for the first
+        time; otherwise tags new since the last poll (read whole: they are what gets
+        promoted) and the known tags the re-read budget picks.
+        """
+        key = (profile, repository)
+        if first or fresh_policies:
+            self.rechecks.read_all(key, relevant)
+            return relevant, set()
+        new = [t for t in relevant if known.get(t, UNRESOLVED) == UNRESOLVED]
+        old = self.rechecks.choose(key, relevant, set(new))
+        return [*new, *old], {t for t in new if t not in known}
+
     def _resolve(
         self,
         client: RegistryClient,
         repository: str,
         tags: list[str],
+        whole: Collection[str] = (),
     ) -> dict[str, str]:
-        """Current digests of ``tags`` (a tag deleted meanwhile is left out)."""
+        """Current digests of ``tags`` (a tag deleted meanwhile is left out); those in
+        ``whole`` by reading the manifest, which the client keeps for the promotion."""
 
-        def head(tag: str) -> tuple[str, str | None]:
+        def read(tag: str) -> tuple[str, str | None]:
+            if tag in whole:
+                try:
+                    return tag, client.get_manifest(repository, tag).digest
+                except NotFound:
+                    return tag, None
+                except ProtocolError:
+                    pass  # a body Hoister cannot parse still has a digest to watch
             descriptor = client.head_manifest(repository, tag)
             return tag, descriptor.digest if descriptor else None
 
         if not tags:
             return {}
         with ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="hoister-poll") as pool:
-            results = list(pool.map(head, tags))
+            results = list(pool.map(read, tags))
         return {tag: digest for tag, digest in results if digest is not None}
 
     def note_pushed(self, profile: str, repository: str, tag: str, digest: str) -> None:
