@@ -59,6 +59,9 @@ def test_run_once_promotes_and_history_shows_it(cli, registry: RegistryServer) -
     assert rows[0]["source_digest"] == image.digest
     code, out, _ = cli("history")
     assert "dev/website:1.1-stable -> qa/website:1.1-stable-qa" in out
+    header, promoted = out.splitlines()[:2]
+    assert "BY" in header.split()
+    assert rows[0]["agent"] and rows[0]["agent"] in promoted.split()  # the engine that ran it
 
 
 def test_policy_test_is_a_dry_run(cli, registry: RegistryServer) -> None:  # type: ignore[no-untyped-def]

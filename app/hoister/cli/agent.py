@@ -228,7 +228,7 @@ def show_history(args: argparse.Namespace, ctx: Context) -> int:
         print("no promotions yet", file=sys.stderr)
         return 0
     print_table(
-        ("TIME", "RESULT", "POLICY", "PROMOTION", "DIGEST", "MOVED", "REASON"),
+        ("TIME", "RESULT", "POLICY", "PROMOTION", "DIGEST", "MOVED", "BY", "REASON"),
         [
             (
                 row.finished_at.isoformat(timespec="seconds"),
@@ -237,6 +237,7 @@ def show_history(args: argparse.Namespace, ctx: Context) -> int:
                 _describe(row),
                 (row.source_digest or "-")[:19],
                 human_size(row.bytes_moved) if row.outcome == "promoted" else "-",
+                row.agent or "-",  # which engine wrote it: on a team, one of several
                 row.reason or "-",
             )
             for row in rows
