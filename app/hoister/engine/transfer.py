@@ -1,0 +1,313 @@
+"""Stream one blob from one registry to another: download and upload at once, memory
+bounded, resumed where the upload session allows it, verified end to end.
+
+The upload body *is* the download: each part of the upload is an iterator that pulls
+``PIECE_SIZE`` reads from the source GET as the socket takes them, so the first bytes
+reach the target while the rest are still arriving, for a blob of any size. A blob that
+fits in one part goes up as POST + one streamed PUT; a larger one as PATCHes of
+``part_size`` (each with ``Content-Length`` and ``Content-Range``) and a closing PUT.
+Parts bound what a break costs, not memory: at most a few pieces are held per blob,
+whatever the part or blob size.
+
+When an upload breaks, the session is asked where it stands (GET of its Location,
+``Range: 0-N``) and the copy carries on from byte N+1 with a ranged download of the
+source (``Range: bytes=B-``). Hoister's hash must cover the whole blob, so the hash state
+is kept at every byte the registry acknowledged (a ``sha256`` copy per part, a few
+hundred bytes each): a resume takes the state at the last acknowledged boundary B at or
+below N, hashes bytes B..N of the ranged download without sending them, and sends from
+N on. Where the session cannot tell (distribution cancels one that received part of a
+body; a registry without the status GET), a fresh session starts from byte 0, as a
+restart always did. The last bytes of the blob are released only after the hash of
+everything read matched the digest, so a registry never completes a blob from a source
+that lied; the registry checks its own bytes against the digest on the closing PUT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import httpx
+
+from hoister.registry import DigestMismatch, ProtocolError, RegistryError, Unreachable
+from hoister.registry.auth import repository_scope
+from hoister.registry.upload import BodySpent, OnceBody, restart_helps
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+    from hoister.registry import Descriptor, RegistryClient
+
+log = logging.getLogger(__name__)
+
+#: The size of one read from the download and so of one write to the upload. Memory per
+#: blob in flight is a small multiple of it (see :class:`_Pieces`), independent of sizes.
+PIECE_SIZE = 64 * 1024
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
+
+
+def stream_blob(
+    source: RegistryClient,
+    from_repository: str,
+    target: RegistryClient,
+    to_repository: str,
+    blob: Descriptor,
+    *,
+    part_size: int,
+    check_cancel: Callable[[], None],
+    progress: Callable[[int], None],
+) -> int:
+    """Copy ``blob`` across registries; return the bytes the target now holds of it."""
+    copy = _Transfer(source, from_repository, target, to_repository, blob, part_size)
+    return copy.run(check_cancel, progress)
+
+
+class _Pieces:
+    """The source's body as exact byte counts, read ``PIECE_SIZE`` at a time.
+
+    Holds at most one piece left over from a split plus what httpx buffers for one read,
+    so a blob of any size costs a few pieces of memory.
+    """
+
+    def __init__(self, response: httpx.Response, host: str, digest: str) -> None:
+        self._iterator = response.iter_bytes(PIECE_SIZE)
+        self._rest = b""
+        self._host = host
+        self._digest = digest
+
+    def _next(self) -> bytes | None:
+        try:
+            return next(self._iterator, None)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise Unreachable(
+                f"the download of blob {self._digest} from {self._host} was cut off: {exc}",
+                host=self._host,
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ProtocolError(
+                f"the download of blob {self._digest} from {self._host} broke: {exc}",
+                host=self._host,
+            ) from exc
+
+    def take(self, count: int) -> Iterator[bytes]:
+        """Exactly ``count`` bytes, in pieces; a source that ends sooner is an error."""
+        while count > 0:
+            piece = self._rest or self._next()
+            self._rest = b""
+            if not piece:
+                raise DigestMismatch(
+                    f"blob {self._digest} from {self._host} ended before its declared size; "
+                    "it was cut short",
+                    host=self._host,
+                )
+            if len(piece) > count:
+                piece, self._rest = piece[:count], piece[count:]
+            count -= len(piece)
+            yield piece
+
+    def at_end(self) -> bool:
+        if self._rest:
+            return False
+        while (piece := self._next()) is not None:
+            if piece:
+                self._rest = piece
+                return False
+        return True
+
+
+class _Transfer:
+    """One blob's copy: its upload session, and the hash state at acknowledged offsets."""
+
+    def __init__(
+        self,
+        source: RegistryClient,
+        from_repository: str,
+        target: RegistryClient,
+        to_repository: str,
+        blob: Descriptor,
+        part_size: int,
+    ) -> None:
+        self.source, self.from_repo = source, from_repository
+        self.target, self.to_repo = target, to_repository
+        self.blob = blob
+        self.part_size = max(1, part_size)
+        self.location: str | None = None
+        self.hashes: dict[int, _Hash] = {0: hashlib.sha256()}
+
+    def run(self, check_cancel: Callable[[], None], progress: Callable[[int], None]) -> int:
+        retry = self.target.session.retry
+        failures = 0
+        offset = 0
+        while True:
+            try:
+                if self.location is None:
+                    self.location = self.target.start_upload(self.to_repo, self.blob.digest)
+                    offset = 0
+                self._send_from(offset, check_cancel, progress)
+                return self.blob.size
+            except BaseException as exc:
+                failures += 1
+                if not _worth_resuming(exc) or failures >= retry.attempts:
+                    self._abandon()
+                    if isinstance(exc, BodySpent):
+                        raise Unreachable(
+                            f"the upload of {self.blob.digest} to {self.target.host} kept "
+                            f"breaking off; gave up after {failures} attempts",
+                            host=self.target.host,
+                        ) from exc
+                    raise
+                if not isinstance(exc, BodySpent):  # the session has waited already
+                    self.target.session.sleep(retry.delay(failures - 1))
+                offset = self._where_it_stands()
+                log.info(
+                    "upload of %s to %s broke (%s); going on from byte %d",
+                    self.blob.digest,
+                    self.target.host,
+                    exc,
+                    offset,
+                )
+
+    def _where_it_stands(self) -> int:
+        """The offset to go on from; 0 (and a fresh session) when the session cannot say."""
+        if self.location is None:
+            return 0
+        try:
+            status = self.target.upload_offset(self.to_repo, self.location)
+        except RegistryError:
+            status = None
+        if status is None or status[0] > self.blob.size:
+            self._abandon()
+            return 0
+        offset, self.location = status
+        return offset
+
+    def _abandon(self) -> None:
+        if self.location is not None:
+            self.target.cancel_upload_session(self.to_repo, self.location)
+            self.location = None
+
+    def _send_from(
+        self, offset: int, check_cancel: Callable[[], None], progress: Callable[[int], None]
+    ) -> None:
+        base = max(known for known in self.hashes if known <= offset)
+        if base == self.blob.size:  # every byte acknowledged and hashed; only the PUT is left
+            self._check(self.hashes[base])
+            self._send(b"", base, 0, self.blob.digest)
+            return
+        response, start = self._download(base)
+        try:
+            hasher = (self.hashes[base] if start == base else self.hashes[0]).copy()
+            pieces = _Pieces(response, self.source.host, self.blob.digest)
+            for piece in pieces.take(offset - start):  # already in the target: hash only
+                hasher.update(piece)
+            size = self.blob.size
+            if offset == 0 and size <= self.part_size:
+                body = self._body(pieces, hasher, 0, size, check_cancel)
+                self._send(body, 0, size, self.blob.digest)
+                progress(size)
+                return
+            position = offset
+            while position < size:
+                length = min(self.part_size, size - position)
+                body = self._body(pieces, hasher, position, length, check_cancel)
+                self.location = self._send(body, position, length, None)
+                position += length
+                self.hashes[position] = hasher.copy()
+                progress(position)
+            if size == offset:  # resumed with every byte there: verify what was read
+                self._verify(pieces, hasher)
+            self._send(b"", position, 0, self.blob.digest)
+        finally:
+            response.close()
+
+    def _send(self, body: bytes | OnceBody, start: int, length: int, digest: str | None) -> str:
+        assert self.location is not None
+        return self.target.send_part(self.to_repo, self.location, body, start, length, digest)
+
+    def _body(
+        self,
+        pieces: _Pieces,
+        hasher: _Hash,
+        position: int,
+        length: int,
+        check_cancel: Callable[[], None],
+    ) -> OnceBody:
+        """The part at ``position`` as the download delivers it; the blob's last piece
+        waits until everything read hashes to the digest."""
+
+        def chunks() -> Iterator[bytes]:
+            left = length
+            for piece in pieces.take(length):
+                check_cancel()
+                hasher.update(piece)
+                left -= len(piece)
+                if left == 0 and position + length == self.blob.size:
+                    self._verify(pieces, hasher)
+                yield piece
+            if length == 0 and position == self.blob.size:
+                self._verify(pieces, hasher)
+
+        return OnceBody(chunks())
+
+    def _verify(self, pieces: _Pieces, hasher: _Hash) -> None:
+        host, digest = self.source.host, self.blob.digest
+        if not pieces.at_end():
+            raise DigestMismatch(
+                f"blob {digest} from {host} is longer than the {self.blob.size} bytes its "
+                "manifest declares",
+                host=host,
+            )
+        self._check(hasher)
+
+    def _check(self, hasher: _Hash) -> None:
+        host, digest = self.source.host, self.blob.digest
+        actual = "sha256:" + hasher.hexdigest()
+        if actual != digest:
+            raise DigestMismatch(
+                f"blob {digest} from {host} hashes to {actual}; it is corrupt or was cut short",
+                host=host,
+            )
+
+    def _download(self, start: int) -> tuple[httpx.Response, int]:
+        """The source blob from ``start`` (a ranged GET); the offset the answer starts at.
+
+        A registry that ignores ``Range`` answers 200 with the whole blob: that is read
+        from 0 (hashing the bytes before ``start`` again), not refused.
+        """
+        digest = self.blob.digest
+        response = self.source.session.send(
+            "GET",
+            f"/v2/{self.from_repo}/blobs/{digest}",
+            scopes=[repository_scope(self.from_repo, "pull")],
+            what=f"reading blob {digest} of {self.from_repo}",
+            headers={"Range": f"bytes={start}-"} if start else None,
+            ok=(200, 206),
+            stream=True,
+            follow_redirects=True,
+        )
+        if response.status_code == 200:
+            return response, 0
+        match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+        if match is None or int(match.group(1)) != start:
+            response.close()
+            raise ProtocolError(
+                f"{self.source.host} answered a read of blob {digest} from byte {start} with "
+                f"the range {response.headers.get('content-range')!r}",
+                host=self.source.host,
+            )
+        return response, start
+
+
+def _worth_resuming(exc: BaseException) -> bool:
+    """A break another attempt can get past: the line, a 5xx, a session the registry lost.
+    Not a wrong digest, a refusal, or a cancel."""
+    if isinstance(exc, BodySpent):
+        return True
+    return (
+        isinstance(exc, RegistryError)
+        and not isinstance(exc, DigestMismatch)
+        and (restart_helps(exc))
+    )
