@@ -193,3 +193,40 @@ def test_an_upload_cut_part_way_goes_on_from_the_registry_offset(
         patched = sum(int(e.request["Content-Length"]) for e in _uploads(proxy, "PATCH"))
         assert patched == image.blobs[1].size
     _check_from_outside(dst.url, dst.host, "app", image)
+
+
+def test_a_registry_that_got_part_of_a_cut_body_gets_a_fresh_session(
+    registry_factory: RegistryFactory, make_client: ClientFactory
+) -> None:
+    src, dst = registry_factory(), registry_factory()
+    part = 1 * MiB
+    image = _pushed(src, "app", 331, layers=1, size=3 * MiB)
+    with CutProxy(dst.url) as proxy:
+        # half of the second PATCH reaches distribution, which then cancels the session
+        # (its bytes no longer match its Location): nothing to resume, so start again
+        proxy.cut(Cut("PATCH", "/blobs/uploads/", "forwarded", after_bytes=part // 2, skip=1))
+        _promote(make_client(src), make_client(proxy.url), "app", part)
+        assert len(proxy.cuts) == 1
+        assert [e.status for e in _uploads(proxy, "GET")] == [404]  # BLOB_UPLOAD_INVALID
+        assert len(_uploads(proxy, "POST")) == 3  # layer, config, and the layer once more
+    _check_from_outside(dst.url, dst.host, "app", image)
+
+
+def test_a_download_cut_part_way_goes_on_with_a_ranged_read(
+    registry_factory: RegistryFactory, make_client: ClientFactory
+) -> None:
+    src, dst = registry_factory(), registry_factory()
+    part = 1 * MiB
+    image = _pushed(src, "app", 341, layers=1, size=3 * MiB)
+    layer = image.blobs[1]
+    with CutProxy(src.url) as reads, CutProxy(dst.url) as writes:
+        # the source dies 1.5 parts into the layer; the target (behind a buffering proxy)
+        # holds the one part it acknowledged, and the copy reads on from there
+        reads.cut(Cut("GET", f"/blobs/{layer.digest}", "answer", after_bytes=part * 3 // 2))
+        _promote(make_client(reads.url), make_client(writes.url), "app", part)
+        assert len(reads.cuts) == 1
+        ranged = [e.request.get("Range") for e in reads.log if layer.digest in e.path]
+        assert ranged == [None, f"bytes={part}-"]
+        assert [e.response.get("Range") for e in _uploads(writes, "GET")] == [f"0-{part - 1}"]
+        assert len(_uploads(writes, "POST")) == 2
+    _check_from_outside(dst.url, dst.host, "app", image)

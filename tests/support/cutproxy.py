@@ -9,6 +9,8 @@ kinds of cut, because they leave the registry in different states:
 - ``"forwarded"``: the proxy forwards the headers and part of the body, then drops both
   connections. The registry keeps the part it got (distribution then cancels the
   session on the next request, because its bytes no longer match its Location).
+- ``"answer"``: the proxy forwards the request whole, then sends the answer's headers and
+  the first ``after_bytes`` of its body, then closes (a download cut part-way).
 
 Every other request is forwarded whole, with its ``Host`` header unchanged so that the
 registry's ``Location`` headers point back at the proxy. ``log`` records each forwarded
@@ -29,7 +31,7 @@ from typing import Literal, Self
 HOP_HEADERS = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length"}
 )
-CutMode = Literal["buffered", "forwarded"]
+CutMode = Literal["buffered", "forwarded", "answer"]
 
 
 @dataclass
@@ -69,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _proxy(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         cut = self.server.take_cut(self.command, self.path)
-        if cut is not None:
+        if cut is not None and cut.mode != "answer":
             self.server.cuts.append((self.command, self.path))
             part = self.rfile.read(min(cut.after_bytes, length))
             if cut.mode == "forwarded":
@@ -103,7 +105,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        if self.command != "HEAD":
+        if cut is not None:
+            self.server.cuts.append((self.command, self.path))
+            self.wfile.write(payload[: cut.after_bytes])
+            # a FIN, not a RST: a RST would let the client's kernel drop what it had
+            # received but not yet read, and the cut would land somewhere earlier
+            self.close_connection = True
+        elif self.command != "HEAD":
             self.wfile.write(payload)
 
     def _forward_part(self, part: bytes, length: int) -> None:
