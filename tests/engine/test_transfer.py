@@ -14,10 +14,12 @@ import tracemalloc
 from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from hoister.engine.promoter import Promoter, PromotionRequest
-from hoister.registry import RegistryClient
+from hoister.registry import DigestMismatch, RegistryClient
 from tests.registry.conftest import ClientFactory
+from tests.registry.faults import FaultyTransport
 from tests.support.cutproxy import Cut, CutProxy, Exchange
 from tests.support.fixtures import RegistryFactory
 from tests.support.images import Image, build_image, push_image, skopeo_inspect
@@ -230,3 +232,50 @@ def test_a_download_cut_part_way_goes_on_with_a_ranged_read(
         assert [e.response.get("Range") for e in _uploads(writes, "GET")] == [f"0-{part - 1}"]
         assert len(_uploads(writes, "POST")) == 2
     _check_from_outside(dst.url, dst.host, "app", image)
+
+
+def _serve_whole(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+    """A registry that ignores ``Range``: the whole blob, 200 (distribution honours it)."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "range"}
+    return inner.handle_request(httpx.Request(request.method, request.url, headers=headers))
+
+
+def _flip_a_byte(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+    """A source whose storage rotted: one byte of the blob differs (no registry does this)."""
+    response = inner.handle_request(request)
+    body = bytearray(response.read())
+    response.close()
+    body[len(body) // 2] ^= 0xFF
+    return httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
+
+
+def test_a_source_that_ignores_range_is_read_again_from_the_start(
+    registry_factory: RegistryFactory, make_client: ClientFactory
+) -> None:
+    src, dst = registry_factory(), registry_factory()
+    part = 1 * MiB
+    image = _pushed(src, "app", 351, layers=1, size=3 * MiB)
+    reads = FaultyTransport()
+    reads.add("GET", f"/blobs/{image.blobs[1].digest}", _serve_whole, skip=1)
+    with CutProxy(dst.url) as proxy:
+        proxy.cut(Cut("PATCH", "/blobs/uploads/", "buffered", after_bytes=part // 2, skip=1))
+        _promote(make_client(src, transport=reads), make_client(proxy.url), "app", part)
+        assert reads.rules[0].hits == 1  # the resumed read came back whole, from byte 0
+        assert len(_uploads(proxy, "POST")) == 2  # and the session still went on
+    _check_from_outside(dst.url, dst.host, "app", image)
+
+
+@pytest.mark.parametrize("size", [300 * KiB, 3 * MiB], ids=["one part", "three parts"])
+def test_a_corrupt_source_blob_never_lands_in_the_target(
+    registry_factory: RegistryFactory, make_client: ClientFactory, size: int
+) -> None:
+    src, dst = registry_factory(), registry_factory()
+    image = _pushed(src, "app", 361, layers=1, size=size)
+    layer = image.blobs[1]
+    reads = FaultyTransport()
+    reads.add("GET", f"/blobs/{layer.digest}", _flip_a_byte)
+    target = make_client(dst)
+    with pytest.raises(DigestMismatch, match="corrupt or was cut short"):
+        _promote(make_client(src, transport=reads), target, "app", 1 * MiB)
+    assert target.head_blob("qa/app", layer.digest) is None
+    assert target.head_manifest("qa/app", "1.0") is None
