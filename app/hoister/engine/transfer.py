@@ -12,10 +12,10 @@ whatever the part or blob size.
 When an upload breaks, the session is asked where it stands (GET of its Location,
 ``Range: 0-N``) and the copy carries on from byte N+1 with a ranged download of the
 source (``Range: bytes=B-``). Hoister's hash must cover the whole blob, so the hash state
-is kept at every byte the registry acknowledged (a ``sha256`` copy per part, a few
-hundred bytes each): a resume takes the state at the last acknowledged boundary B at or
-below N, hashes bytes B..N of the ranged download without sending them, and sends from
-N on. Where the session cannot tell (distribution cancels one that received part of a
+(a ``sha256`` copy, a few hundred bytes) is kept at the last offset the registry
+acknowledged: a resume takes the state at that boundary B (or at 0 if the registry
+reports less), hashes bytes B..N of the ranged download without sending them, and sends
+from N on. Where the session cannot tell (distribution cancels one that received part of a
 body; a registry without the status GET), a fresh session starts from byte 0, as a
 restart always did. The last bytes of the blob are released only after the hash of
 everything read matched the digest, so a registry never completes a blob from a source
@@ -215,7 +215,9 @@ class _Transfer:
                 body = self._body(pieces, hasher, position, length, check_cancel)
                 self.location = self._send(body, position, length, None)
                 position += length
-                self.hashes[position] = hasher.copy()
+                # 0 and the last acknowledged offset: a registry keeps what it acknowledged,
+                # so nothing between is ever needed, and memory stays flat for any size
+                self.hashes = {0: self.hashes[0], position: hasher.copy()}
                 progress(position)
             if size == offset:  # resumed with every byte there: verify what was read
                 self._verify(pieces, hasher)
