@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-import httpx
-
-from hoister.registry import DigestMismatch, ProtocolError, RegistryError, Unreachable
-from hoister.registry.auth import repository_scope
+from hoister.registry import DigestMismatch, RegistryError, Unreachable
+from hoister.registry.ranged import BlobPieces, open_range
 from hoister.registry.upload import BodySpent, OnceBody, restart_helps
 
 if TYPE_CHECKING:
@@ -44,9 +41,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The size of one read from the download and so of one write to the upload. Memory per
-#: blob in flight is a small multiple of it (see :class:`_Pieces`), independent of sizes.
+#: blob in flight is a small multiple of it (see :class:`BlobPieces`), whatever the sizes.
 PIECE_SIZE = 64 * 1024
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 
 
 def stream_blob(
@@ -63,59 +59,6 @@ def stream_blob(
     """Copy ``blob`` across registries; return the bytes the target now holds of it."""
     copy = _Transfer(source, from_repository, target, to_repository, blob, part_size)
     return copy.run(check_cancel, progress)
-
-
-class _Pieces:
-    """The source's body as exact byte counts, read ``PIECE_SIZE`` at a time.
-
-    Holds at most one piece left over from a split plus what httpx buffers for one read,
-    so a blob of any size costs a few pieces of memory.
-    """
-
-    def __init__(self, response: httpx.Response, host: str, digest: str) -> None:
-        self._iterator = response.iter_bytes(PIECE_SIZE)
-        self._rest = b""
-        self._host = host
-        self._digest = digest
-
-    def _next(self) -> bytes | None:
-        try:
-            return next(self._iterator, None)
-        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise Unreachable(
-                f"the download of blob {self._digest} from {self._host} was cut off: {exc}",
-                host=self._host,
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ProtocolError(
-                f"the download of blob {self._digest} from {self._host} broke: {exc}",
-                host=self._host,
-            ) from exc
-
-    def take(self, count: int) -> Iterator[bytes]:
-        """Exactly ``count`` bytes, in pieces; a source that ends sooner is an error."""
-        while count > 0:
-            piece = self._rest or self._next()
-            self._rest = b""
-            if not piece:
-                raise DigestMismatch(
-                    f"blob {self._digest} from {self._host} ended before its declared size; "
-                    "it was cut short",
-                    host=self._host,
-                )
-            if len(piece) > count:
-                piece, self._rest = piece[:count], piece[count:]
-            count -= len(piece)
-            yield piece
-
-    def at_end(self) -> bool:
-        if self._rest:
-            return False
-        while (piece := self._next()) is not None:
-            if piece:
-                self._rest = piece
-                return False
-        return True
 
 
 class _Transfer:
@@ -197,10 +140,10 @@ class _Transfer:
             self._check(self.hashes[base])
             self._send(b"", base, 0, self.blob.digest)
             return
-        response, start = self._download(base)
+        pieces = open_range(self.source, self.from_repo, self.blob.digest, base, PIECE_SIZE)
         try:
+            start = pieces.start
             hasher = (self.hashes[base] if start == base else self.hashes[0]).copy()
-            pieces = _Pieces(response, self.source.host, self.blob.digest)
             for piece in pieces.take(offset - start):  # already in the target: hash only
                 hasher.update(piece)
             size = self.blob.size
@@ -223,7 +166,7 @@ class _Transfer:
                 self._verify(pieces, hasher)
             self._send(b"", position, 0, self.blob.digest)
         finally:
-            response.close()
+            pieces.close()
 
     def _send(self, body: bytes | OnceBody, start: int, length: int, digest: str | None) -> str:
         assert self.location is not None
@@ -231,7 +174,7 @@ class _Transfer:
 
     def _body(
         self,
-        pieces: _Pieces,
+        pieces: BlobPieces,
         hasher: _Hash,
         position: int,
         length: int,
@@ -254,7 +197,7 @@ class _Transfer:
 
         return OnceBody(chunks())
 
-    def _verify(self, pieces: _Pieces, hasher: _Hash) -> None:
+    def _verify(self, pieces: BlobPieces, hasher: _Hash) -> None:
         host, digest = self.source.host, self.blob.digest
         if not pieces.at_end():
             raise DigestMismatch(
@@ -272,35 +215,6 @@ class _Transfer:
                 f"blob {digest} from {host} hashes to {actual}; it is corrupt or was cut short",
                 host=host,
             )
-
-    def _download(self, start: int) -> tuple[httpx.Response, int]:
-        """The source blob from ``start`` (a ranged GET); the offset the answer starts at.
-
-        A registry that ignores ``Range`` answers 200 with the whole blob: that is read
-        from 0 (hashing the bytes before ``start`` again), not refused.
-        """
-        digest = self.blob.digest
-        response = self.source.session.send(
-            "GET",
-            f"/v2/{self.from_repo}/blobs/{digest}",
-            scopes=[repository_scope(self.from_repo, "pull")],
-            what=f"reading blob {digest} of {self.from_repo}",
-            headers={"Range": f"bytes={start}-"} if start else None,
-            ok=(200, 206),
-            stream=True,
-            follow_redirects=True,
-        )
-        if response.status_code == 200:
-            return response, 0
-        match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
-        if match is None or int(match.group(1)) != start:
-            response.close()
-            raise ProtocolError(
-                f"{self.source.host} answered a read of blob {digest} from byte {start} with "
-                f"the range {response.headers.get('content-range')!r}",
-                host=self.source.host,
-            )
-        return response, start
 
 
 def _worth_resuming(exc: BaseException) -> bool:
