@@ -79,6 +79,7 @@ class _Transfer:
         self.part_size = max(1, part_size)
         self.location: str | None = None
         self.hashes: dict[int, _Hash] = {0: hashlib.sha256()}
+        self.resumed = False
 
     def run(self, check_cancel: Callable[[], None], progress: Callable[[int], None]) -> int:
         retry = self.target.session.retry
@@ -93,6 +94,14 @@ class _Transfer:
                 return self.blob.size
             except BaseException as exc:
                 failures += 1
+                if self.resumed and _spliced_wrong(exc) and failures < retry.attempts:
+                    # The registry's bytes are not the blob although the bytes read were:
+                    # the session took more than it said (a cut body it finished writing
+                    # after the status was asked). Once more, whole, in a fresh session.
+                    log.info("resumed upload of %s was refused (%s); again", self.blob.digest, exc)
+                    self._abandon()
+                    self.resumed, offset = False, 0
+                    continue
                 if not _worth_resuming(exc) or failures >= retry.attempts:
                     self._abandon()
                     if isinstance(exc, BodySpent):
@@ -105,6 +114,7 @@ class _Transfer:
                 if not isinstance(exc, BodySpent):  # the session has waited already
                     self.target.session.sleep(retry.delay(failures - 1))
                 offset = self._where_it_stands()
+                self.resumed = self.resumed or offset > 0
                 log.info(
                     "upload of %s to %s broke (%s); going on from byte %d",
                     self.blob.digest,
@@ -226,4 +236,13 @@ def _worth_resuming(exc: BaseException) -> bool:
         isinstance(exc, RegistryError)
         and not isinstance(exc, DigestMismatch)
         and (restart_helps(exc))
+    )
+
+
+def _spliced_wrong(exc: BaseException) -> bool:
+    """The registry refused the digest of what it holds (not Hoister's own check)."""
+    return (
+        isinstance(exc, RegistryError)
+        and not isinstance(exc, DigestMismatch)
+        and exc.code in ("DIGEST_INVALID", "SIZE_INVALID")
     )
