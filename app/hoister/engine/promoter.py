@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +22,7 @@ from typing import Literal
 
 from hoister.engine.referrers import copy_referrers, put_manifest_indexed
 from hoister.engine.tags import backup_tag as make_backup_tag
+from hoister.engine.transfer import stream_blob
 from hoister.errors import HoisterError
 from hoister.policies.model import OverwriteMode
 from hoister.registry import (
@@ -312,45 +313,21 @@ class _Copy:
             return False
 
     def _stream(self, blob: Descriptor) -> int:
-        """Download and upload at once, a chunk at a time; return the bytes sent.
-
-        The source is a callable so that an upload the registry lost part of starts again
-        from a fresh download instead of from a copy kept in memory or on disk.
-        """
-        streams: list[Generator[bytes, None, None]] = []
-        sent = [0]
-
-        def fresh() -> Generator[bytes, None, None]:
-            sent[0] = 0  # a restarted upload starts from the first byte again
-            streams.append(self._chunks(blob, sent))
-            return streams[-1]
+        """Download and upload at once (see :mod:`hoister.engine.transfer`)."""
 
         def progress(done: int) -> None:
             self.emit("blob-progress", blob.digest, done, blob.size)
 
-        chunk_size = self.promoter.chunk_size
-        try:
-            if blob.size <= chunk_size:
-                # One PUT instead of PATCH + PUT: a small blob is held whole in memory.
-                self.target.upload_blob(
-                    self.to_repo, blob.digest, lambda: b"".join(fresh()), progress=progress
-                )
-            else:
-                self.target.upload_blob(
-                    self.to_repo, blob.digest, fresh, chunk_size=chunk_size, progress=progress
-                )
-        finally:
-            for stream in streams:
-                stream.close()  # closes the download a failed attempt left open
-        return sent[0]
-
-    def _chunks(self, blob: Descriptor, sent: list[int]) -> Generator[bytes, None, None]:
-        chunk_size = self.promoter.chunk_size
-        with self.source.open_blob(self.from_repo, blob.digest, chunk_size=chunk_size) as reader:
-            for chunk in reader:
-                self.check_cancel()
-                sent[0] += len(chunk)
-                yield chunk
+        return stream_blob(
+            self.source,
+            self.from_repo,
+            self.target,
+            self.to_repo,
+            blob,
+            part_size=self.promoter.chunk_size,
+            check_cancel=self.check_cancel,
+            progress=progress,
+        )
 
     def copy_all_referrers(self, manifest: Manifest) -> int:
         """Referrers of the image and, for an index, of each child (cosign --recursive)."""

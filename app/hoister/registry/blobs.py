@@ -1,17 +1,15 @@
 """Blob transfer: existence checks, verified streaming reads, mounts and uploads.
 
 Reads are verified against their digest as they stream, so a corrupt or truncated blob
-is noticed before anything is written from it. Uploads are monolithic for data already
-in memory and chunked (bounded memory) for streams; an upload that fails part-way is
-started again in a fresh session when its source can be read again.
+is noticed before anything is written from it. Uploads live in
+:mod:`hoister.registry.upload`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import httpx
@@ -21,33 +19,17 @@ from hoister.registry.errors import (
     DigestMismatch,
     NotFound,
     ProtocolError,
-    RegistryError,
-    ServerError,
-    TooManyRequests,
-    Unreachable,
     body_error,
     content_length,
 )
+from hoister.registry.upload import DEFAULT_CHUNK_SIZE, Progress, UploadOps, cancel_upload
 
 if TYPE_CHECKING:
     from hoister.registry.session import RegistrySession
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
-Progress = Callable[[int], None]
-
-
-def cancel_upload(session: RegistrySession, repository: str, location: str, what: str) -> None:
-    """Best effort: an abandoned session is garbage-collected by the registry anyway."""
-    with contextlib.suppress(RegistryError):
-        session.send(
-            "DELETE",
-            location,
-            scopes=[repository_scope(repository, "pull", "push")],
-            what=what,
-            ok=(200, 202, 204, 404),
-        )
+__all__ = ["DEFAULT_CHUNK_SIZE", "BlobOps", "BlobReader", "Progress", "cancel_upload"]
 
 
 class BlobReader:
@@ -88,8 +70,11 @@ class BlobReader:
         self.close()
 
 
-class BlobOps:
-    """Blob operations, mixed into :class:`~hoister.registry.client.RegistryClient`."""
+class BlobOps(UploadOps):
+    """Blob operations, mixed into :class:`~hoister.registry.client.RegistryClient`.
+
+    Uploads come from :class:`~hoister.registry.upload.UploadOps`.
+    """
 
     session: RegistrySession
 
@@ -163,147 +148,3 @@ class BlobOps:
         if location:
             self._cancel_upload(repository, location)
         return False
-
-    def upload_blob(
-        self,
-        repository: str,
-        digest: str,
-        data: bytes | Iterable[bytes] | Callable[[], Iterable[bytes]],
-        *,
-        chunk_size: int | None = None,
-        progress: Progress | None = None,
-    ) -> str:
-        """Upload a blob and return its digest as the registry stored it.
-
-        ``bytes`` go up in one PUT unless ``chunk_size`` is given; chunks (a stream from
-        another registry) go up in PATCHes of ``chunk_size``. A registry cannot resume a
-        session that lost part of a chunk (distribution cancels it), so a failed upload is
-        started again from the first byte — which needs ``bytes`` or a callable that
-        reopens the stream; a plain iterator is tried once.
-        """
-        restartable = isinstance(data, bytes) or callable(data)
-        attempts = self.session.retry.attempts if restartable else 1
-        for attempt in range(attempts):
-            source = data() if callable(data) else data
-            try:
-                return self._upload_once(repository, digest, source, chunk_size, progress)
-            except RegistryError as exc:
-                if attempt + 1 >= attempts or not _restart_helps(exc):
-                    raise
-                delay = self.session.retry.delay(attempt)
-                log.info(
-                    "upload of %s to %s failed (%s); again in %.1fs", digest, repository, exc, delay
-                )
-                self.session.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _upload_once(
-        self,
-        repository: str,
-        digest: str,
-        data: bytes | Iterable[bytes],
-        chunk_size: int | None,
-        progress: Progress | None,
-    ) -> str:
-        location = self._start_upload(repository, digest)
-        try:
-            if isinstance(data, bytes) and chunk_size is None:
-                return self._finish_upload(repository, location, digest, data, progress, len(data))
-            pieces = [data] if isinstance(data, bytes) else data
-            offset = 0
-            for chunk in _rechunk(pieces, chunk_size or DEFAULT_CHUNK_SIZE):
-                location = self._patch(repository, location, chunk, offset)
-                offset += len(chunk)
-                if progress:
-                    progress(offset)
-            return self._finish_upload(repository, location, digest, b"", None, offset)
-        except BaseException:
-            self._cancel_upload(repository, location)
-            raise
-
-    # -- upload internals --------------------------------------------------------------
-
-    def _start_upload(self, repository: str, digest: str) -> str:
-        response = self.session.send(
-            "POST",
-            f"/v2/{repository}/blobs/uploads/",
-            scopes=[repository_scope(repository, "pull", "push")],
-            what=f"starting the upload of {digest} to {repository}",
-            ok=(202,),
-        )
-        location = response.headers.get("location")
-        if not location:
-            raise ProtocolError(
-                f"{self.session.host} started an upload without a Location header",
-                host=self.session.host,
-            )
-        return self.session.url(location)
-
-    def _patch(self, repository: str, location: str, chunk: bytes, start: int) -> str:
-        """Send one chunk and return the location for the next request."""
-        response = self.session.send(
-            "PATCH",
-            location,
-            scopes=[repository_scope(repository, "pull", "push")],
-            what=f"uploading to {repository}",
-            ok=(202, 204),
-            headers={
-                "Content-Type": "application/octet-stream",
-                "Content-Range": f"{start}-{start + len(chunk) - 1}",
-            },
-            content=chunk,
-        )
-        return self.session.url(response.headers.get("location") or location)
-
-    def _finish_upload(
-        self,
-        repository: str,
-        location: str,
-        digest: str,
-        body: bytes,
-        progress: Progress | None,
-        size: int,
-    ) -> str:
-        url = httpx.URL(location).copy_merge_params({"digest": digest})
-        response = self.session.send(
-            "PUT",
-            str(url),
-            scopes=[repository_scope(repository, "pull", "push")],
-            what=f"finishing the upload of {digest} to {repository}",
-            ok=(201, 204),
-            headers={"Content-Type": "application/octet-stream"},
-            content=body,
-        )
-        if progress:
-            progress(size)
-        stored = response.headers.get("docker-content-digest") or digest
-        if stored != digest:
-            raise DigestMismatch(
-                f"{self.session.host} stored the upload as {stored}, not {digest}",
-                host=self.session.host,
-            )
-        return stored
-
-    def _cancel_upload(self, repository: str, location: str) -> None:
-        cancel_upload(self.session, repository, location, f"cancelling an upload to {repository}")
-
-
-def _restart_helps(exc: RegistryError) -> bool:
-    """Failures a fresh upload session can get past (not a wrong digest or a refusal)."""
-    return (
-        isinstance(exc, (Unreachable, ServerError, TooManyRequests))
-        or exc.code in ("BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN")
-        or exc.status == 416
-    )
-
-
-def _rechunk(parts: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Regroup arbitrary pieces into chunks of ``size`` (the last one may be shorter)."""
-    buffer = bytearray()
-    for part in parts:
-        buffer.extend(part)
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
-    if buffer:
-        yield bytes(buffer)
