@@ -127,7 +127,9 @@ def push_to_promotion(
                 found.append(promoted.times[tag] - pushed)
             else:
                 found.append(None)
-            progress(f"push {number + 1} ({repository}:{tag}): {found[-1]}")
+            waited = found[-1]
+            said = f"{waited:.2f} s" if waited is not None else "not promoted in time"
+            progress(f"push {number + 1} ({repository}:{tag}): {said}")
     finally:
         thread.stop()
     return found
@@ -191,11 +193,12 @@ def report(
             f"{mean('other'):.1f}",
             f"{median([c.seconds for c in group]):.2f}",
             f"{sum(c.enqueued for c in group)}",
+            " ".join(str(sum(c.counts.values())) for c in group),
         ]
 
     steady = done[1:]
     headers = ["cycle", "requests", f"{settings.repositories:,} watched", BIG_REPOSITORY]
-    headers += ["other", "seconds", "enqueued"]
+    headers += ["other", "seconds", "enqueued", "each cycle"]
     rows = [row("baseline", done[:1]), row(f"steady (mean of {len(steady)})", steady)]
     print(table(headers, rows, left=1))
     kinds: Counter[str] = Counter()
