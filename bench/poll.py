@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from tests.support.images import build_image, push_image
 
 from bench import accesslog
-from bench.common import Workspace, heading, median, progress, table
+from bench.common import Workspace, heading, median, progress, say, table
 from bench.enginethread import Arrivals, EngineThread
 from bench.pollregistry import BIG_REPOSITORY, ensure_storage, serve_copy, watched
 from hoister.engine.engine import Engine
@@ -204,26 +204,27 @@ def report(
     kinds: Counter[str] = Counter()
     for cycle in steady:
         kinds.update(cycle.kinds)
-    print(
+    say(
         "steady cycle by kind: "
         + ", ".join(f"{kind} {n / len(steady):.1f}" for kind, n in kinds.most_common())
     )
     per = sum(c.counts["watched"] + c.counts["other"] for c in steady) / len(steady)
     goal = settings.repositories * 1.1
-    print(
-        f"\nsteady cycle over {settings.repositories:,} watched repositories with nothing new "
+    print()
+    say(
+        f"steady cycle over {settings.repositories:,} watched repositories with nothing new "
         f"(big/app left out, /v2/ checks in): {per:.1f} requests; goal <= {goal:,.0f}: "
         f"{'met' if per <= goal else 'not met'}"
     )
     big = sum(c.counts["big"] for c in steady) / len(steady)
-    print(
+    say(
         f"one repository with {settings.big_tags} matching tags: {big:.1f} requests per cycle "
         f"(one tags list and one HEAD per matching tag would be {settings.big_tags + 1})"
     )
     times = [t for t in latencies if t is not None]
     missed = len(latencies) - len(times)
     if times:
-        print(
+        say(
             f"push to promotion by polling alone (interval {settings.interval:g} s after each "
             f"cycle; a steady cycle takes {median([c.seconds for c in steady]):.2f} s): median "
             f"{median(times):.2f} s, max {max(times):.2f} s over {len(times)} pushes"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from bench.common import MB, median, ratio, table
+from bench.common import MB, median, ratio, say, table
 from bench.promote import CROSS, LANES, SAME, STARTUP, Lane, PromoteSettings, Sample
 
 MiB = 1024 * 1024
@@ -59,7 +59,7 @@ def report(
     headers += ["MB moved", "mounted", "peak RSS MiB"]
     print(table(headers, rows))
     minimum = settings.layers + 3
-    print(
+    say(
         f"\npeer/hoister > 1 means Hoister is faster. requests/image: every request the "
         f"registries logged during the lane (both registries across two), divided by "
         f"{images} images; the minimum for a same-registry promotion is layers + 3 = "
@@ -72,7 +72,7 @@ def report(
         if lane.kind in ("hoister", "lean"):
             samples = by_lane[lane.key]
             failed = median([s.traffic.failed_mounts for s in samples])
-            print(
+            say(
                 f"{lane.scenario}, {lane.tool}, requests per image: "
                 f"{_breakdown(samples, images)}"
                 + (f"; mounts answered 202 (not mounted): {failed:.0f}" if failed else "")
@@ -84,7 +84,7 @@ def report(
         for s in by_lane[lane.key]
     )
     warm = sum(s.traffic.mounts for lane in LANES if lane.warm for s in by_lane[lane.key])
-    print(
+    say(
         f"skopeo's blob-info cache: a private directory per scenario and tool, bind-mounted "
         f"over /var/lib/containers/cache (a mount namespace; $XDG_DATA_HOME when not root); "
         f"cold = empty, warm = the same directory after the cold lane. Mounts logged in all "
@@ -92,12 +92,12 @@ def report(
     )
     start = median([run[STARTUP].seconds for run in runs])
     share = start / median([s.seconds for s in by_lane[SAME[0][0].key]]) * 100
-    print(
+    say(
         f"starting Hoister (hoister --version, same interpreter and imports of the CLI): "
         f"{start:.2f} s, {share:.0f}% of its same-registry run."
     )
     _goals(settings, by_lane)
-    print(
+    say(
         "load average (1, 5, 15 min) before: "
         + " ".join(f"{x:.2f}" for x in load_before)
         + "; after: "

@@ -8,13 +8,16 @@ look, or a fast lane would be a wrong one.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from bench import accesslog
 from bench.__main__ import parse_args, promote_settings
 from bench.poll import PollSettings, policies
-from bench.promote import CROSS, LANES, SAME, PromoteSettings, order
+from bench.promote import CROSS, LANES, SAME, STARTUP, PromoteSettings, Sample, order
 from bench.promotelanes import ROOT_CACHE, cache_wrapper, sync_command, target_name
+from bench.promotereport import report
 
 from tests.support.registry import RegistryServer
 
@@ -86,3 +89,35 @@ def test_poll_watches_every_repository_with_one_policy_each() -> None:
     assert len({p.source_repository for p in made}) == len(made)
     assert len({p.target_repository for p in made}) == len(made)
     assert PollSettings.make(quick=False, repositories=20).repositories == 20
+
+
+def _sample(seconds: float, requests: int, moved: int = 0, peak_mib: int = 20) -> Sample:
+    traffic = accesslog.Traffic(requests=requests, uploaded_bytes=moved, mounts=0)
+    return Sample(seconds, peak_mib * 1024, 1, traffic, Counter({"GET manifest": requests}))
+
+
+def test_the_report_divides_by_hoister_s_median_and_states_the_goals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = PromoteSettings(images=2, layers=5, repeats=2)
+    seconds = {"one-hoister": 2.0, "two-hoister": 4.0, "one-copy-cold": 10.0}
+    runs = []
+    for _ in range(settings.repeats):
+        run = {lane.key: _sample(seconds.get(lane.key, 3.0), 16) for lane in LANES}
+        run["two-hoister"] = _sample(4.0, 16, moved=10_000_000, peak_mib=30)
+        run[STARTUP] = _sample(0.5, 0)
+        runs.append(run)
+    report(settings, runs, (1.0, 1.0, 1.0), (2.0, 2.0, 2.0))
+    out = capsys.readouterr().out
+    lines = {line.split("  ")[0] + "|" + line[16:50].strip(): line for line in out.splitlines()}
+    copy_cold = lines["same registry|skopeo copy loop, cache cold"]
+    assert "5.00x" in copy_cold  # 10 s / 2 s
+    assert " 8.0 " in copy_cold  # 16 requests / 2 images
+    assert "10.0" in lines["two registries|hoister run --once"]  # MB moved
+    goals = [line for line in out.splitlines() if line.startswith("same registry vs skopeo copy")]
+    assert goals and goals[0].split()[-1] == "yes"
+    sync = [line for line in out.splitlines() if line.startswith("same registry vs skopeo sync")]
+    assert sync[0].split()[-2:] == ["1.50x", "no"]  # 3 s / 2 s against >= 3x
+    assert "+10.0 MiB" in out  # 30 MiB against skopeo's 20
+    prose = " ".join(out.split())  # paragraphs are wrapped
+    assert "starting Hoister" in prose and "0.50 s, 25% of its same-registry run" in prose
