@@ -271,7 +271,7 @@ def run(settings: PromoteSettings) -> None:
     set_mb = sum(blob.size for image in images for blob in image.all_blobs()) / 1e6
     print(
         f"{settings.images} images x {settings.layers} layers of "
-        f"{settings.layer_size / MiB:g} MiB random data (+ config): {set_mb:.1f} MB per set, "
+        f"{settings.layer_size / MiB:.3g} MiB random data (+ config): {set_mb:.1f} MB per set, "
         f"built in {time.perf_counter() - started:.1f} s; {settings.repeats} repetitions, "
         f"median reported; hoister run --once{f' --parallel {parallel}' if parallel else ''}"
     )

@@ -59,8 +59,9 @@ def report(
     headers += ["MB moved", "mounted", "peak RSS MiB"]
     print(table(headers, rows))
     minimum = settings.layers + 3
+    print()
     say(
-        f"\npeer/hoister > 1 means Hoister is faster. requests/image: every request the "
+        f"peer/hoister > 1 means Hoister is faster. requests/image: every request the "
         f"registries logged during the lane (both registries across two), divided by "
         f"{images} images; the minimum for a same-registry promotion is layers + 3 = "
         f"{minimum} (a manifest GET, {settings.layers + 1} mounts with the config, a manifest "
