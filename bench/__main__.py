@@ -88,6 +88,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="watched repositories (default 1000, quick 100)",
     )
+    polling.add_argument(
+        "--cycles",
+        type=int,
+        metavar="N",
+        help="steady cycles counted after the baseline (default 5, quick 3)",
+    )
     faults = parser.add_argument_group("soak: fault rates of the flaky proxy, per request")
     defaults = soak.DEFAULT_RATES
     for flag, name in (
@@ -108,7 +114,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.layer_kib < 1:
         parser.error("--layer-kib must be at least 1")
-    for name in ("images", "layers", "repeats", "repositories"):
+    for name in ("images", "layers", "repeats", "repositories", "cycles"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     if args.layer_mib is not None and args.layer_mib <= 0:
@@ -152,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.which == "promote":  # hundreds of MB through skopeo: only when named
             promote.run(promote_settings(args))
         if args.which == "poll":  # builds a registry of 1,000 repositories once: when named
-            poll.run(poll.PollSettings.make(quick=args.quick, repositories=args.repositories))
+            poll.run(
+                poll.PollSettings.make(
+                    quick=args.quick, repositories=args.repositories, cycles=args.cycles
+                )
+            )
         if args.which == "soak":  # minutes of agents being killed: only when asked for
             make = soak.SoakSettings.quick if args.quick else soak.SoakSettings
             soak.run(make(rates=args.rates, seed=args.seed))

@@ -52,9 +52,14 @@ class PollSettings:
     interval: float = 1.0
 
     @classmethod
-    def make(cls, *, quick: bool, repositories: int | None = None) -> PollSettings:
+    def make(
+        cls, *, quick: bool, repositories: int | None = None, cycles: int | None = None
+    ) -> PollSettings:
+        """The quick or full size, with ``repositories`` and ``cycles`` when given."""
         settings = cls(repositories=100, big_tags=51, cycles=3, pushes=2) if quick else cls()
-        return replace(settings, repositories=repositories) if repositories else settings
+        if repositories:
+            settings = replace(settings, repositories=repositories)
+        return replace(settings, cycles=cycles) if cycles else settings
 
 
 @dataclass

@@ -89,6 +89,8 @@ def test_poll_watches_every_repository_with_one_policy_each() -> None:
     assert len({p.source_repository for p in made}) == len(made)
     assert len({p.target_repository for p in made}) == len(made)
     assert PollSettings.make(quick=False, repositories=20).repositories == 20
+    assert PollSettings.make(quick=True, cycles=9).cycles == 9
+    assert parse_args(["poll", "--cycles", "7"]).cycles == 7
 
 
 def _sample(seconds: float, requests: int, moved: int = 0, peak_mib: int = 20) -> Sample:
