@@ -54,7 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"a smaller run: {QUICK_IMAGES} images to copy, {QUICK_PUSHES} pushes per mode",
+        help=f"a smaller run: {QUICK_IMAGES} images to copy, {QUICK_PUSHES} pushes per mode; "
+        "promote: 10 images of 256 KiB layers, 3 repetitions; poll: 100 repositories",
     )
     parser.add_argument(
         "--layer-kib",
