@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -109,6 +110,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 2) 
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(headers), rule, *(line(row) for row in rows)])
+
+
+def say(text: str, width: int = 100) -> None:
+    """A paragraph of a report, wrapped so a terminal or a pasted result stays readable."""
+    print(textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False))
 
 
 def heading(title: str) -> None:
