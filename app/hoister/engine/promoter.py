@@ -12,6 +12,7 @@ stops the promotion.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -155,13 +156,13 @@ class Promoter:
             )
 
         referrers = 0
-        existing = request.target.head_manifest(request.target_repository, request.target_tag)
+        existing = target_tag_now(request)
         verdict = _verdict(request, source.digest, existing)
         if verdict is not None:
             return outcome(*verdict)
         job = _Copy(self, request, stats)
         try:
-            job.copy_tree(source)
+            job.copy_image(source)
             if request.copy_referrers:
                 referrers = job.copy_all_referrers(source)
         except DigestMismatch as exc:
@@ -170,11 +171,13 @@ class Promoter:
                 f"nothing was tagged: {exc}",
                 host=exc.host,
             ) from exc
-        # The tag may have moved while the copy ran (another promoter, a push): decide again.
-        existing = request.target.head_manifest(request.target_repository, request.target_tag)
-        verdict = _verdict(request, source.digest, existing)
-        if verdict is not None:
-            return outcome(*verdict)
+        if stats.bytes_moved:
+            # Moving bytes takes time in which the tag may have moved (a push, another
+            # tool): decide again. A copy of mounts takes milliseconds; one check serves.
+            existing = target_tag_now(request)
+            verdict = _verdict(request, source.digest, existing)
+            if verdict is not None:
+                return outcome(*verdict)
         job.check_cancel()
         backup = None
         if existing is not None and request.overwrite == OverwriteMode.BACKUP:
@@ -190,6 +193,29 @@ class Promoter:
         if backup is not None and existing is not None:
             done += f"; the previous {existing.digest} is kept as {backup}"
         return outcome("promoted", done, backup)
+
+
+#: A listing of the target younger than this answers "is the tag there?" like a HEAD.
+TARGET_LISTING_AGE = 1.0
+
+
+def target_tag_now(request: PromotionRequest) -> Descriptor | None:
+    """What the target tag points to now, in one request (two only when it exists).
+
+    Where the registry has no referrers API, the check is a listing of the target
+    repository instead of a HEAD: as cheap while the repository has one page of tags,
+    and it also tells whether the fallback index of the image exists, which saves the
+    provenance record a read. A repository last seen with more than a page is HEADed.
+    """
+    target, repository, tag = request.target, request.target_repository, request.target_tag
+    listed = target.listed(repository, tag, TARGET_LISTING_AGE)
+    if listed is None and target.has_referrers_api is False:
+        known = target.cache.recent_tags(repository, math.inf)
+        if known is None or len(known) < target.page_size:
+            listed = tag in target.list_tags(repository)
+    if listed is False:
+        return None
+    return target.head_manifest(repository, tag)
 
 
 def _verdict(
@@ -219,6 +245,8 @@ class _Copy:
         self.target, self.to_repo = request.target, request.target_repository
         self.mountable = request.mountable
         self.lock = threading.Lock()
+        self.image: Manifest | None = None
+        self.image_in_place = False
 
     def emit(self, kind: EventKind, digest: str, done: int, total: int) -> None:
         if self.promoter.progress is not None:
@@ -232,7 +260,33 @@ class _Copy:
                 f"nothing is visible under {self.request.target_name}"
             )
 
-    def copy_tree(self, manifest: Manifest, parents: tuple[str, ...] = ()) -> bool:
+    def copy_image(self, manifest: Manifest) -> None:
+        """Everything the image needs in the target, short of the image itself when the
+        tag PUT will carry it.
+
+        Across registries the image is PUT by digest first, so a registry that stores
+        other bytes is caught before anything is tagged. Within one registry that very
+        registry already serves these bytes under this digest (they were read and
+        verified so): the tag PUT alone writes the image, one request fewer. Referrers
+        need their subject first (some registries index only what exists), so copying
+        one PUTs the image by digest then (:meth:`subject_in_place`).
+        """
+        if not self.mountable:
+            self.copy_tree(manifest)
+            self.image_in_place = True
+            return
+        self.copy_tree(manifest, put=False)
+        self.image = manifest
+
+    def subject_in_place(self) -> None:
+        if not self.image_in_place and self.image is not None:
+            self.check_cancel()
+            self.put_by_digest(self.image)
+            self.image_in_place = True
+
+    def copy_tree(
+        self, manifest: Manifest, parents: tuple[str, ...] = (), *, put: bool = True
+    ) -> bool:
         """Children and blobs, then the manifest by digest; True if its subject was indexed.
 
         The by-digest PUT makes the content complete in the target without a tag a
@@ -258,6 +312,9 @@ class _Copy:
                 self.copy_tree(self.source.get_manifest(self.from_repo, child.digest), path)
         self.copy_blobs(manifest.blobs)
         self.check_cancel()
+        return self.put_by_digest(manifest) if put else False
+
+    def put_by_digest(self, manifest: Manifest) -> bool:
         digest, indexed = put_manifest_indexed(
             self.target, self.to_repo, manifest.digest, manifest.data, manifest.media_type
         )
@@ -290,9 +347,18 @@ class _Copy:
     def copy_blob(self, blob: Descriptor) -> None:
         self.check_cancel()
         self.emit("blob-start", blob.digest, 0, blob.size)
-        if self.target.head_blob(self.to_repo, blob.digest) is not None:
-            self.count(blobs_present=1)
-        elif self.mountable and self._mount(blob):
+        # Within one registry the mount is the check: 201 means the blob is there (it
+        # was already, or now is), 202 that it is not mountable and gets streamed.
+        # Across registries a HEAD saves sending bytes the target already has.
+        if self.mountable:
+            mounted = self._mount(blob)
+        else:
+            mounted = False
+            if self.target.head_blob(self.to_repo, blob.digest) is not None:
+                self.count(blobs_present=1)
+                self.emit("blob-done", blob.digest, blob.size, blob.size)
+                return
+        if mounted:
             self.count(blobs_mounted=1)
         else:
             self.count(bytes_moved=self._stream(blob), blobs_uploaded=1)
@@ -355,9 +421,14 @@ class _Copy:
     def copy_all_referrers(self, manifest: Manifest) -> int:
         """Referrers of the image and, for an index, of each child (cosign --recursive)."""
         subjects = [manifest.digest, *(child.digest for child in manifest.manifests)]
+
+        def copy_referrer(referrer: Manifest) -> bool:
+            self.subject_in_place()
+            return self.copy_tree(referrer)
+
         return sum(
             copy_referrers(
-                self.source, self.from_repo, self.target, self.to_repo, subject, self.copy_tree
+                self.source, self.from_repo, self.target, self.to_repo, subject, copy_referrer
             )
             for subject in subjects
         )

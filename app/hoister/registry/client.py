@@ -22,6 +22,7 @@ from hoister.registry import mediatypes
 from hoister.registry.access import AccessOps
 from hoister.registry.auth import CATALOG_SCOPE, repository_scope
 from hoister.registry.blobs import BlobOps
+from hoister.registry.cache import RegistryCache
 from hoister.registry.errors import (
     BeyondLimits,
     DigestMismatch,
@@ -77,6 +78,7 @@ class RegistryClient(BlobOps, AccessOps):
     def __init__(self, url: str, credential: Credential | None = None, **options: Any) -> None:
         self.session = RegistrySession(url, credential, **options)
         self.page_size = DEFAULT_PAGE_SIZE
+        self.cache = RegistryCache()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -143,12 +145,45 @@ class RegistryClient(BlobOps, AccessOps):
         )
 
     def tags(self, repository: str) -> Iterator[str]:
-        return self._walk(
-            f"/v2/{repository}/tags/list",
-            "tags",
-            [repository_scope(repository, "pull")],
-            f"listing tags of {repository}",
-        )
+        """Every tag; a listing read to its end is remembered (see :meth:`recent_tags`).
+
+        A repository that does not exist raises NotFound and is remembered as empty.
+        """
+        at = self.cache.clock()  # before the first page: the listing is at least this old
+        names: list[str] = []
+        try:
+            for name in self._walk(
+                f"/v2/{repository}/tags/list",
+                "tags",
+                [repository_scope(repository, "pull")],
+                f"listing tags of {repository}",
+            ):
+                names.append(name)
+                yield name
+        except NotFound:
+            self.cache.keep_tags(repository, (), at)
+            raise
+        self.cache.keep_tags(repository, names, at)
+
+    def recent_tags(self, repository: str, max_age: float) -> list[str] | None:
+        """The last complete listing of ``repository`` if younger than ``max_age`` seconds.
+
+        Tags Hoister wrote through this client since are in it; a delete forgets it.
+        """
+        tags = self.cache.recent_tags(repository, max_age)
+        return None if tags is None else sorted(tags)
+
+    def listed(self, repository: str, tag: str, max_age: float) -> bool | None:
+        """Whether a listing younger than ``max_age`` has ``tag``; None when there is none."""
+        tags = self.cache.recent_tags(repository, max_age)
+        return None if tags is None else tag in tags
+
+    def list_tags(self, repository: str) -> list[str]:
+        """Every tag as a list; a repository that does not exist has none."""
+        try:
+            return list(self.tags(repository))
+        except NotFound:
+            return []
 
     def _walk(self, path: str, key: str, scopes: list[str], what: str) -> Iterator[str]:
         seen_urls: set[str] = set()
@@ -223,7 +258,26 @@ class RegistryClient(BlobOps, AccessOps):
     # -- manifests -------------------------------------------------------------------
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:
-        """Fetch a manifest or index by tag or digest, verifying its digest."""
+        """Fetch a manifest or index by tag or digest, verifying its digest.
+
+        By digest, a manifest this client already read or wrote in ``repository`` is
+        answered from memory (the digest is its identity); by tag, the answer is
+        remembered under its digest, since what a tag points to may change but what a
+        digest names cannot.
+        """
+        if is_digest(reference):
+            cached = self.cache.manifest(repository, reference)
+            if cached is not None:
+                return cached
+        manifest = self._fetch_manifest(repository, reference)
+        self.cache.keep_manifest(repository, manifest)
+        return manifest
+
+    def cached_manifest(self, repository: str, digest: str) -> Manifest | None:
+        """The manifest if this client read or wrote it in ``repository``; no request."""
+        return self.cache.manifest(repository, digest)
+
+    def _fetch_manifest(self, repository: str, reference: str) -> Manifest:
         what = f"reading manifest {repository}:{reference}"
         response = self.session.send(
             "GET",
@@ -277,6 +331,17 @@ class RegistryClient(BlobOps, AccessOps):
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
         """Store manifest bytes exactly as given; return the digest the registry reports."""
+        return self.put_manifest_indexed(repository, reference, data, media_type)[0]
+
+    def put_manifest_indexed(
+        self, repository: str, reference: str, data: bytes, media_type: str
+    ) -> tuple[str, bool]:
+        """:meth:`put_manifest`, also telling whether the registry indexed the subject.
+
+        The ``OCI-Subject`` header is the only way to learn that the registry keeps the
+        referrers index itself; a manifest with a subject answered without it tells that
+        the registry has no referrers API, which is remembered.
+        """
         expected = sha256_digest(data)
         what = f"writing manifest {repository}:{reference}"
         response = self.session.send(
@@ -295,7 +360,20 @@ class RegistryClient(BlobOps, AccessOps):
                 f"hash to {expected}; the registry rewrote the manifest",
                 host=self.host,
             )
-        return reported
+        indexed = bool(response.headers.get("oci-subject"))
+        if not is_digest(reference):
+            self.cache.tag_written(repository, reference)
+        try:
+            manifest = Manifest.parse(data, reported, media_type)
+        except ProtocolError:
+            return reported, indexed  # stored as sent; only not worth remembering
+        self.cache.keep_manifest(repository, manifest)
+        if manifest.subject is not None:
+            if indexed:
+                self.cache.referrers_api = True
+            elif self.cache.referrers_api is None:
+                self.cache.referrers_api = False
+        return reported, indexed
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Delete a manifest by digest; every tag pointing at it goes with it."""
@@ -306,6 +384,8 @@ class RegistryClient(BlobOps, AccessOps):
             what=f"deleting {repository}@{digest}",
             ok=(200, 202),
         )
+        self.cache.forget_manifest(repository, digest)
+        self.cache.forget_tags(repository)  # the tags that pointed at it went with it
 
     def get_config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
         """The image configuration (labels, env, history...) of an image manifest."""
@@ -323,9 +403,39 @@ class RegistryClient(BlobOps, AccessOps):
     # -- referrers -------------------------------------------------------------------
 
     def referrers(
-        self, repository: str, digest: str, artifact_type: str | None = None
+        self,
+        repository: str,
+        digest: str,
+        artifact_type: str | None = None,
+        listing_age: float = 0.0,
     ) -> list[Descriptor]:
-        """Artifacts whose subject is ``digest``: referrers API, else the tag fallback."""
+        """Artifacts whose subject is ``digest``: referrers API, else the tag fallback.
+
+        A registry with the API must not answer 404 (OCI distribution 1.1), so a 404 is
+        remembered: this client does not ask again and goes to the fallback index
+        directly. A listing of ``repository`` younger than ``listing_age`` seconds that
+        lacks the fallback tag answers "none" without a request.
+        """
+        found: list[Descriptor] | None = None
+        if self.cache.referrers_api is not False:
+            found = self._referrers_api(repository, digest, artifact_type)
+        if found is None:
+            index = None
+            if self.listed(repository, fallback_tag(digest), listing_age) is not False:
+                index = self.referrers_tag_index(repository, digest)
+            found = index.manifests if index is not None else []
+        if artifact_type:
+            found = [d for d in found if d.artifact_type == artifact_type]
+        return found
+
+    @property
+    def has_referrers_api(self) -> bool | None:
+        """Whether the registry keeps referrers itself; None until it has been asked."""
+        return self.cache.referrers_api
+
+    def _referrers_api(
+        self, repository: str, digest: str, artifact_type: str | None
+    ) -> list[Descriptor] | None:
         what = f"listing referrers of {repository}@{digest}"
         params = {"artifactType": artifact_type} if artifact_type else None
         try:
@@ -337,21 +447,18 @@ class RegistryClient(BlobOps, AccessOps):
                 params=params,
                 headers={"Accept": mediatypes.OCI_INDEX},
             )
-            supported = "json" in response.headers.get("content-type", "")
-        except NotFound:
-            supported = False
-        if supported:
-            body = self.session.json(response, what)
-            manifests = body.get("manifests") if isinstance(body, dict) else None
-            if not isinstance(manifests, list):
-                raise ProtocolError(f"{self.host} answered {what} without a list", host=self.host)
-            found = [Descriptor.from_json(m, "referrers index") for m in manifests]
-        else:
-            index = self.referrers_tag_index(repository, digest)
-            found = index.manifests if index is not None else []
-        if artifact_type:
-            found = [d for d in found if d.artifact_type == artifact_type]
-        return found
+        except NotFound as exc:
+            if exc.code is None:  # no such route: an error of the API itself has a code
+                self.cache.referrers_api = False
+            return None
+        if "json" not in response.headers.get("content-type", ""):
+            return None  # something answered that is not the API; not remembered
+        self.cache.referrers_api = True
+        body = self.session.json(response, what)
+        manifests = body.get("manifests") if isinstance(body, dict) else None
+        if not isinstance(manifests, list):
+            raise ProtocolError(f"{self.host} answered {what} without a list", host=self.host)
+        return [Descriptor.from_json(m, "referrers index") for m in manifests]
 
     def referrers_tag_index(self, repository: str, digest: str) -> Manifest | None:
         """The ``sha256-<hex>`` index that clients maintain where the API is missing."""
