@@ -108,9 +108,7 @@ def test_unread_source_adds_its_get_and_the_referrer_probe_is_asked_once(
     client = make_client(registry, transport=transport)
     first = build_image(layers=LAYERS, seed=602)
     push_image(registry.url, "dev/one", "1.0", first)
-    requests, _ = promote_counted(
-        transport, request(client, "dev/one", "qa/one"), first.digest
-    )
+    requests, _ = promote_counted(transport, request(client, "dev/one", "qa/one"), first.digest)
     # GET of the source, the referrers probe (404 on 2.8, remembered), one listing of
     # the source for the fallback and cosign tags: nothing there, nothing more fetched.
     assert kinds(requests) == {
@@ -123,9 +121,7 @@ def test_unread_source_adds_its_get_and_the_referrer_probe_is_asked_once(
     }
     assert client.has_referrers_api is False
     second = polled(registry, client, "dev/two", 603)
-    requests, _ = promote_counted(
-        transport, request(client, "dev/two", "qa/two"), second.digest
-    )
+    requests, _ = promote_counted(transport, request(client, "dev/two", "qa/two"), second.digest)
     # The poll's listing serves the referrer lookup; the target is checked by a listing
     # (which will also tell provenance that no fallback index exists yet).
     assert kinds(requests) == {"GET tags": 1, "POST upload": LAYERS + 1, "PUT manifests": 1}
