@@ -202,14 +202,14 @@ TARGET_LISTING_AGE = 1.0
 def target_tag_now(request: PromotionRequest) -> Descriptor | None:
     """What the target tag points to now, in one request (two only when it exists).
 
-    Where the registry has no referrers API, the check is a listing of the target
+    Where referrers need the fallback index, the check is a listing of the target
     repository instead of a HEAD: as cheap while the repository has one page of tags,
     and it also tells whether the fallback index of the image exists, which saves the
     provenance record a read. A repository last seen with more than a page is HEADed.
     """
     target, repository, tag = request.target, request.target_repository, request.target_tag
     listed = target.listed(repository, tag, TARGET_LISTING_AGE)
-    if listed is None and target.has_referrers_api is False:
+    if listed is None and target.needs_fallback_index:
         known = target.cache.recent_tags(repository, math.inf)
         if known is None or len(known) < target.page_size:
             listed = tag in target.list_tags(repository)

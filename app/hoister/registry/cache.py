@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from hoister.registry.manifest import Manifest
 
 #: Manifests are small (distribution caps them at 4 MiB, most are a few KiB).
-DEFAULT_MANIFEST_BYTES = 16 * 1024 * 1024
-#: Listings are bounded by the names they hold: 1,000 watched repositories of a few
-#: hundred tags each fit; the oldest listing goes first.
-DEFAULT_LISTED_NAMES = 500_000
+DEFAULT_MANIFEST_BYTES = 8 * 1024 * 1024
+#: Listings are bounded by the names they hold (about 10 MiB): 1,000 watched
+#: repositories of a hundred tags each fit; the oldest listing goes first.
+DEFAULT_LISTED_NAMES = 100_000
 DEFAULT_BLOBS = 10_000
 
 
@@ -57,8 +57,11 @@ class RegistryCache:
         self._listings: OrderedDict[str, Listing] = OrderedDict()
         self._blob_limit = blobs
         self._blobs: OrderedDict[tuple[str, str], None] = OrderedDict()
-        #: None until the registry answered a referrers request (or a PUT with a subject).
+        #: None until the registry answered a referrers request: a 404 there means none.
         self.referrers_api: bool | None = None
+        #: None until a manifest with a subject was PUT: whether ``OCI-Subject`` came back,
+        #: i.e. whether a referrer written here needs the fallback index.
+        self.indexes_subjects: bool | None = None
 
     # -- manifests ------------------------------------------------------------------------
 

@@ -339,8 +339,9 @@ class RegistryClient(BlobOps, AccessOps):
         """:meth:`put_manifest`, also telling whether the registry indexed the subject.
 
         The ``OCI-Subject`` header is the only way to learn that the registry keeps the
-        referrers index itself; a manifest with a subject answered without it tells that
-        the registry has no referrers API, which is remembered.
+        referrers index itself; whether a manifest with a subject got it is remembered
+        (:attr:`needs_fallback_index`). Reads do not conclude from a missing header that
+        the API is missing: only a 404 of the API itself says so.
         """
         expected = sha256_digest(data)
         what = f"writing manifest {repository}:{reference}"
@@ -369,10 +370,9 @@ class RegistryClient(BlobOps, AccessOps):
             return reported, indexed  # stored as sent; only not worth remembering
         self.cache.keep_manifest(repository, manifest)
         if manifest.subject is not None:
+            self.cache.indexes_subjects = indexed
             if indexed:
                 self.cache.referrers_api = True
-            elif self.cache.referrers_api is None:
-                self.cache.referrers_api = False
         return reported, indexed
 
     def delete_manifest(self, repository: str, digest: str) -> None:
@@ -427,6 +427,11 @@ class RegistryClient(BlobOps, AccessOps):
         if artifact_type:
             found = [d for d in found if d.artifact_type == artifact_type]
         return found
+
+    @property
+    def needs_fallback_index(self) -> bool:
+        """Whether a referrer written here must be listed in the ``sha256-<hex>`` index."""
+        return self.cache.indexes_subjects is False or self.cache.referrers_api is False
 
     @property
     def has_referrers_api(self) -> bool | None:
