@@ -100,3 +100,17 @@ def test_a_repository_that_does_not_exist_is_listed_as_empty(
     assert client.recent_tags("nowhere/at-all", 10.0) == []
     with pytest.raises(NotFound):
         list(client.tags("nowhere/at-all"))  # still an error for those who list directly
+
+
+def test_a_single_page_of_tags_is_a_whole_listing(
+    registry: RegistryServer, make_client: ClientFactory
+) -> None:
+    image = build_image(seed=703)
+    for tag in ("1.0", "1.1", "1.2"):
+        push_image(registry.url, "qa/website", tag, image)
+    client = make_client(registry)
+    later = client.tags_page("qa/website", "/v2/qa/website/tags/list?n=10")
+    assert later.next_url is None  # a page named by a cursor is never a whole listing
+    assert client.recent_tags("qa/website", 10.0) is None
+    client.tags_page("qa/website")
+    assert client.recent_tags("qa/website", 10.0) == ["1.0", "1.1", "1.2"]

@@ -138,13 +138,19 @@ class RegistryClient(ReferrerOps, BlobOps, AccessOps):
         return self._walk("/v2/_catalog", "repositories", [CATALOG_SCOPE], "listing repositories")
 
     def tags_page(self, repository: str, next_url: str | None = None) -> Page:
-        return self._page(
+        """One page of tags; a first page that is also the last is a whole listing,
+        remembered as :meth:`tags` would."""
+        at = self.cache.clock()
+        page = self._page(
             f"/v2/{repository}/tags/list",
             "tags",
             [repository_scope(repository, "pull")],
             f"listing tags of {repository}",
             next_url,
         )
+        if next_url is None and page.next_url is None:
+            self.cache.keep_tags(repository, page.items, at)
+        return page
 
     def tags(self, repository: str) -> Iterator[str]:
         """Every tag; a listing read to its end is remembered (see :meth:`recent_tags`).
