@@ -12,7 +12,6 @@ stops the promotion.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -23,6 +22,7 @@ from typing import Literal
 
 from hoister.engine.referrers import copy_referrers, put_manifest_indexed
 from hoister.engine.tags import backup_tag as make_backup_tag
+from hoister.engine.target_check import target_tag_now, verdict
 from hoister.errors import HoisterError
 from hoister.policies.model import OverwriteMode
 from hoister.registry import (
@@ -157,9 +157,9 @@ class Promoter:
 
         referrers = 0
         existing = target_tag_now(request)
-        verdict = _verdict(request, source.digest, existing)
-        if verdict is not None:
-            return outcome(*verdict)
+        decided = verdict(request, source.digest, existing)
+        if decided is not None:
+            return outcome(*decided)
         job = _Copy(self, request, stats)
         try:
             job.copy_image(source)
@@ -175,9 +175,9 @@ class Promoter:
             # Moving bytes takes time in which the tag may have moved (a push, another
             # tool): decide again. A copy of mounts takes milliseconds; one check serves.
             existing = target_tag_now(request)
-            verdict = _verdict(request, source.digest, existing)
-            if verdict is not None:
-                return outcome(*verdict)
+            decided = verdict(request, source.digest, existing)
+            if decided is not None:
+                return outcome(*decided)
         job.check_cancel()
         backup = None
         if existing is not None and request.overwrite == OverwriteMode.BACKUP:
@@ -193,45 +193,6 @@ class Promoter:
         if backup is not None and existing is not None:
             done += f"; the previous {existing.digest} is kept as {backup}"
         return outcome("promoted", done, backup)
-
-
-#: A listing of the target younger than this answers "is the tag there?" like a HEAD.
-TARGET_LISTING_AGE = 1.0
-
-
-def target_tag_now(request: PromotionRequest) -> Descriptor | None:
-    """What the target tag points to now, in one request (two only when it exists).
-
-    Where referrers need the fallback index, the check is a listing of the target
-    repository instead of a HEAD: as cheap while the repository has one page of tags,
-    and it also tells whether the fallback index of the image exists, which saves the
-    provenance record a read. A repository last seen with more than a page is HEADed.
-    """
-    target, repository, tag = request.target, request.target_repository, request.target_tag
-    listed = target.listed(repository, tag, TARGET_LISTING_AGE)
-    if listed is None and target.needs_fallback_index:
-        known = target.cache.recent_tags(repository, math.inf)
-        if known is None or len(known) < target.page_size:
-            listed = tag in target.list_tags(repository)
-    if listed is False:
-        return None
-    return target.head_manifest(repository, tag)
-
-
-def _verdict(
-    request: PromotionRequest, digest: str, existing: Descriptor | None
-) -> tuple[Status, str] | None:
-    """Whether the target tag ends the promotion before anything is written."""
-    if existing is None:
-        return None
-    if existing.digest == digest:
-        return "unchanged", f"{request.target_name} already points to {digest}; nothing to do"
-    if request.overwrite == OverwriteMode.SKIP:
-        return "skipped", (
-            f"target tag {request.target_name} exists and points to {existing.digest}; "
-            "the policy skips existing tags"
-        )
-    return None
 
 
 class _Copy:
