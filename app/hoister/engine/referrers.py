@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -140,16 +141,15 @@ def copy_referrers(
     Referrers found through the API or the source's fallback index are written by digest
     and published in the target; referrers of those (a signature on an SBOM) follow, up
     to :data:`MAX_DEPTH`. cosign tags are re-created under the same names, since cosign
-    finds them only by name.
+    finds them only by name. The fallback index and cosign's tags are looked for in one
+    listing of the source (:func:`source_tags`), and only those listed are fetched.
     """
     if depth <= 0:
         return 0
     tags = source_tags(source, source_repository)
     copied: list[tuple[Manifest, bool]] = []
-    found_all = source.referrers(
-        source_repository, subject_digest, listing_age=REFERRER_LISTING_AGE
-    )
-    for found in found_all:
+    age = REFERRER_LISTING_AGE if tags is not None else 0.0
+    for found in source.referrers(source_repository, subject_digest, listing_age=age):
         try:
             manifest = source.get_manifest(source_repository, found.digest)
         except NotFound:
@@ -166,7 +166,7 @@ def copy_referrers(
     count = len(copied)
     for suffix in COSIGN_SUFFIXES:
         tag = fallback_tag(subject_digest) + suffix
-        if tag not in tags:
+        if tags is not None and tag not in tags:
             continue
         try:
             manifest = source.get_manifest(source_repository, tag)
@@ -189,9 +189,16 @@ def copy_referrers(
     return count
 
 
-def source_tags(client: RegistryClient, repository: str) -> frozenset[str]:
-    """The tags of ``repository`` from one listing: a recent one, else one read now."""
+def source_tags(client: RegistryClient, repository: str) -> frozenset[str] | None:
+    """The tags of ``repository`` from one listing: a recent one, else one read now.
+
+    None for a repository last seen with more than a page of tags and no recent listing:
+    reading all its pages costs more than asking for the four tags that may exist.
+    """
     recent = client.recent_tags(repository, REFERRER_LISTING_AGE)
-    if recent is None:
-        recent = client.list_tags(repository)
-    return frozenset(recent)
+    if recent is not None:
+        return frozenset(recent)
+    known = client.cache.recent_tags(repository, math.inf)
+    if known is not None and len(known) >= (client.page_size or 100):
+        return None
+    return frozenset(client.list_tags(repository))
