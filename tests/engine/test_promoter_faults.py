@@ -135,3 +135,24 @@ def test_a_digest_rewritten_on_the_tag_put_fails_loudly(
     message = str(caught.value)
     assert "dev/website:1.0 to qa/website:1.0 failed at the last step" in message
     assert image.digest in message and FAKE_DIGEST in message
+
+
+def mount_from_elsewhere(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+    """Ask the real registry to mount from a repository without the blob: it answers 202."""
+    url = request.url.copy_set_param("from", "nowhere/empty")
+    return inner.handle_request(httpx.Request(request.method, url, headers=request.headers))
+
+
+def test_a_mount_answered_with_an_upload_session_streams_that_blob(
+    registry: RegistryServer, make_client: ClientFactory
+) -> None:
+    image = build_image(layers=3, seed=207)
+    push_image(registry.url, "dev/website", "1.0", image)
+    transport = FaultyTransport()
+    transport.add("POST", "/blobs/uploads/", mount_from_elsewhere)
+    client = make_client(registry, transport=transport)
+    outcome = Promoter().promote(request(client, client))
+    assert ("POST", "/v2/qa/website/blobs/uploads/", 202) in transport.log
+    assert (outcome.stats.blobs_mounted, outcome.stats.blobs_uploaded) == (3, 1)
+    assert not [m for m, path, _ in transport.log if m == "HEAD" and "/blobs/" in path]
+    assert skopeo_inspect(registry.host, "qa/website", "1.0", raw=True) == image.manifest

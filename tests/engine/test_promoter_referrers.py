@@ -124,3 +124,30 @@ def test_referrers_of_index_children_are_copied_too(
     assert outcome.referrers_copied == 1
     sig = target.head_manifest("qa/website", fallback_tag(child.digest) + ".sig")
     assert sig is not None and sig.digest == signature.digest
+
+
+def test_referrers_are_found_from_one_listing_and_only_existing_tags_are_read(
+    registry: RegistryServer, make_client: ClientFactory
+) -> None:
+    image, sbom, signature = push_signed(registry, 313)
+    transport = FaultyTransport()
+    client = make_client(registry, transport=transport)
+    client.cache.referrers_api = False  # learned by an earlier probe (distribution 2.8)
+    client.list_tags("dev/website")  # the poll's listing
+    before = len(transport.log)
+    outcome = Promoter().promote(request(client, client))
+    assert outcome.referrers_copied == 2
+    reads = [p for m, p, _ in transport.log[before:] if m == "GET" and p.startswith("/v2/dev/")]
+    tag = fallback_tag(image.digest)
+    assert sorted(reads) == sorted(
+        [
+            "/v2/dev/website/manifests/1.0",
+            f"/v2/dev/website/manifests/{tag}",
+            f"/v2/dev/website/manifests/{sbom.digest}",
+            f"/v2/dev/website/manifests/{tag}.sig",
+        ]
+    )  # no .att, no .sbom, no second listing, no referrers API probe
+    found = client.referrers("qa/website", image.digest)
+    assert [d.digest for d in found] == [sbom.digest]
+    sig = client.head_manifest("qa/website", f"{tag}.sig")
+    assert sig is not None and sig.digest == signature.digest

@@ -22,6 +22,7 @@ from typing import Literal
 
 from hoister.engine.referrers import copy_referrers, put_manifest_indexed
 from hoister.engine.tags import backup_tag as make_backup_tag
+from hoister.engine.target_check import target_tag_now, verdict
 from hoister.engine.transfer import stream_blob
 from hoister.errors import HoisterError
 from hoister.policies.model import OverwriteMode
@@ -156,13 +157,13 @@ class Promoter:
             )
 
         referrers = 0
-        existing = request.target.head_manifest(request.target_repository, request.target_tag)
-        verdict = _verdict(request, source.digest, existing)
-        if verdict is not None:
-            return outcome(*verdict)
+        existing = target_tag_now(request)
+        decided = verdict(request, source.digest, existing)
+        if decided is not None:
+            return outcome(*decided)
         job = _Copy(self, request, stats)
         try:
-            job.copy_tree(source)
+            job.copy_image(source)
             if request.copy_referrers:
                 referrers = job.copy_all_referrers(source)
         except DigestMismatch as exc:
@@ -171,11 +172,13 @@ class Promoter:
                 f"nothing was tagged: {exc}",
                 host=exc.host,
             ) from exc
-        # The tag may have moved while the copy ran (another promoter, a push): decide again.
-        existing = request.target.head_manifest(request.target_repository, request.target_tag)
-        verdict = _verdict(request, source.digest, existing)
-        if verdict is not None:
-            return outcome(*verdict)
+        if stats.bytes_moved:
+            # Moving bytes takes time in which the tag may have moved (a push, another
+            # tool): decide again. A copy of mounts takes milliseconds; one check serves.
+            existing = target_tag_now(request)
+            decided = verdict(request, source.digest, existing)
+            if decided is not None:
+                return outcome(*decided)
         job.check_cancel()
         backup = None
         if existing is not None and request.overwrite == OverwriteMode.BACKUP:
@@ -193,22 +196,6 @@ class Promoter:
         return outcome("promoted", done, backup)
 
 
-def _verdict(
-    request: PromotionRequest, digest: str, existing: Descriptor | None
-) -> tuple[Status, str] | None:
-    """Whether the target tag ends the promotion before anything is written."""
-    if existing is None:
-        return None
-    if existing.digest == digest:
-        return "unchanged", f"{request.target_name} already points to {digest}; nothing to do"
-    if request.overwrite == OverwriteMode.SKIP:
-        return "skipped", (
-            f"target tag {request.target_name} exists and points to {existing.digest}; "
-            "the policy skips existing tags"
-        )
-    return None
-
-
 class _Copy:
     """The state of one promotion: its request, its counters, and the writes it makes."""
 
@@ -220,6 +207,8 @@ class _Copy:
         self.target, self.to_repo = request.target, request.target_repository
         self.mountable = request.mountable
         self.lock = threading.Lock()
+        self.image: Manifest | None = None
+        self.image_in_place = False
 
     def emit(self, kind: EventKind, digest: str, done: int, total: int) -> None:
         if self.promoter.progress is not None:
@@ -233,7 +222,33 @@ class _Copy:
                 f"nothing is visible under {self.request.target_name}"
             )
 
-    def copy_tree(self, manifest: Manifest, parents: tuple[str, ...] = ()) -> bool:
+    def copy_image(self, manifest: Manifest) -> None:
+        """Everything the image needs in the target, short of the image itself when the
+        tag PUT will carry it.
+
+        Across registries the image is PUT by digest first, so a registry that stores
+        other bytes is caught before anything is tagged. Within one registry that very
+        registry already serves these bytes under this digest (they were read and
+        verified so): the tag PUT alone writes the image, one request fewer. Referrers
+        need their subject first (some registries index only what exists), so copying
+        one PUTs the image by digest then (:meth:`subject_in_place`).
+        """
+        if not self.mountable:
+            self.copy_tree(manifest)
+            self.image_in_place = True
+            return
+        self.copy_tree(manifest, put=False)
+        self.image = manifest
+
+    def subject_in_place(self) -> None:
+        if not self.image_in_place and self.image is not None:
+            self.check_cancel()
+            self.put_by_digest(self.image)
+            self.image_in_place = True
+
+    def copy_tree(
+        self, manifest: Manifest, parents: tuple[str, ...] = (), *, put: bool = True
+    ) -> bool:
         """Children and blobs, then the manifest by digest; True if its subject was indexed.
 
         The by-digest PUT makes the content complete in the target without a tag a
@@ -259,6 +274,9 @@ class _Copy:
                 self.copy_tree(self.source.get_manifest(self.from_repo, child.digest), path)
         self.copy_blobs(manifest.blobs)
         self.check_cancel()
+        return self.put_by_digest(manifest) if put else False
+
+    def put_by_digest(self, manifest: Manifest) -> bool:
         digest, indexed = put_manifest_indexed(
             self.target, self.to_repo, manifest.digest, manifest.data, manifest.media_type
         )
@@ -291,9 +309,18 @@ class _Copy:
     def copy_blob(self, blob: Descriptor) -> None:
         self.check_cancel()
         self.emit("blob-start", blob.digest, 0, blob.size)
-        if self.target.head_blob(self.to_repo, blob.digest) is not None:
-            self.count(blobs_present=1)
-        elif self.mountable and self._mount(blob):
+        # Within one registry the mount is the check: 201 means the blob is there (it
+        # was already, or now is), 202 that it is not mountable and gets streamed.
+        # Across registries a HEAD saves sending bytes the target already has.
+        if self.mountable:
+            mounted = self._mount(blob)
+        else:
+            mounted = False
+            if self.target.head_blob(self.to_repo, blob.digest) is not None:
+                self.count(blobs_present=1)
+                self.emit("blob-done", blob.digest, blob.size, blob.size)
+                return
+        if mounted:
             self.count(blobs_mounted=1)
         else:
             self.count(bytes_moved=self._stream(blob), blobs_uploaded=1)
@@ -332,9 +359,14 @@ class _Copy:
     def copy_all_referrers(self, manifest: Manifest) -> int:
         """Referrers of the image and, for an index, of each child (cosign --recursive)."""
         subjects = [manifest.digest, *(child.digest for child in manifest.manifests)]
+
+        def copy_referrer(referrer: Manifest) -> bool:
+            self.subject_in_place()
+            return self.copy_tree(referrer)
+
         return sum(
             copy_referrers(
-                self.source, self.from_repo, self.target, self.to_repo, subject, self.copy_tree
+                self.source, self.from_repo, self.target, self.to_repo, subject, copy_referrer
             )
             for subject in subjects
         )

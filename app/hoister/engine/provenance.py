@@ -3,12 +3,17 @@
 A record stored in one workstation's database helps nobody at the next desk, so every
 promotion attaches a small OCI artifact to the promoted digest in the target repository.
 Anyone with pull access (another Hoister, ``oras discover``, a CI job) can then ask the
-registry how an image got there. Records are JSON in one layer of an artifact manifest
-whose ``subject`` is the image, found through the referrers API or the tag fallback.
+registry how an image got there. A record is JSON in the annotation
+:data:`RECORD_ANNOTATION` of an artifact manifest whose ``subject`` is the image, found
+through the referrers API or the tag fallback. Its config and only layer are the OCI 1.1
+empty descriptor (with its ``data``), so writing one costs the manifest PUT and, without
+the referrers API, the fallback index PUT: the empty blob goes into a repository once.
+Records written before (JSON in the artifact's one layer blob) are still read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterable
@@ -25,6 +30,7 @@ from hoister.registry import (
     NotFound,
     ProtocolError,
     RegistryClient,
+    RegistryError,
 )
 from hoister.registry.identity import registry_identity
 from hoister.registry.mediatypes import OCI_EMPTY, OCI_MANIFEST
@@ -36,6 +42,10 @@ PROVENANCE_ARTIFACT_TYPE = "application/vnd.hoister.promotion.v1+json"
 EMPTY_CONFIG = b"{}"
 EMPTY_DIGEST = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 CREATED_ANNOTATION = "org.opencontainers.image.created"
+#: The record itself, on the artifact manifest (and so on its referrers descriptor).
+RECORD_ANNOTATION = "dev.hoister.promotion.record"
+#: The OCI 1.1 empty descriptor, carrying its two bytes so readers need not fetch them.
+EMPTY_DESCRIPTOR = {"mediaType": OCI_EMPTY, "digest": EMPTY_DIGEST, "size": 2, "data": "e30="}
 #: A record is a few hundred bytes; anything far larger is not ours and is not read.
 MAX_RECORD_BYTES = 64 * 1024
 
@@ -136,28 +146,52 @@ def attach_provenance(
     client: RegistryClient, repository: str, subject: Descriptor, record: ProvenanceRecord
 ) -> Descriptor:
     """Store ``record`` as an artifact referring to ``subject``; return its descriptor."""
-    payload = record.to_json().encode("utf-8")
-    layer = Descriptor(PROVENANCE_ARTIFACT_TYPE, sha256_digest(payload), len(payload))
     document = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": PROVENANCE_ARTIFACT_TYPE,
-        "config": Descriptor(OCI_EMPTY, EMPTY_DIGEST, len(EMPTY_CONFIG)).to_json(),
-        "layers": [layer.to_json()],
+        "config": EMPTY_DESCRIPTOR,
+        "layers": [EMPTY_DESCRIPTOR],
         # Only the three fields a subject needs: platform or annotations would be noise.
         "subject": Descriptor(subject.media_type, subject.digest, subject.size).to_json(),
-        "annotations": {CREATED_ANNOTATION: format_time(record.promoted_at)},
+        "annotations": {
+            CREATED_ANNOTATION: format_time(record.promoted_at),
+            RECORD_ANNOTATION: record.to_json(),
+        },
     }
-    for digest, data in ((EMPTY_DIGEST, EMPTY_CONFIG), (layer.digest, payload)):
-        if client.head_blob(repository, digest) is None:
-            client.upload_blob(repository, digest, data)
     data = json.dumps(document, separators=(",", ":")).encode("utf-8")
-    digest, indexed = put_manifest_indexed(
-        client, repository, sha256_digest(data), data, OCI_MANIFEST
-    )
+    ensure_empty_blob(client, repository)
+    try:
+        digest, indexed = put_manifest_indexed(
+            client, repository, sha256_digest(data), data, OCI_MANIFEST
+        )
+    except RegistryError as exc:
+        if exc.code != "MANIFEST_BLOB_UNKNOWN":
+            raise
+        # Remembered wrongly (garbage-collected since, or another client's memory).
+        client.cache.forget_blob(repository, EMPTY_DIGEST)
+        ensure_empty_blob(client, repository, check=True)
+        digest, indexed = put_manifest_indexed(
+            client, repository, sha256_digest(data), data, OCI_MANIFEST
+        )
     manifest = Manifest.parse(data, digest, OCI_MANIFEST)
     publish_referrers(client, repository, subject.digest, [(manifest, indexed)])
     return referrer_descriptor(manifest)
+
+
+def ensure_empty_blob(client: RegistryClient, repository: str, *, check: bool = False) -> None:
+    """Put the empty blob in ``repository`` once per client (registries check that a
+    manifest's blobs exist): mounted from a repository known to hold it, else uploaded."""
+    if not check and client.cache.has_blob(repository, EMPTY_DIGEST):
+        return
+    source = None if check else client.cache.repository_with_blob(EMPTY_DIGEST)
+    mounted = False
+    if source is not None:
+        with contextlib.suppress(RegistryError):
+            mounted = client.mount_blob(repository, EMPTY_DIGEST, source)
+    if not mounted and client.head_blob(repository, EMPTY_DIGEST) is None:
+        client.upload_blob(repository, EMPTY_DIGEST, EMPTY_CONFIG)
+    client.cache.keep_blob(repository, EMPTY_DIGEST)
 
 
 def read_provenance(client: RegistryClient, repository: str, digest: str) -> list[ProvenanceRecord]:
@@ -180,9 +214,17 @@ def read_provenance(client: RegistryClient, repository: str, digest: str) -> lis
 
 
 def _read_record(client: RegistryClient, repository: str, found: Descriptor) -> ProvenanceRecord:
+    """From the descriptor's annotations when they carry it (no request), else from the
+    artifact: its annotation (current records) or its one layer (older records)."""
+    inline = _annotated(found.annotations)
+    if inline is not None:
+        return ProvenanceRecord.from_json(inline)
     if found.size > MAX_RECORD_BYTES:
         raise ValueError(f"the artifact manifest is {found.size} bytes, too large for a record")
     manifest = client.get_manifest(repository, found.digest)
+    inline = _annotated(manifest.annotations)
+    if inline is not None:
+        return ProvenanceRecord.from_json(inline)
     layers = [d for d in manifest.layers if d.media_type == PROVENANCE_ARTIFACT_TYPE]
     if not layers:
         raise ValueError("the artifact has no provenance layer")
@@ -190,6 +232,15 @@ def _read_record(client: RegistryClient, repository: str, found: Descriptor) -> 
         raise ValueError(f"the record is {layers[0].size} bytes, more than a record can be")
     data = client.get_blob(repository, layers[0].digest, max_size=MAX_RECORD_BYTES)
     return ProvenanceRecord.from_json(data)
+
+
+def _annotated(annotations: dict[str, str] | None) -> str | None:
+    value = (annotations or {}).get(RECORD_ANNOTATION)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_RECORD_BYTES:
+        raise ValueError("the record annotation is not a string of a record's size")
+    return value
 
 
 def chain_hop(

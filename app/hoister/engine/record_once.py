@@ -43,7 +43,11 @@ def record_once(
             for found in read_provenance(target, repository, digest):
                 if same_promotion(found, record):
                     return ["provenance recorded by an earlier attempt"]
-        subject = target.head_manifest(repository, digest)
+        # The promotion just wrote the image through this client: its descriptor is known.
+        cached = target.cached_manifest(repository, digest)
+        subject = cached.descriptor() if cached is not None else None
+        if subject is None:
+            subject = target.head_manifest(repository, digest)
         if subject is None:
             raise HoisterError(f"{digest} is not in {repository}")
         attach_provenance(target, repository, subject, record)

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from hoister.registry import (
     Descriptor,
-    DigestMismatch,
     Manifest,
     NotFound,
     RegistryClient,
     fallback_tag,
 )
-from hoister.registry.auth import repository_scope
 from hoister.registry.mediatypes import OCI_INDEX
-from hoister.registry.reference import sha256_digest
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +36,14 @@ MAX_DEPTH = 3
 #: merge is read again and retried this often before giving up.
 MERGE_ATTEMPTS = 3
 
+#: A listing of the source repository younger than this (the poll's, usually) is where
+#: the fallback index and cosign's tags are looked for: a referrer pushed after that
+#: listing was read is found by the next promotion of the image, not this one.
+REFERRER_LISTING_AGE = 10.0
+#: A listing of the target younger than this that lacks the fallback tag lets the index
+#: be created without reading it first (the promoter lists the target moments before).
+INDEX_LISTING_AGE = 5.0
+
 #: Copies a manifest's blobs (and children) into the target and PUTs it by digest;
 #: returns True when the registry indexed its subject itself (``OCI-Subject``).
 CopyTree = Callable[[Manifest], bool]
@@ -48,28 +54,10 @@ def put_manifest_indexed(
 ) -> tuple[str, bool]:
     """PUT exact bytes; return the stored digest and whether the registry indexed the subject.
 
-    ``RegistryClient.put_manifest`` returns only the digest, and the ``OCI-Subject``
-    header is the only way to learn that the registry keeps the referrers index itself
-    (then writing the fallback tag would be wasted work and a second source of truth).
+    When it did (``OCI-Subject``), writing the fallback tag would be wasted work and a
+    second source of truth.
     """
-    expected = sha256_digest(data)
-    response = client.session.send(
-        "PUT",
-        f"/v2/{repository}/manifests/{reference}",
-        scopes=[repository_scope(repository, "pull", "push")],
-        what=f"writing manifest {repository}:{reference}",
-        ok=(200, 201, 202),
-        headers={"Content-Type": media_type},
-        content=data,
-    )
-    reported = response.headers.get("docker-content-digest") or expected
-    if reported != expected:
-        raise DigestMismatch(
-            f"{client.host} stored {repository}:{reference} as {reported}, but the bytes sent "
-            f"hash to {expected}; the registry rewrote the manifest",
-            host=client.host,
-        )
-    return reported, bool(response.headers.get("oci-subject"))
+    return client.put_manifest_indexed(repository, reference, data, media_type)
 
 
 def referrer_descriptor(manifest: Manifest) -> Descriptor:
@@ -95,8 +83,11 @@ def add_to_fallback_index(
     if not wanted:
         return 0
     tag = fallback_tag(subject_digest)
+    # Absent from a listing read moments ago: create it without a read (and no re-read;
+    # only a writer in those moments could race, and it would have to be another tool).
+    absent = client.listed(repository, tag, INDEX_LISTING_AGE) is False
     for _ in range(MERGE_ATTEMPTS):
-        current = client.referrers_tag_index(repository, subject_digest)
+        current = None if absent else client.referrers_tag_index(repository, subject_digest)
         body: dict[str, Any] = (
             dict(current.json)
             if current is not None
@@ -110,6 +101,8 @@ def add_to_fallback_index(
         body.setdefault("mediaType", OCI_INDEX)
         data = json.dumps(body, separators=(",", ":")).encode("utf-8")
         client.put_manifest(repository, tag, data, OCI_INDEX)
+        if absent:
+            return len(missing)
         after = client.referrers_tag_index(repository, subject_digest)
         if after is not None and set(wanted) <= {d.digest for d in after.manifests}:
             return len(missing)
@@ -148,12 +141,15 @@ def copy_referrers(
     Referrers found through the API or the source's fallback index are written by digest
     and published in the target; referrers of those (a signature on an SBOM) follow, up
     to :data:`MAX_DEPTH`. cosign tags are re-created under the same names, since cosign
-    finds them only by name.
+    finds them only by name. The fallback index and cosign's tags are looked for in one
+    listing of the source (:func:`source_tags`), and only those listed are fetched.
     """
     if depth <= 0:
         return 0
+    tags = source_tags(source, source_repository)
     copied: list[tuple[Manifest, bool]] = []
-    for found in source.referrers(source_repository, subject_digest):
+    age = REFERRER_LISTING_AGE if tags is not None else 0.0
+    for found in source.referrers(source_repository, subject_digest, listing_age=age):
         try:
             manifest = source.get_manifest(source_repository, found.digest)
         except NotFound:
@@ -170,10 +166,12 @@ def copy_referrers(
     count = len(copied)
     for suffix in COSIGN_SUFFIXES:
         tag = fallback_tag(subject_digest) + suffix
+        if tags is not None and tag not in tags:
+            continue
         try:
             manifest = source.get_manifest(source_repository, tag)
         except NotFound:
-            continue
+            continue  # deleted since the listing
         copy_tree(manifest)
         target.put_manifest(target_repository, tag, manifest.data, manifest.media_type)
         copied.append((manifest, True))
@@ -189,3 +187,18 @@ def copy_referrers(
             depth - 1,
         )
     return count
+
+
+def source_tags(client: RegistryClient, repository: str) -> frozenset[str] | None:
+    """The tags of ``repository`` from one listing: a recent one, else one read now.
+
+    None for a repository last seen with more than a page of tags and no recent listing:
+    reading all its pages costs more than asking for the four tags that may exist.
+    """
+    recent = client.recent_tags(repository, REFERRER_LISTING_AGE)
+    if recent is not None:
+        return frozenset(recent)
+    known = client.cache.recent_tags(repository, math.inf)
+    if known is not None and len(known) >= (client.page_size or 100):
+        return None
+    return frozenset(client.list_tags(repository))

@@ -1,7 +1,8 @@
 """The OCI Distribution client: catalog, tags, manifests, delete, referrers.
 
-Blob transfer lives in :mod:`hoister.registry.blobs` and the access check
-(:meth:`can_push`) in :mod:`hoister.registry.access`; both are mixed in, so this class is
+Blob transfer lives in :mod:`hoister.registry.blobs`, referrers in
+:mod:`hoister.registry.referrers` and the access check (:meth:`can_push`) in
+:mod:`hoister.registry.access`; all are mixed in, so this class is
 the one object the rest of Hoister talks to for a registry. It never imports Qt and
 holds no global state: the GUI, the CLI, the engine and the tests each create their own.
 """
@@ -22,6 +23,7 @@ from hoister.registry import mediatypes
 from hoister.registry.access import AccessOps
 from hoister.registry.auth import CATALOG_SCOPE, repository_scope
 from hoister.registry.blobs import BlobOps
+from hoister.registry.cache import RegistryCache
 from hoister.registry.errors import (
     BeyondLimits,
     DigestMismatch,
@@ -34,6 +36,7 @@ from hoister.registry.errors import (
 )
 from hoister.registry.manifest import Descriptor, Manifest
 from hoister.registry.reference import is_digest, sha256_digest
+from hoister.registry.referrers import ReferrerOps, fallback_tag  # noqa: F401 (re-exported)
 from hoister.registry.session import RegistrySession
 
 log = logging.getLogger(__name__)
@@ -71,12 +74,13 @@ class Page:
     next_url: str | None
 
 
-class RegistryClient(BlobOps, AccessOps):
+class RegistryClient(ReferrerOps, BlobOps, AccessOps):
     """A client for one registry and one set of credentials."""
 
     def __init__(self, url: str, credential: Credential | None = None, **options: Any) -> None:
         self.session = RegistrySession(url, credential, **options)
         self.page_size = DEFAULT_PAGE_SIZE
+        self.cache = RegistryCache()
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -134,21 +138,60 @@ class RegistryClient(BlobOps, AccessOps):
         return self._walk("/v2/_catalog", "repositories", [CATALOG_SCOPE], "listing repositories")
 
     def tags_page(self, repository: str, next_url: str | None = None) -> Page:
-        return self._page(
+        """One page of tags; a first page that is also the last is a whole listing,
+        remembered as :meth:`tags` would."""
+        at = self.cache.clock()
+        page = self._page(
             f"/v2/{repository}/tags/list",
             "tags",
             [repository_scope(repository, "pull")],
             f"listing tags of {repository}",
             next_url,
         )
+        if next_url is None and page.next_url is None:
+            self.cache.keep_tags(repository, page.items, at)
+        return page
 
     def tags(self, repository: str) -> Iterator[str]:
-        return self._walk(
-            f"/v2/{repository}/tags/list",
-            "tags",
-            [repository_scope(repository, "pull")],
-            f"listing tags of {repository}",
-        )
+        """Every tag; a listing read to its end is remembered (see :meth:`recent_tags`).
+
+        A repository that does not exist raises NotFound and is remembered as empty.
+        """
+        at = self.cache.clock()  # before the first page: the listing is at least this old
+        names: list[str] = []
+        try:
+            for name in self._walk(
+                f"/v2/{repository}/tags/list",
+                "tags",
+                [repository_scope(repository, "pull")],
+                f"listing tags of {repository}",
+            ):
+                names.append(name)
+                yield name
+        except NotFound:
+            self.cache.keep_tags(repository, (), at)
+            raise
+        self.cache.keep_tags(repository, names, at)
+
+    def recent_tags(self, repository: str, max_age: float) -> list[str] | None:
+        """The last complete listing of ``repository`` if younger than ``max_age`` seconds.
+
+        Tags Hoister wrote through this client since are in it; a delete forgets it.
+        """
+        tags = self.cache.recent_tags(repository, max_age)
+        return None if tags is None else sorted(tags)
+
+    def listed(self, repository: str, tag: str, max_age: float) -> bool | None:
+        """Whether a listing younger than ``max_age`` has ``tag``; None when there is none."""
+        tags = self.cache.recent_tags(repository, max_age)
+        return None if tags is None else tag in tags
+
+    def list_tags(self, repository: str) -> list[str]:
+        """Every tag as a list; a repository that does not exist has none."""
+        try:
+            return list(self.tags(repository))
+        except NotFound:
+            return []
 
     def _walk(self, path: str, key: str, scopes: list[str], what: str) -> Iterator[str]:
         seen_urls: set[str] = set()
@@ -223,7 +266,26 @@ class RegistryClient(BlobOps, AccessOps):
     # -- manifests -------------------------------------------------------------------
 
     def get_manifest(self, repository: str, reference: str) -> Manifest:
-        """Fetch a manifest or index by tag or digest, verifying its digest."""
+        """Fetch a manifest or index by tag or digest, verifying its digest.
+
+        By digest, a manifest this client already read or wrote in ``repository`` is
+        answered from memory (the digest is its identity); by tag, the answer is
+        remembered under its digest, since what a tag points to may change but what a
+        digest names cannot.
+        """
+        if is_digest(reference):
+            cached = self.cache.manifest(repository, reference)
+            if cached is not None:
+                return cached
+        manifest = self._fetch_manifest(repository, reference)
+        self.cache.keep_manifest(repository, manifest)
+        return manifest
+
+    def cached_manifest(self, repository: str, digest: str) -> Manifest | None:
+        """The manifest if this client read or wrote it in ``repository``; no request."""
+        return self.cache.manifest(repository, digest)
+
+    def _fetch_manifest(self, repository: str, reference: str) -> Manifest:
         what = f"reading manifest {repository}:{reference}"
         response = self.session.send(
             "GET",
@@ -277,6 +339,18 @@ class RegistryClient(BlobOps, AccessOps):
 
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
         """Store manifest bytes exactly as given; return the digest the registry reports."""
+        return self.put_manifest_indexed(repository, reference, data, media_type)[0]
+
+    def put_manifest_indexed(
+        self, repository: str, reference: str, data: bytes, media_type: str
+    ) -> tuple[str, bool]:
+        """:meth:`put_manifest`, also telling whether the registry indexed the subject.
+
+        The ``OCI-Subject`` header is the only way to learn that the registry keeps the
+        referrers index itself; whether a manifest with a subject got it is remembered
+        (:attr:`needs_fallback_index`). Reads do not conclude from a missing header that
+        the API is missing: only a 404 of the API itself says so.
+        """
         expected = sha256_digest(data)
         what = f"writing manifest {repository}:{reference}"
         response = self.session.send(
@@ -295,7 +369,19 @@ class RegistryClient(BlobOps, AccessOps):
                 f"hash to {expected}; the registry rewrote the manifest",
                 host=self.host,
             )
-        return reported
+        indexed = bool(response.headers.get("oci-subject"))
+        if not is_digest(reference):
+            self.cache.tag_written(repository, reference)
+        try:
+            manifest = Manifest.parse(data, reported, media_type)
+        except ProtocolError:
+            return reported, indexed  # stored as sent; only not worth remembering
+        self.cache.keep_manifest(repository, manifest)
+        if manifest.subject is not None:
+            self.cache.indexes_subjects = indexed
+            if indexed:
+                self.cache.referrers_api = True
+        return reported, indexed
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Delete a manifest by digest; every tag pointing at it goes with it."""
@@ -306,6 +392,8 @@ class RegistryClient(BlobOps, AccessOps):
             what=f"deleting {repository}@{digest}",
             ok=(200, 202),
         )
+        self.cache.forget_manifest(repository, digest)
+        self.cache.forget_tags(repository)  # the tags that pointed at it went with it
 
     def get_config(self, repository: str, manifest: Manifest) -> dict[str, Any]:
         """The image configuration (labels, env, history...) of an image manifest."""
@@ -319,51 +407,6 @@ class RegistryClient(BlobOps, AccessOps):
         if not isinstance(value, dict):
             raise ProtocolError(f"the config of {repository}@{manifest.digest} is not an object")
         return value
-
-    # -- referrers -------------------------------------------------------------------
-
-    def referrers(
-        self, repository: str, digest: str, artifact_type: str | None = None
-    ) -> list[Descriptor]:
-        """Artifacts whose subject is ``digest``: referrers API, else the tag fallback."""
-        what = f"listing referrers of {repository}@{digest}"
-        params = {"artifactType": artifact_type} if artifact_type else None
-        try:
-            response = self.session.send(
-                "GET",
-                f"/v2/{repository}/referrers/{digest}",
-                scopes=[repository_scope(repository, "pull")],
-                what=what,
-                params=params,
-                headers={"Accept": mediatypes.OCI_INDEX},
-            )
-            supported = "json" in response.headers.get("content-type", "")
-        except NotFound:
-            supported = False
-        if supported:
-            body = self.session.json(response, what)
-            manifests = body.get("manifests") if isinstance(body, dict) else None
-            if not isinstance(manifests, list):
-                raise ProtocolError(f"{self.host} answered {what} without a list", host=self.host)
-            found = [Descriptor.from_json(m, "referrers index") for m in manifests]
-        else:
-            index = self.referrers_tag_index(repository, digest)
-            found = index.manifests if index is not None else []
-        if artifact_type:
-            found = [d for d in found if d.artifact_type == artifact_type]
-        return found
-
-    def referrers_tag_index(self, repository: str, digest: str) -> Manifest | None:
-        """The ``sha256-<hex>`` index that clients maintain where the API is missing."""
-        try:
-            return self.get_manifest(repository, fallback_tag(digest))
-        except NotFound:
-            return None
-
-
-def fallback_tag(digest: str) -> str:
-    """The referrers fallback tag for a digest: ``sha256:abc`` -> ``sha256-abc``."""
-    return digest.replace(":", "-", 1)
 
 
 def _next_link(response: httpx.Response) -> str | None:
