@@ -2,11 +2,14 @@
 tag whose content is missing.
 
 Order is the safety property: every blob first (mounted inside one registry, streamed
-between registries), then each child of an index by digest, then the image by digest,
-then its referrers, and only then the tag. Anything that fails or is cancelled before
-the last step leaves the target tag exactly as it was. Manifest bytes are PUT as read,
-because the digest *is* the identity of the image: a registry that stores anything else
-stops the promotion.
+between registries), then each child of an index by digest, then the image by digest
+(across registries, or before referrers that name it as their subject), then its
+referrers, and only then the tag. Anything that fails or is cancelled before the last
+step leaves the target tag exactly as it was. Manifest bytes are PUT as read, because
+the digest *is* the identity of the image: a registry that stores anything else stops
+the promotion. Within one registry the image goes up by tag only: that registry already
+serves these exact bytes under this digest, so a PUT by digest first would be a request
+that proves nothing.
 """
 
 from __future__ import annotations
