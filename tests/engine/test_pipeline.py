@@ -7,15 +7,23 @@ in flight. Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
+import httpx
+import pytest
+
+from hoister.credentials import Credential
 from hoister.engine.pipeline import parallel_from, total_slots
 from hoister.engine.provenance import read_provenance
 from hoister.policies import Rule
 from hoister.policies.model import OverwriteMode
-from hoister.store.queue import QueueStore
+from hoister.profiles import Profile
+from hoister.registry import RegistryClient
+from hoister.store.queue import QueueEntry, QueueStore
 from tests.engine.conftest import backends_fixture
 from tests.engine.harness import EngineHarness
 from tests.engine.pipeline_support import (
@@ -29,7 +37,9 @@ from tests.engine.pipeline_support import (
     tag_put,
 )
 from tests.support.fixtures import RegistryFactory
+from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
+from tests.support.tls import make_tls_files
 
 STABLE = Rule("tag", "ew", ("stable",))
 Make = Callable[..., EngineHarness]
@@ -294,3 +304,37 @@ def test_two_parallel_engines_on_one_queue_promote_each_entry_once(
     for tag, digest in pushed.items():
         assert client.head_manifest("qa/web", tag).digest == digest
         assert len(read_provenance(client, "qa/web", digest)) == 1
+
+
+def test_parallel_promotions_share_an_http2_connection_to_a_tls_registry(
+    registry_factory: RegistryFactory, make_harness: Make, tmp_path: Path
+) -> None:
+    pytest.importorskip("h2", reason="HTTP/2 needs the h2 package (a dependency)")
+    files = make_tls_files(tmp_path / "tls")
+    server = registry_factory(tls=files)
+    made: list[RegistryClient] = []
+
+    def trusting(profile: Profile, credential: Credential | None) -> RegistryClient:
+        made.append(RegistryClient(profile.url, credential, ca_file=str(files.ca)))
+        return made[-1]
+
+    h = make_harness({"tls": server}, parallel=4, client_factory=trusting)
+    policy = h.policy("dev/web", "qa/web", "%n", STABLE)
+    assert policy.id is not None
+    context = ssl.create_default_context(cafile=str(files.ca))
+    with httpx.Client(verify=context) as pusher, QueueStore(h.database, h.clock) as store:
+        pushed = {}
+        for n in range(6):
+            image = build_image(seed=1500 + n)
+            push_image(server.url, "dev/web", f"{n}-stable", image, client=pusher)
+            pushed[f"{n}-stable"] = image.digest
+            store.enqueue(
+                QueueEntry(
+                    None, policy.id, "tls", "dev/web", f"{n}-stable", image.digest, "tls", "qa/web"
+                )
+            )
+    assert h.engine.runner.run_due()["promoted"] == 6
+    [client] = made
+    assert client.session.send("GET", "/v2/", scopes=[], what="x").http_version == "HTTP/2"
+    for tag, digest in pushed.items():
+        assert client.head_manifest("qa/web", tag).digest == digest
