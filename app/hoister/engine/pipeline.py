@@ -180,10 +180,13 @@ class Pipeline:
         counts = {"promoted": 0, "skipped": 0, "failed": 0, "retry": 0, "lost": 0}
         in_flight: list[_Job] = []
         identities: dict[str, str] = {}
+        # On a team database, entries of registries this engine lacks are left to the
+        # engines that have them (see Runner.run_due); read once, as there.
+        known = runner.clients.known() if runner.queue.shared else None
         try:
             while True:
                 while not runner.cancel.is_set() and len(in_flight) < self.total:
-                    job = self._claim(in_flight, identities)
+                    job = self._claim(in_flight, identities, known)
                     if job is None:
                         break
                     in_flight.append(job)
@@ -197,18 +200,17 @@ class Pipeline:
                 self._wait_one(in_flight, counts)
         return counts
 
-    def _claim(self, in_flight: list[_Job], identities: dict[str, str]) -> _Job | None:
+    def _claim(
+        self, in_flight: list[_Job], identities: dict[str, str], known: set[str] | None
+    ) -> _Job | None:
         runner = self.runner
         if runner.between is not None:
             runner.between()  # the engine's beat: a long queue must not hide it
         busy = Counter(registry for job in in_flight for registry in job.registries)
         full = {registry for registry, n in busy.items() if n >= self.per_registry}
-        # On a team database, entries of registries this engine lacks are left to the
-        # engines that have them (see Runner.run_due); entries touching a registry at
-        # its bound are left for a later slot.
-        profiles: set[str] | None = runner.clients.known() if runner.queue.shared else None
-        if full:
-            names = profiles if profiles is not None else runner.clients.known()
+        profiles = known
+        if full:  # entries touching a registry at its bound wait for a later slot
+            names = known if known is not None else runner.clients.known()
             profiles = {n for n in names if self._identity(n, identities) not in full}
         entry = runner.queue.claim_next(runner.owner, runner.clock(), runner.lease, profiles)
         if entry is None:

@@ -34,9 +34,11 @@ BUSY_TIMEOUT_MS = 5000
 #: Seconds to wait for a team database server to answer a new connection.
 CONNECT_TIMEOUT_S = 10
 #: Connections a process keeps open to a server database, and how many more it may open
-#: at busy moments (engine, lease renewals, listener and the app's readers).
+#: at busy moments (engine, lease renewals, listener and the app's readers). Promotions in
+#: flight at once each hold three (their worker's queue and policy stores and the lease
+#: renewal): 2 × ``parallel`` of them at the default 4 take 24 beside the engine's own.
 POOL_SIZE = 4
-POOL_OVERFLOW = 32
+POOL_OVERFLOW = 64
 
 
 @contextlib.contextmanager
