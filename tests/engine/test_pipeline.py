@@ -338,3 +338,31 @@ def test_parallel_promotions_share_an_http2_connection_to_a_tls_registry(
     assert client.session.send("GET", "/v2/", scopes=[], what="x").http_version == "HTTP/2"
     for tag, digest in pushed.items():
         assert client.head_manifest("qa/web", tag).digest == digest
+
+
+def test_ctrl_c_in_the_dispatcher_stops_every_copy_before_its_tag(
+    registry: RegistryServer, make_harness: Make
+) -> None:
+    hold = Hold(digest_put("qa/web"))
+    h = make_harness({"local": registry}, parallel=4, client_factory=holding({"local": hold}))
+    policy = h.policy("dev/web", "qa/web", "%n", STABLE)
+    assert policy.id is not None
+    queue_images(h, policy.id, "local", 5, 1600, registry.url)
+    press, pressed = threading.Event(), threading.Event()
+
+    def between() -> None:  # the dispatcher's beat: where a Ctrl-C lands as well as anywhere
+        if press.is_set() and not pressed.is_set():
+            pressed.set()
+            raise KeyboardInterrupt
+
+    h.engine.runner.between = between
+    run = Background(h).start()
+    hold.wait_held(4)
+    press.set()
+    assert pressed.wait(PATIENCE)
+    hold.release()
+    with pytest.raises(KeyboardInterrupt):
+        run.join()
+    assert h.tags("qa/web") == []
+    assert states(h) == {"pending": 5}
+    assert h.history() == []

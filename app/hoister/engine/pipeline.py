@@ -195,6 +195,9 @@ class Pipeline:
                 if not in_flight:
                     break
                 self._wait_one(in_flight, counts)
+        except KeyboardInterrupt:
+            runner.cancel.set()  # Ctrl-C without a handler: every copy stops before its tag
+            raise
         finally:
             while in_flight:  # an error above: the workers still answer, and are counted
                 self._wait_one(in_flight, counts)

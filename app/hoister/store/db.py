@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -91,6 +92,7 @@ class Database:
         self.dialect: str = self.url.get_backend_name()
         self.path: Path | None = Path(self.url.database or "") if self.dialect == "sqlite" else None
         self._engine: sqlalchemy.Engine | None = None
+        self._engine_lock = threading.Lock()
 
     @classmethod
     def open(cls, location: str | Path) -> Database:
@@ -140,9 +142,10 @@ class Database:
 
     def close(self) -> None:
         """Close the connections kept for reuse (a server database's pool)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def __enter__(self) -> Database:
         return self
@@ -156,9 +159,12 @@ class Database:
         self.close()
 
     def _get_engine(self) -> sqlalchemy.Engine:
-        if self._engine is None:
-            self._engine = self._make_engine(autocommit=True)
-        return self._engine
+        # Locked: threads connecting at once (promotion workers, lease renewals, the GUI's
+        # readers) must share one engine, or a second pool would be made and leak.
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = self._make_engine(autocommit=True)
+            return self._engine
 
     def _make_engine(self, *, autocommit: bool) -> sqlalchemy.Engine:
         """An engine for this database.
