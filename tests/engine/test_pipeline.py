@@ -366,3 +366,44 @@ def test_ctrl_c_in_the_dispatcher_stops_every_copy_before_its_tag(
     assert h.tags("qa/web") == []
     assert states(h) == {"pending": 5}
     assert h.history() == []
+
+
+def test_a_registry_at_its_bound_is_not_overtaken_into_a_shared_target(
+    registry_factory: RegistryFactory, make_harness: Make
+) -> None:
+    """Two sources promote into one tag: while the first source is at its bound, the
+    second's later promotion waits too, so the later push still ends up on the tag."""
+    a, b, c = registry_factory(), registry_factory(), registry_factory()
+    hold = Hold(tag_put("qa/fill"))
+    h = make_harness({"a": a, "b": b, "c": c}, parallel=2, client_factory=holding({"a": hold}))
+    fill = h.policy("dev/fill", "qa/fill", "%n", STABLE, profile="a")
+    latest = {"overwrite": OverwriteMode.OVERWRITE, "target_profile": "b"}
+    from_a = h.policy("dev/web", "qa/web", "latest", STABLE, profile="a", **latest)
+    from_c = h.policy("dev/web", "qa/web", "latest", STABLE, profile="c", **latest)
+    order = [(fill, a, "a", "dev/fill", "qa/fill", "a")] * 2 + [
+        (from_a, a, "a", "dev/web", "qa/web", "b"),
+        (from_c, c, "c", "dev/web", "qa/web", "b"),
+    ]
+    digests = []
+    with QueueStore(h.database, h.clock) as store:
+        for n, (policy, server, source, repo, target_repo, target) in enumerate(order):
+            image = build_image(seed=1700 + n)
+            push_image(server.url, repo, f"{n}-stable", image)
+            digests.append(image.digest)
+            assert policy.id is not None
+            store.enqueue(
+                QueueEntry(
+                    None, policy.id, source, repo, f"{n}-stable", image.digest, target, target_repo
+                )
+            )
+            h.clock.advance(1)  # queued one after the other, as pushes are found
+
+    run = Background(h).start()
+    hold.wait_held(2)  # registry a is at its bound
+    with QueueStore(h.database, h.clock) as store:
+        assert [e.state for e in store.entries()] == ["running", "running", "pending", "pending"]
+    hold.release()
+    assert run.join()["promoted"] == 4
+    assert h.client("b").head_manifest("qa/web", "latest").digest == digests[3]
+    web = [row.source_profile for row in _promoted(h) if row.target_repository == "qa/web"]
+    assert web == ["a", "c"]

@@ -14,7 +14,9 @@ What parallelism adds, and how it is kept safe:
 - **Bounds.** At most ``parallel`` promotions in flight per registry (source and target
   both count; one registry counts once), and ``2 × parallel`` in all, so one slow
   registry never takes every slot. Entries of a registry at its bound are left in the
-  queue, unclaimed, for the next free slot. ``parallel=1`` is the sequential runner.
+  queue, unclaimed, for the next free slot — and so is any later entry of the same
+  target repository, so one from another source registry cannot overtake them.
+  ``parallel=1`` is the sequential runner.
 - **Stores per thread.** A worker opens its own queue and policy stores (connections
   never cross threads: sqlite3 refuses it, and a PostgreSQL connection is one session)
   on its own thread and closes them there.
@@ -215,7 +217,9 @@ class Pipeline:
         if full:  # entries touching a registry at its bound wait for a later slot
             names = known if known is not None else runner.clients.known()
             profiles = {n for n in names if self._identity(n, identities) not in full}
-        entry = runner.queue.claim_next(runner.owner, runner.clock(), runner.lease, profiles)
+        entry = runner.queue.claim_next(
+            runner.owner, runner.clock(), runner.lease, profiles, keep_target_order=bool(full)
+        )
         if entry is None:
             return None
         source = self._identity(entry.source_profile, identities)
