@@ -61,6 +61,24 @@ def test_run_once_promotes_and_history_shows_it(cli, registry: RegistryServer) -
     assert "dev/website:1.1-stable -> qa/website:1.1-stable-qa" in out
 
 
+def test_run_once_with_parallel_and_http2_promotes_each_push_once(
+    cli, registry: RegistryServer
+) -> None:  # type: ignore[no-untyped-def]
+    _seed(cli, registry)
+    assert cli("run", "--once")[0] == 0
+    images = {f"2.{n}-stable": build_image(seed=60 + n) for n in range(5)}
+    for tag, image in images.items():
+        push_image(registry.url, "dev/website", tag, image)
+    code, _, err = cli("run", "--once", "--parallel", "2", "--http2")
+    assert code == 0, err
+    for tag, image in images.items():
+        assert f"promoted dev/website:{tag} -> qa/website:{tag}-qa" in err
+        info = skopeo_inspect(registry.host, "qa/website", f"{tag}-qa")
+        assert isinstance(info, dict) and info["Digest"] == image.digest
+    rows = json.loads(cli("history", "--json")[1])
+    assert sum(1 for row in rows if row["outcome"] == "promoted") == 5
+
+
 def test_policy_test_is_a_dry_run(cli, registry: RegistryServer) -> None:  # type: ignore[no-untyped-def]
     _seed(cli, registry)
     push_image(registry.url, "dev/website", "1.0", build_image(seed=32))

@@ -315,7 +315,7 @@ def test_parallel_promotions_share_an_http2_connection_to_a_tls_registry(
     made: list[RegistryClient] = []
 
     def trusting(profile: Profile, credential: Credential | None) -> RegistryClient:
-        made.append(RegistryClient(profile.url, credential, ca_file=str(files.ca)))
+        made.append(RegistryClient(profile.url, credential, ca_file=str(files.ca), http2=True))
         return made[-1]
 
     h = make_harness({"tls": server}, parallel=4, client_factory=trusting)

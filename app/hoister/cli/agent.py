@@ -71,6 +71,12 @@ def register(commands: Any) -> None:
         "in all, so a slow registry never holds every slot; 1 runs one at a time",
     )
     run.add_argument(
+        "--http2",
+        action="store_true",
+        help="speak HTTP/2 to registries that offer it over TLS (off by default: over "
+        "fast links, kept-alive HTTP/1.1 connections were measured faster)",
+    )
+    run.add_argument(
         "--token-file",
         type=Path,
         help="file holding the shared secret registries send as 'Authorization: Bearer ...' "
@@ -170,6 +176,7 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         kind="agent",
         lease=timedelta(seconds=args.lease),
         parallel=args.parallel,
+        http2=args.http2,
         # Metrics first, so a scrape that follows a log line already counts its event.
         callbacks=chain(metrics.callbacks(), agent_callbacks()),
     )

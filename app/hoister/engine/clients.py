@@ -39,6 +39,7 @@ def default_factory(
     profile: Profile,
     credential: Credential | None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    http2: bool = False,
 ) -> RegistryClient:
     return RegistryClient(
         profile.url,
@@ -46,6 +47,7 @@ def default_factory(
         verify=not profile.insecure,
         ca_file=profile.ca_file,
         max_connections=max_connections,
+        http2=http2,
     )
 
 

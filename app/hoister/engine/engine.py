@@ -88,6 +88,7 @@ class Engine:
         give_up_after: timedelta = GIVE_UP_AFTER,
         chunk_size: int = 8 * 1024 * 1024,
         parallel: int = DEFAULT_PARALLEL,
+        http2: bool = False,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -101,7 +102,9 @@ class Engine:
         self.callbacks = callbacks or EngineCallbacks()
         if client_factory is default_factory:
             # room on each registry's connection pool for every promotion in flight
-            client_factory = partial(default_factory, max_connections=connections_for(parallel))
+            client_factory = partial(
+                default_factory, max_connections=connections_for(parallel), http2=http2
+            )
         self.clients = ClientPool(profiles, credentials, client_factory)
         self._options = {
             "parallel": parallel,
