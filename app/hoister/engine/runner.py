@@ -11,6 +11,10 @@ An interrupted copy goes back to the queue; a failure that may pass (network, 5x
 retried with backoff for as long as :data:`GIVE_UP_AFTER`; one that will not
 (permission, missing image, digest mismatch) fails at once with its reason. Nothing a
 single entry raises stops the runner.
+
+With ``parallel`` above 1, :meth:`Runner.run_due` hands entries to the workers of a
+:class:`~hoister.engine.pipeline.Pipeline`, each running :meth:`Runner.execute` with
+stores of its own; everything above holds for each entry as it does one at a time.
 """
 
 from __future__ import annotations
