@@ -64,6 +64,24 @@ def test_run_once_promotes_and_history_shows_it(cli, registry: RegistryServer) -
     assert rows[0]["agent"] and rows[0]["agent"] in promoted.split()  # the engine that ran it
 
 
+def test_run_once_with_parallel_and_http2_promotes_each_push_once(
+    cli, registry: RegistryServer
+) -> None:  # type: ignore[no-untyped-def]
+    _seed(cli, registry)
+    assert cli("run", "--once")[0] == 0
+    images = {f"2.{n}-stable": build_image(seed=60 + n) for n in range(5)}
+    for tag, image in images.items():
+        push_image(registry.url, "dev/website", tag, image)
+    code, _, err = cli("run", "--once", "--parallel", "2", "--http2")
+    assert code == 0, err
+    for tag, image in images.items():
+        assert f"promoted dev/website:{tag} -> qa/website:{tag}-qa" in err
+        info = skopeo_inspect(registry.host, "qa/website", f"{tag}-qa")
+        assert isinstance(info, dict) and info["Digest"] == image.digest
+    rows = json.loads(cli("history", "--json")[1])
+    assert sum(1 for row in rows if row["outcome"] == "promoted") == 5
+
+
 def test_policy_test_is_a_dry_run(cli, registry: RegistryServer) -> None:  # type: ignore[no-untyped-def]
     _seed(cli, registry)
     push_image(registry.url, "dev/website", "1.0", build_image(seed=32))
@@ -245,6 +263,42 @@ def test_agent_killed_mid_copy_resumes_and_promotes_once(agent_home) -> None:  #
     assert third.returncode == 0 and "promoted" not in third.stderr.replace("0 promoted", "")
 
 
+def test_agent_killed_with_several_copies_in_flight_resumes_each_once(agent_home) -> None:  # type: ignore[no-untyped-def]
+    home, source, target = agent_home
+    images = {f"8.{n}-stable": _big_image(32 * 1024 * 1024) for n in range(3)}
+    for tag, image in images.items():
+        push_image(source.url, "dev/app", tag, image)
+    agent = _start_agent(home, "--once", "--parallel", "3")
+    lines: list[str] = []
+    for _ in images:  # all three started side by side before the kill
+        lines += _wait_for_line(agent, "promoting dev/app:8.")
+    agent.send_signal(signal.SIGKILL)
+    agent.communicate(timeout=60)
+    assert agent.returncode == -signal.SIGKILL
+    started = {line.split("promoting ")[1].split()[0] for line in lines if "promoting dev" in line}
+    assert len(started) == 3
+
+    again = subprocess.run(
+        [sys.executable, "-m", "hoister", "run", "--once", "--parallel", "3"],
+        env=_agent_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    with RegistryClient(target.url) as client:
+        for tag, image in images.items():
+            assert client.head_manifest("app", tag).digest == image.digest
+    with sqlite3.connect(home / "data" / "hoister.db") as db:
+        promoted = db.execute(
+            "select source_tag from history where outcome = 'promoted' order by source_tag"
+        ).fetchall()
+        states = db.execute("select distinct state from queue").fetchall()
+    db.close()
+    assert promoted == [(tag,) for tag in sorted(images)]  # each once, none lost
+    assert states == [("done",)]
+
+
 def test_agent_stops_cleanly_on_sigterm(agent_home) -> None:  # type: ignore[no-untyped-def]
     home, _, _ = agent_home
     agent = _start_agent(home, "--interval", "3600", "--listen", "127.0.0.1:0")
@@ -261,6 +315,8 @@ def test_agent_stops_cleanly_on_sigterm(agent_home) -> None:  # type: ignore[no-
         (["run", "--listen", "nowhere"], "must be HOST:PORT"),
         (["run", "--listen", "0.0.0.0:0"], "without a shared secret"),
         (["run", "--interval", "0"], "positive"),
+        (["run", "--parallel", "0"], "from 1 to 64"),
+        (["run", "--parallel", "65"], "from 1 to 64"),
         (["history", "--limit", "0"], "positive"),
     ],
 )

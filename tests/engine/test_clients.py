@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hoister.engine.clients import ClientPool
+from hoister.engine.clients import ClientPool, connections_for
+from hoister.engine.engine import Engine
+from hoister.engine.promoter import BLOB_CONCURRENCY
 from hoister.profiles import Profile, ProfileStore
+from hoister.store import Database
 
 
 def test_identity_of_sees_through_profile_spellings(tmp_path: Path) -> None:
@@ -25,3 +28,19 @@ def test_identity_of_sees_through_profile_spellings(tmp_path: Path) -> None:
         "localhost:5000",
         "127.0.0.1:5000",
     )
+
+
+def test_engine_clients_have_a_kept_alive_connection_for_every_copy_in_flight(
+    tmp_path: Path,
+) -> None:
+    profiles = ProfileStore(tmp_path / "profiles.json")
+    profiles.add(Profile(name="reg", url="http://127.0.0.1:1"))
+    database = Database.open(tmp_path / "hoister.db")
+    engine = Engine(database, profiles, lambda _p: None, parallel=16)
+    try:
+        pool = engine.clients.get("reg").session._http._transport._pool  # type: ignore[attr-defined]
+        assert pool._max_connections == connections_for(16) >= 16 * BLOB_CONCURRENCY
+        assert pool._max_keepalive_connections == pool._max_connections
+    finally:
+        engine.close()
+        database.close()

@@ -114,3 +114,26 @@ def test_an_engine_leaves_entries_of_registries_it_does_not_know(database: Datab
         assert queue.claim_next("ws:1:a:app", START, lease, profiles=set()) is None
         agent = queue.claim_next("srv:1:b:agent", START, lease, profiles={"local", "prod"})
         assert agent is not None and agent.id == across.id
+
+
+def test_keeping_target_order_passes_over_a_later_entry_of_a_waiting_target(
+    database: Database,
+) -> None:
+    """An engine leaving out a registry at its bound must not let a later promotion to
+    the same target repository, from another source, run first."""
+    with PolicyStore(database) as policies, QueueStore(database, clock=lambda: START) as queue:
+        policy = policies.add(make_policy(1))
+        assert policy.id is not None
+        base = _entry(policy.id, 1).__dict__
+        earlier = queue.enqueue(QueueEntry(**{**base, "source_profile": "busy"}))
+        later = queue.enqueue(QueueEntry(**{**_entry(policy.id, 2).__dict__}))
+        other = queue.enqueue(
+            QueueEntry(**{**_entry(policy.id, 3).__dict__, "target_repository": "qa/other"})
+        )
+        assert earlier is not None and later is not None and other is not None
+        lease, free = timedelta(minutes=5), {"local"}
+        first = queue.claim_next("ws:1:a:app", START, lease, free, keep_target_order=True)
+        assert first is not None and first.id == other.id  # qa/app waits for "busy"
+        assert queue.claim_next("ws:1:a:app", START, lease, free, keep_target_order=True) is None
+        unordered = queue.claim_next("ws:1:a:app", START, lease, free)
+        assert unordered is not None and unordered.id == later.id

@@ -26,6 +26,7 @@ from hoister.engine.engine import Engine
 from hoister.engine.events import CycleReport, EngineCallbacks
 from hoister.engine.listener import Listener
 from hoister.engine.metrics import AgentMetrics, chain
+from hoister.engine.pipeline import DEFAULT_PARALLEL, MAX_PARALLEL
 from hoister.engine.routes import default_actor
 from hoister.errors import InvalidInput
 from hoister.logsetup import attach_console
@@ -60,6 +61,20 @@ def register(commands: Any) -> None:
         help="how long a claimed promotion stays this agent's without renewal: if the agent "
         "dies, another one takes its work over after this (default "
         f"{DEFAULT_LEASE.total_seconds():g}; renewed every third of it)",
+    )
+    run.add_argument(
+        "--parallel",
+        type=int,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"promotions in flight at once per registry (default {DEFAULT_PARALLEL}); twice N "
+        "in all, so a slow registry never holds every slot; 1 runs one at a time",
+    )
+    run.add_argument(
+        "--http2",
+        action="store_true",
+        help="speak HTTP/2 to registries that offer it over TLS (off by default: over "
+        "fast links, kept-alive HTTP/1.1 connections were measured faster)",
     )
     run.add_argument(
         "--token-file",
@@ -149,6 +164,8 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         raise InvalidInput("--interval must be a positive number of seconds")
     if not 3 <= args.lease <= 86400:
         raise InvalidInput("--lease must be between 3 seconds and a day")
+    if not 1 <= args.parallel <= MAX_PARALLEL:
+        raise InvalidInput(f"--parallel must be a whole number from 1 to {MAX_PARALLEL}")
     probe = StoreProbe(ctx.database)
     metrics = AgentMetrics(args.interval, store=probe)
     engine = Engine(
@@ -158,6 +175,8 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         actor=default_actor(agent=True),
         kind="agent",
         lease=timedelta(seconds=args.lease),
+        parallel=args.parallel,
+        http2=args.http2,
         # Metrics first, so a scrape that follows a log line already counts its event.
         callbacks=chain(metrics.callbacks(), agent_callbacks()),
     )

@@ -1,7 +1,10 @@
 """The engine: poll, evaluate, enqueue, promote — the same code in the app and the agent.
 
 One engine runs on one thread (the GUI's worker or the agent's main thread). Its stores
-and registry clients are created on that thread and closed there. Other threads talk to
+and registry clients are created on that thread and closed there; promotions run on a
+pool of workers that thread feeds (:mod:`.pipeline`: ``parallel`` in flight per
+registry, each worker with stores of its own), and their callbacks are emitted back on
+the engine's thread. Other threads talk to
 it only through :meth:`Engine.notice`, :meth:`Engine.submit`, :meth:`Engine.poll_now`,
 :meth:`Engine.set_paused`, :meth:`Engine.set_promoting` and :meth:`Engine.stop`, all
 thread-safe.
@@ -24,13 +27,20 @@ import queue
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 
-from hoister.engine.clients import ClientFactory, ClientPool, CredentialResolver, default_factory
+from hoister.engine.clients import (
+    ClientFactory,
+    ClientPool,
+    CredentialResolver,
+    connections_for,
+    default_factory,
+)
 from hoister.engine.evaluator import Evaluator
 from hoister.engine.events import CycleReport, EngineCallbacks
 from hoister.engine.inbox import Inbox
 from hoister.engine.listener import PushNotice
+from hoister.engine.pipeline import DEFAULT_PARALLEL
 from hoister.engine.polling import Poller
 from hoister.engine.presence import Presence
 from hoister.engine.routes import default_actor
@@ -77,6 +87,8 @@ class Engine:
         retry_base: timedelta = timedelta(seconds=30),
         give_up_after: timedelta = GIVE_UP_AFTER,
         chunk_size: int = 8 * 1024 * 1024,
+        parallel: int = DEFAULT_PARALLEL,
+        http2: bool = False,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -88,8 +100,14 @@ class Engine:
         #: How people, history rows and metrics name this engine: ``agent@host:pid``.
         self.name = engine_name(self.owner, self.kind)
         self.callbacks = callbacks or EngineCallbacks()
+        if client_factory is default_factory:
+            # room on each registry's connection pool for every promotion in flight
+            client_factory = partial(
+                default_factory, max_connections=connections_for(parallel), http2=http2
+            )
         self.clients = ClientPool(profiles, credentials, client_factory)
         self._options = {
+            "parallel": parallel,
             "lease": lease,
             "retry_base": retry_base,
             "give_up_after": give_up_after,
@@ -197,6 +215,8 @@ class Engine:
 
     def close(self) -> None:
         """Release connections and clients; call on the engine's thread."""
+        if "runner" in self.__dict__:
+            self.__dict__["runner"].close()  # its workers first: they use both
         self.clients.close()
         self.presence.close()
         for name in _STORES:

@@ -2,9 +2,10 @@
 
 A copy can take minutes; the claim on its queue entry must not lapse meanwhile, or
 another engine would take the entry over. :class:`Heartbeat` renews the lease from a
-thread of its own (with its own database connection: sqlite3 connections stay on their
-thread) every third of the lease. If a renewal finds the claim taken over — this
-process stalled longer than the lease, say — it raises the cancel flag, so the copy
+thread of its own (with its own database connection, opened at the first renewal:
+sqlite3 connections stay on their thread) every third of the lease. If a renewal finds
+the claim taken over — this process stalled longer than the lease, say — it raises the
+cancel flag, so the copy
 stops before it writes the tag and the new owner finishes the entry alone.
 """
 
@@ -64,14 +65,14 @@ class Heartbeat:
 
     def _run(self) -> None:
         interval = lease_seconds(self._lease)
-        try:
-            queue = QueueStore(self._db)
-        except Exception:
-            log.exception("cannot open the queue to renew the claim of entry %s", self._entry.id)
-            return
+        # Opened at the first renewal, not before: most promotions end sooner, and with
+        # several in flight a connection per entry that is never used is pure cost.
+        queue: QueueStore | None = None
         try:
             while not self._done.wait(interval):
                 try:
+                    if queue is None:
+                        queue = QueueStore(self._db)
                     if not queue.renew(self._entry, self._lease):
                         log.warning(
                             "claim of promotion %s was taken over; stopping this copy",
@@ -84,4 +85,5 @@ class Heartbeat:
                         "could not renew the claim of promotion %s: %s", self._entry.id, exc
                     )
         finally:
-            queue.close()
+            if queue is not None:
+                queue.close()

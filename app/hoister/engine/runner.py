@@ -11,6 +11,10 @@ An interrupted copy goes back to the queue; a failure that may pass (network, 5x
 retried with backoff for as long as :data:`GIVE_UP_AFTER`; one that will not
 (permission, missing image, digest mismatch) fails at once with its reason. Nothing a
 single entry raises stops the runner.
+
+With ``parallel`` above 1, :meth:`Runner.run_due` hands entries to the workers of a
+:class:`~hoister.engine.pipeline.Pipeline`, each running :meth:`Runner.execute` with
+stores of its own; everything above holds for each entry as it does one at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from hoister.engine.clients import ClientPool
 from hoister.engine.collisions import describe_holder, next_distinct_time, what_holds
 from hoister.engine.events import EngineCallbacks
 from hoister.engine.lease import Heartbeat
+from hoister.engine.pipeline import DEFAULT_PARALLEL, Pipeline, Turn
 from hoister.engine.promoter import Cancelled, Promoter, PromotionOutcome, PromotionRequest
 from hoister.engine.provenance import ProvenanceRecord
 from hoister.engine.record_once import record_once
@@ -84,6 +89,7 @@ class Runner:
         retry_base: timedelta = timedelta(seconds=30),
         give_up_after: timedelta = GIVE_UP_AFTER,
         chunk_size: int = 8 * 1024 * 1024,
+        parallel: int = DEFAULT_PARALLEL,
     ) -> None:
         self.db = db
         self.policies = policies
@@ -103,9 +109,22 @@ class Runner:
         self.retry_base = retry_base
         self.give_up_after = give_up_after
         self.chunk_size = chunk_size
+        self.parallel = parallel
+        #: Several promotions at once (see :mod:`.pipeline`); None runs one at a time.
+        self.pipeline: Pipeline | None = Pipeline(self, parallel) if parallel > 1 else None
+        #: In a pipeline's worker: where finished promotions wait for the engine's thread
+        #: to chain them (see :meth:`after_promotion`); None does it at once.
+        self.deferred: list[tuple[QueueEntry, Route, ProvenanceRecord]] | None = None
+
+    def close(self) -> None:
+        """Stop the pipeline's workers (on the engine's thread, after the last run)."""
+        if self.pipeline is not None:
+            self.pipeline.close()
 
     def run_due(self) -> dict[str, int]:
         """Execute every entry that is due now; returns counts by outcome."""
+        if self.pipeline is not None:
+            return self.pipeline.run_due()
         counts = {"promoted": 0, "skipped": 0, "failed": 0, "retry": 0, "lost": 0}
         # On a team database, entries of registries this engine lacks are left to the
         # engines that have them. Alone, there is no one to leave them to: they run and
@@ -124,8 +143,18 @@ class Runner:
         """Claim one pending entry for this runner (a manual promotion)."""
         return self.queue.claim(entry_id, self.owner, self.lease)
 
-    def execute(self, entry: QueueEntry, route: Route | None = None) -> str:
+    def execute(
+        self,
+        entry: QueueEntry,
+        route: Route | None = None,
+        *,
+        turn: Turn | None = None,
+        tag: str | None = None,
+    ) -> str:
         """Run one entry this runner claimed; ``route`` overrides the policy's (manual).
+
+        In a pipeline, ``turn`` is waited for (under the entry's heartbeat) before the
+        target tag is reserved, and ``tag`` is the tag the dispatcher rendered at the claim.
 
         Returns ``promoted``, ``skipped``, ``failed``, ``retry`` (back in the queue: a
         transient failure, an interruption, or a tag to wait for) or ``lost`` (another
@@ -135,7 +164,7 @@ class Runner:
         started = self.clock()
         try:
             with Heartbeat(self.db, entry, self.lease, self.cancel) as beat:
-                return self._execute(entry, route, started, beat)
+                return self._execute(entry, route, started, beat, turn, tag)
         except LostClaim as exc:
             log.warning("%s", exc)
             return "lost"
@@ -144,7 +173,13 @@ class Runner:
             return "retry"
 
     def _execute(
-        self, entry: QueueEntry, route: Route | None, started: datetime, beat: Heartbeat
+        self,
+        entry: QueueEntry,
+        route: Route | None,
+        started: datetime,
+        beat: Heartbeat,
+        turn: Turn | None = None,
+        tag: str | None = None,
     ) -> str:
         try:
             route = route or self._route(entry)
@@ -155,9 +190,11 @@ class Runner:
         if route is None:
             self._finish(entry, None, "skipped", "the policy was disabled before it ran", started)
             return "skipped"
+        if turn is not None and not turn.wait(beat.cancel.is_set):
+            return self._interrupted(entry, beat)  # stopped while another had the tag
         self.callbacks.emit("started", entry)
         try:
-            entry = self._ensure_target_tag(entry)
+            entry = self._ensure_target_tag(entry, tag)
             log.info(
                 "promoting %s:%s -> %s:%s (attempt %d)",
                 entry.source_repository,
@@ -175,15 +212,19 @@ class Runner:
         except TagTaken as taken:
             return self._collision(entry, route, taken, started)
         except Cancelled:
-            if beat.lost.is_set():
-                raise LostClaim(f"promotion {entry.id} was taken over by another engine") from None
-            self.queue.retry_later(entry, "interrupted; resumes at the next start", self.clock())
-            return "retry"
+            return self._interrupted(entry, beat)
         except HoisterError as exc:
             return self._failed(entry, route, exc, started)
         except Exception as exc:  # a bug must not kill the engine thread
             log.exception("unexpected error promoting %s", entry)
             return self._failed(entry, route, exc, started)
+
+    def _interrupted(self, entry: QueueEntry, beat: Heartbeat) -> str:
+        """Stopped before the tag: the entry goes back, unless another engine has it."""
+        if beat.lost.is_set():
+            raise LostClaim(f"promotion {entry.id} was taken over by another engine")
+        self.queue.retry_later(entry, "interrupted; resumes at the next start", self.clock())
+        return "retry"
 
     # -- steps -------------------------------------------------------------------------
 
@@ -200,11 +241,18 @@ class Runner:
         evaluation = evaluate(compiled, facts, self.clock())
         return lambda when: target_tag(compiled, facts, evaluation, when)
 
-    def _ensure_target_tag(self, entry: QueueEntry) -> QueueEntry:
-        """Render the tag now (time tokens say when the promotion was made) and reserve it."""
+    def render_now(self, entry: QueueEntry) -> str:
+        """The target tag the entry's policy gives it now."""
+        return self._render(entry)(self.clock())
+
+    def _ensure_target_tag(self, entry: QueueEntry, rendered: str | None = None) -> QueueEntry:
+        """Render the tag now (time tokens say when the promotion was made) and reserve it.
+
+        ``rendered``: the tag the pipeline's dispatcher rendered when it claimed the entry.
+        """
         if entry.target_tag is not None:
             return entry
-        tag = self._render(entry)(self.clock())
+        tag = rendered or self.render_now(entry)
         holder = self.queue.reserve_target_tag(entry, tag)
         if holder is not None:
             origin = f"reserved by the promotion of {holder.source_repository}:{holder.source_tag}"
@@ -316,11 +364,17 @@ class Runner:
         row = self._finish(entry, route, state, "; ".join(notes), started, outcome)
         self.callbacks.emit("finished", entry, row)
         if promoted:
-            self._after_promotion(entry, route, record)
+            if self.deferred is not None:
+                self.deferred.append((entry, route, record))
+            else:
+                self.after_promotion(entry, route, record)
         return state
 
-    def _after_promotion(self, entry: QueueEntry, route: Route, record: ProvenanceRecord) -> None:
+    def after_promotion(self, entry: QueueEntry, route: Route, record: ProvenanceRecord) -> None:
         """What follows a finished promotion; each step guarded, none can undo it.
+
+        On the engine's thread (a pipeline's worker defers it there): the evaluator and
+        the watch store are that thread's.
 
         The chain is enqueued before the target tag is noted as seen: a crash between the
         two leaves the tag for the next poll to find, never lost.

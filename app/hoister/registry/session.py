@@ -10,6 +10,7 @@ Connection errors, 429 and 5xx are retried with exponential backoff that honours
 from __future__ import annotations
 
 import email.utils
+import importlib.util
 import logging
 import socket
 import ssl
@@ -41,6 +42,18 @@ from hoister.registry.errors import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=30.0)
+#: Connections one client keeps to its registry, all kept alive between requests: enough
+#: for the engine's promotions in flight at once, each copying a few blobs at a time
+#: (see :mod:`hoister.engine.pipeline`), so no request waits for a free connection.
+DEFAULT_MAX_CONNECTIONS = 32
+#: Whether HTTP/2 can be asked for: the ``h2`` package is there (a dependency; a checkout
+#: without it still works, over HTTP/1.1). It is negotiated by TLS (ALPN), so a registry
+#: that does not offer it, and every plain-HTTP registry (httpx has no h2c), stays on
+#: HTTP/1.1. It is off unless asked for (``http2=True``, ``hoister run --http2``):
+#: measured against distribution 2.8 over TLS on loopback, httpx's HTTP/2 took twice as
+#: long as kept-alive HTTP/1.1 connections for the same promotions (the framing is pure
+#: Python, and every stream of a client shares one connection and its locks).
+HTTP2_AVAILABLE = importlib.util.find_spec("h2") is not None
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,8 @@ class RegistrySession:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        max_connections: int = 8,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        http2: bool = False,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -132,7 +146,12 @@ class RegistrySession:
             verify=_tls_context(verify, ca_file),
             timeout=timeout,
             headers={"User-Agent": f"hoister/{__version__}"},
-            limits=httpx.Limits(max_connections=max_connections),
+            # Keep-alive for every connection the pool may open: promotions in flight
+            # at once then reuse them instead of paying a new handshake each.
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            http2=http2 and HTTP2_AVAILABLE,
         )
         self.auth = Authenticator(self.host, credential, self._http, clock)
 

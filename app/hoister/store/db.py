@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -34,9 +35,11 @@ BUSY_TIMEOUT_MS = 5000
 #: Seconds to wait for a team database server to answer a new connection.
 CONNECT_TIMEOUT_S = 10
 #: Connections a process keeps open to a server database, and how many more it may open
-#: at busy moments (engine, lease renewals, listener and the app's readers).
+#: at busy moments (engine, lease renewals, listener and the app's readers). Promotions in
+#: flight at once each hold three (their worker's queue and policy stores and the lease
+#: renewal): 2 × ``parallel`` of them at the default 4 take 24 beside the engine's own.
 POOL_SIZE = 4
-POOL_OVERFLOW = 32
+POOL_OVERFLOW = 64
 
 
 @contextlib.contextmanager
@@ -89,6 +92,7 @@ class Database:
         self.dialect: str = self.url.get_backend_name()
         self.path: Path | None = Path(self.url.database or "") if self.dialect == "sqlite" else None
         self._engine: sqlalchemy.Engine | None = None
+        self._engine_lock = threading.Lock()
 
     @classmethod
     def open(cls, location: str | Path) -> Database:
@@ -138,9 +142,10 @@ class Database:
 
     def close(self) -> None:
         """Close the connections kept for reuse (a server database's pool)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def __enter__(self) -> Database:
         return self
@@ -154,9 +159,12 @@ class Database:
         self.close()
 
     def _get_engine(self) -> sqlalchemy.Engine:
-        if self._engine is None:
-            self._engine = self._make_engine(autocommit=True)
-        return self._engine
+        # Locked: threads connecting at once (promotion workers, lease renewals, the GUI's
+        # readers) must share one engine, or a second pool would be made and leak.
+        with self._engine_lock:
+            if self._engine is None:
+                self._engine = self._make_engine(autocommit=True)
+            return self._engine
 
     def _make_engine(self, *, autocommit: bool) -> sqlalchemy.Engine:
         """An engine for this database.

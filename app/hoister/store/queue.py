@@ -125,6 +125,17 @@ def _entry(row: Any) -> QueueEntry:
 
 
 _FENCE = " WHERE id = ? AND claim = ? AND state = 'running'"
+#: No due entry of the same target repository comes before this one (see claim_next).
+_NONE_EARLIER_TO_THE_TARGET = (
+    " AND NOT EXISTS (SELECT 1 FROM queue AS earlier"
+    " WHERE earlier.target_profile = queue.target_profile"
+    " AND earlier.target_repository = queue.target_repository"
+    " AND ((earlier.state = 'pending' AND earlier.next_attempt_at <= :now)"
+    " OR (earlier.state = 'running' AND (earlier.lease_until IS NULL"
+    " OR earlier.lease_until <= :now)))"
+    " AND (earlier.next_attempt_at < queue.next_attempt_at"
+    " OR (earlier.next_attempt_at = queue.next_attempt_at AND earlier.id < queue.id)))"
+)
 
 
 class QueueStore(ConnectionOwner):
@@ -172,6 +183,8 @@ class QueueStore(ConnectionOwner):
         now: datetime,
         lease: timedelta = DEFAULT_LEASE,
         profiles: Collection[str] | None = None,
+        *,
+        keep_target_order: bool = False,
     ) -> QueueEntry | None:
         """Claim the oldest due entry: pending and due, or running under a claim that
         has lapsed (lease expired, or its owner process on this host is gone).
@@ -179,14 +192,21 @@ class QueueStore(ConnectionOwner):
         ``profiles``: the registry connections this engine has. An entry whose source or
         target is another one is left to engines that have it, rather than claimed and
         failed here (on a team, a workstation may know fewer registries than the agents).
+
+        ``keep_target_order``: pass over an entry while an earlier due entry of the same
+        target repository waits (left out by ``profiles``). An engine that leaves out a
+        registry at its bound of promotions in flight must not let a later promotion to
+        the same target (from another source registry) write a tag before an earlier one.
         """
         stamp = to_db_time(now)
         only, params = _profiles_clause(profiles)
+        in_order = _NONE_EARLIER_TO_THE_TARGET if keep_target_order else ""
         with transaction(self._conn):
             row = self._conn.execute(
                 "SELECT * FROM queue WHERE ((state = 'pending' AND next_attempt_at <= :now)"
                 " OR (state = 'running' AND (lease_until IS NULL OR lease_until <= :now)))"
                 + only
+                + in_order
                 + " ORDER BY next_attempt_at, id LIMIT 1"
                 + self._skip_locked,
                 {"now": stamp, **params},

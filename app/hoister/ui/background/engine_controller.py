@@ -26,6 +26,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from hoister.engine.engine import Engine
 from hoister.engine.events import CycleReport, EngineCallbacks
+from hoister.engine.pipeline import SETTING as PARALLEL_SETTING
+from hoister.engine.pipeline import parallel_from
 from hoister.engine.routes import default_actor
 from hoister.engine.watcher import Candidate
 from hoister.errors import HoisterError
@@ -128,6 +130,7 @@ class EngineController(QObject):
             promoting=bool(self.promoting),
             callbacks=self._callbacks(),
             client_factory=self.ctx.client_factory,
+            parallel=parallel_from(self.ctx.settings.get(PARALLEL_SETTING)),
         )
         self._thread = threading.Thread(
             target=self._run, args=(self.engine,), name="hoister-engine", daemon=True
