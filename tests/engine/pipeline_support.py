@@ -38,16 +38,16 @@ def tag_put(repository: str) -> Callable[[httpx.Request], bool]:
     return match
 
 
-def digest_put(repository: str) -> Callable[[httpx.Request], bool]:
-    """The image's manifest PUT by digest: content complete, no tag yet."""
+def blob_mount(repository: str, digests: set[str]) -> Callable[[httpx.Request], bool]:
+    """The mount of one of ``digests`` into ``repository``: a copy under way, its tag not
+    written yet (within one registry there is no PUT by digest to hold instead).
+    ``digests`` may be filled after the transport is made (:func:`queue_images`)."""
 
     def match(request: httpx.Request) -> bool:
-        found = _MANIFEST.match(request.url.path)
         return (
-            request.method == "PUT"
-            and found is not None
-            and found["repo"] == repository
-            and found["ref"].startswith("sha256:")
+            request.method == "POST"
+            and request.url.path == f"/v2/{repository}/blobs/uploads/"
+            and request.url.params.get("mount") in digests
         )
 
     return match
@@ -137,10 +137,17 @@ class Background:
 
 
 def queue_images(
-    h: EngineHarness, policy_id: int, profile: str, count: int, seed: int, url: str
+    h: EngineHarness,
+    policy_id: int,
+    profile: str,
+    count: int,
+    seed: int,
+    url: str,
+    first_blobs: set[str] | None = None,
 ) -> dict[str, str]:
     """Push ``count`` images to dev/web and queue their promotions as a poll would;
-    returns tag -> digest."""
+    returns tag -> digest. ``first_blobs`` gains each image's first blob (one request
+    per promotion for :func:`blob_mount` to hold)."""
     pushed = {}
     with QueueStore(h.database, h.clock) as store:
         for n in range(count):
@@ -148,6 +155,8 @@ def queue_images(
             tag = f"{n}-stable"
             push_image(url, "dev/web", tag, image)
             pushed[tag] = image.digest
+            if first_blobs is not None:
+                first_blobs.add(image.blobs[0].digest)
             store.enqueue(
                 QueueEntry(
                     None, policy_id, profile, "dev/web", tag, image.digest, profile, "qa/web"

@@ -30,7 +30,7 @@ from tests.engine.pipeline_support import (
     PATIENCE,
     Background,
     Hold,
-    digest_put,
+    blob_mount,
     holding,
     queue_images,
     states,
@@ -157,11 +157,12 @@ def test_promotions_to_one_tag_take_turns_in_the_order_they_were_claimed(
 def test_a_stop_interrupts_every_promotion_in_flight_before_its_tag(
     registry: RegistryServer, make_harness: Make
 ) -> None:
-    hold = Hold(digest_put("qa/web"))
+    first_blobs: set[str] = set()
+    hold = Hold(blob_mount("qa/web", first_blobs))
     h = make_harness({"local": registry}, parallel=4, client_factory=holding({"local": hold}))
     policy = h.policy("dev/web", "qa/web", "%n", STABLE)
     assert policy.id is not None
-    pushed = queue_images(h, policy.id, "local", 6, 900, registry.url)
+    pushed = queue_images(h, policy.id, "local", 6, 900, registry.url, first_blobs)
 
     run = Background(h).start()
     hold.wait_held(4)  # four copies in flight, each before its tag
@@ -343,11 +344,12 @@ def test_parallel_promotions_share_an_http2_connection_to_a_tls_registry(
 def test_ctrl_c_in_the_dispatcher_stops_every_copy_before_its_tag(
     registry: RegistryServer, make_harness: Make
 ) -> None:
-    hold = Hold(digest_put("qa/web"))
+    first_blobs: set[str] = set()
+    hold = Hold(blob_mount("qa/web", first_blobs))
     h = make_harness({"local": registry}, parallel=4, client_factory=holding({"local": hold}))
     policy = h.policy("dev/web", "qa/web", "%n", STABLE)
     assert policy.id is not None
-    queue_images(h, policy.id, "local", 5, 1600, registry.url)
+    queue_images(h, policy.id, "local", 5, 1600, registry.url, first_blobs)
     press, pressed = threading.Event(), threading.Event()
 
     def between() -> None:  # the dispatcher's beat: where a Ctrl-C lands as well as anywhere

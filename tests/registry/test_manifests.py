@@ -9,7 +9,9 @@ import pytest
 
 from hoister.registry import DigestMismatch, NotFound, RegistryClient, Unsupported
 from hoister.registry import mediatypes as mt
+from hoister.registry.client import RELINK_PAUSES
 from tests.registry.conftest import ClientFactory
+from tests.registry.faults import FaultyTransport
 from tests.support.fixtures import RegistryFactory
 from tests.support.images import (
     Image,
@@ -99,11 +101,39 @@ def test_skopeo_reads_what_hoister_pushed(
 
 
 def test_manifest_put_with_missing_blob_is_refused(
-    registry: RegistryServer, make_client: ClientFactory
+    registry: RegistryServer, make_client: ClientFactory, sleeps: list[float]
 ) -> None:
     image = build_image(seed=25)
     with pytest.raises(Exception, match="MANIFEST_BLOB_UNKNOWN"):
         make_client(registry).put_manifest("dev/website", "1.0", image.manifest, image.media_type)
+    assert sleeps == list(RELINK_PAUSES)  # asked again after each pause, then refused
+
+
+def _relinked(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+    """What distribution answers when it reads a blob's link while another request
+    rewrites it (an empty link file)."""
+    errors = [
+        {"code": "DIGEST_INVALID", "message": "provided digest did not match uploaded content"},
+        {"code": "BLOB_UNKNOWN", "message": "blob unknown to registry"},
+    ]
+    return httpx.Response(400, json={"errors": errors})
+
+
+def test_a_put_refused_while_a_blob_is_relinked_is_asked_again(
+    registry: RegistryServer, make_client: ClientFactory, sleeps: list[float]
+) -> None:
+    image = build_image(seed=27)
+    push_image(registry.url, "dev/website", "1.0", image)
+    faulty = FaultyTransport()
+    faulty.add("PUT", "/manifests/1.1", _relinked)
+    client = make_client(registry, transport=faulty)
+    assert client.put_manifest("dev/website", "1.1", image.manifest, image.media_type) == (
+        image.digest
+    )
+    puts = [status for method, path, status in faulty.log if method == "PUT"]
+    assert puts == [400, 201]
+    assert sleeps == [RELINK_PAUSES[0]]
+    assert skopeo_inspect(registry.host, "dev/website", "1.1")["Digest"] == image.digest
 
 
 def test_digest_mismatch_is_refused(make_client: ClientFactory) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from hoister.registry import (
     RegistryClient,
     RegistryError,
 )
+from hoister.registry.client import RELINK_CODES
 from hoister.registry.identity import registry_identity
 from hoister.registry.mediatypes import OCI_EMPTY, OCI_MANIFEST
 from hoister.registry.reference import sha256_digest
@@ -166,7 +168,7 @@ def attach_provenance(
             client, repository, sha256_digest(data), data, OCI_MANIFEST
         )
     except RegistryError as exc:
-        if exc.code != "MANIFEST_BLOB_UNKNOWN":
+        if exc.code not in RELINK_CODES:
             raise
         # Remembered wrongly (garbage-collected since, or another client's memory).
         client.cache.forget_blob(repository, EMPTY_DIGEST)
@@ -179,9 +181,19 @@ def attach_provenance(
     return referrer_descriptor(manifest)
 
 
+#: Promotions in flight at once put the empty blob one at a time: distribution rewrites a
+#: blob's link on each upload, and a record PUT checking it meanwhile finds it missing.
+_EMPTY_BLOB_LOCK = threading.Lock()
+
+
 def ensure_empty_blob(client: RegistryClient, repository: str, *, check: bool = False) -> None:
     """Put the empty blob in ``repository`` once per client (registries check that a
     manifest's blobs exist): mounted from a repository known to hold it, else uploaded."""
+    with _EMPTY_BLOB_LOCK:
+        _ensure_empty_blob(client, repository, check=check)
+
+
+def _ensure_empty_blob(client: RegistryClient, repository: str, *, check: bool) -> None:
     if not check and client.cache.has_blob(repository, EMPTY_DIGEST):
         return
     source = None if check else client.cache.repository_with_blob(EMPTY_DIGEST)

@@ -47,6 +47,15 @@ DEFAULT_PAGE_SIZE = 1000
 FALLBACK_PAGE_SIZE = 100
 #: distribution refuses manifests over 4 MiB; reading more would only waste memory.
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+#: A manifest PUT refused because a blob it names looks missing, although the blob was
+#: just mounted or uploaded: distribution rewrites a blob's link file in place (truncate,
+#: then write) on every mount or upload of it, so a manifest check that reads the link
+#: while another request re-links the same blob finds it empty ("DIGEST_INVALID ...
+#: blob unknown to registry"). Promotions in flight at once share base layers, so this
+#: happens; asked again a moment later, the PUT passes. A blob that is really missing
+#: is still refused after the last pause.
+RELINK_CODES = frozenset({"DIGEST_INVALID", "BLOB_UNKNOWN", "MANIFEST_BLOB_UNKNOWN"})
+RELINK_PAUSES = (0.05, 0.25)
 #: A listing stops with a ProtocolError after this many pages or names: a registry whose
 #: ``Link`` headers never end would otherwise keep a listing (and ``hoister tags``) going
 #: forever. At distribution's 1000 per page, the page cap is ten million names; the
@@ -353,15 +362,23 @@ class RegistryClient(ReferrerOps, BlobOps, AccessOps):
         """
         expected = sha256_digest(data)
         what = f"writing manifest {repository}:{reference}"
-        response = self.session.send(
-            "PUT",
-            f"/v2/{repository}/manifests/{reference}",
-            scopes=[repository_scope(repository, "pull", "push")],
-            what=what,
-            ok=(200, 201, 202),
-            headers={"Content-Type": media_type},
-            content=data,
-        )
+        for pause in (*RELINK_PAUSES, None):
+            try:
+                response = self.session.send(
+                    "PUT",
+                    f"/v2/{repository}/manifests/{reference}",
+                    scopes=[repository_scope(repository, "pull", "push")],
+                    what=what,
+                    ok=(200, 201, 202),
+                    headers={"Content-Type": media_type},
+                    content=data,
+                )
+                break
+            except RegistryError as exc:
+                if pause is None or exc.status != 400 or exc.code not in RELINK_CODES:
+                    raise
+                log.info("%s: %s; asking again in %.2f s", what, exc, pause)
+                self.session.sleep(pause)
         reported = response.headers.get("docker-content-digest") or expected
         if reported != expected:
             raise DigestMismatch(
