@@ -82,6 +82,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="passed to hoister run --parallel where this checkout has that flag",
     )
+    promoting.add_argument(
+        "--layout",
+        choices=("tags", "repositories"),
+        default="tags",
+        help="the images as tags of one repository (default: a release line) or one "
+        "repository each",
+    )
     polling = parser.add_argument_group("poll: requests per steady poll cycle")
     polling.add_argument(
         "--repositories",
@@ -131,7 +138,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def promote_settings(args: argparse.Namespace) -> promote.PromoteSettings:
     """The quick or full size, with whatever was given on the command line instead."""
-    changes: dict[str, object] = {"parallel": args.parallel}
+    changes: dict[str, object] = {"parallel": args.parallel, "layout": args.layout}
     for name in ("images", "layers", "repeats"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)

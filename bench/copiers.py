@@ -96,12 +96,15 @@ def skopeo_version(times: int) -> Timed:
 
 
 def manifest_digests(server: RegistryServer, repositories: list[str]) -> dict[str, str | None]:
-    """The digest each repository's tag resolves to (HEAD), None where it is missing."""
+    """The digest each ``repository`` (its tag 1.0) or ``repository:tag`` resolves to
+    (HEAD), None where it is missing."""
     found: dict[str, str | None] = {}
     headers = {"Accept": ", ".join(MANIFEST_TYPES)}
     with httpx.Client(base_url=server.url, timeout=30.0) as client:
         for repository in repositories:
-            response = client.head(f"/v2/{repository}/manifests/{TAG}", headers=headers)
+            name, colon, tag = repository.rpartition(":")
+            name, tag = (name, tag) if colon and "/" not in tag else (repository, TAG)
+            response = client.head(f"/v2/{name}/manifests/{tag}", headers=headers)
             ok = response.status_code == 200
             found[repository] = response.headers.get("Docker-Content-Digest") if ok else None
     return found

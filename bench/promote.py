@@ -2,8 +2,9 @@
 
 Each repetition starts fresh registries **one** and **two** (so no earlier state, neither
 Hoister's nor skopeo's cache, can know the images), prepares Hoister's homes (profiles,
-policies, baseline), then pushes ``images`` images to ``dev/app-NN:1.0`` in **one**,
-untimed: random layers, distinct per image. Then, in an order that rotates between
+policies, baseline), then pushes ``images`` images to ``dev/app:1.N`` in **one** (or
+``dev/app-NN:1.0`` with ``--layout repositories``), untimed: random layers, distinct per
+image. Then, in an order that rotates between
 repetitions, each lane promotes every image into a namespace of its own, in the same
 registry and across into **two** (see :mod:`bench.promotelanes` for the tools and the
 cold and warm cache). Every lane runs in the small launcher of :mod:`bench.measure`,
@@ -31,13 +32,13 @@ from bench import accesslog, measure
 from bench.common import Workspace, heading, progress
 from bench.copiers import Job, verify
 from bench.promotelanes import (
-    TAG,
     HoisterLane,
     cache_files,
     cache_wrapper,
     copy_commands,
     hoister_parallel_flag,
-    source_name,
+    image_refs,
+    split_ref,
     sync_command,
     target_name,
 )
@@ -57,6 +58,7 @@ class PromoteSettings:
     layer_size: int = 2 * MiB
     repeats: int = 5
     parallel: int | None = None  # passed to ``hoister run --parallel`` where it exists
+    layout: str = "tags"  # one repository of N tags, or N repositories (promotelanes)
 
     @classmethod
     def quick(cls, **changes: object) -> PromoteSettings:
@@ -149,15 +151,15 @@ def build_images(settings: PromoteSettings) -> list[Image]:
         return list(pool.map(one, range(1, settings.images + 1)))
 
 
-def push_sources(server: RegistryServer, images: list[Image]) -> dict[str, str]:
-    names = [source_name(index) for index in range(1, len(images) + 1)]
+def push_sources(server: RegistryServer, images: list[Image], layout: str) -> dict[str, str]:
+    names = image_refs(len(images), layout)
     limits = httpx.Limits(max_connections=PUSH_WORKERS, max_keepalive_connections=PUSH_WORKERS)
     with (
         httpx.Client(base_url=server.url, timeout=120.0, limits=limits) as client,
         ThreadPoolExecutor(PUSH_WORKERS, thread_name_prefix="bench-push") as pool,
     ):
         futures = [
-            pool.submit(push_image, server.url, name, TAG, image, client=client)
+            pool.submit(push_image, server.url, *split_ref(name), image, client=client)
             for name, image in zip(names, images, strict=True)
         ]
         for future in futures:
@@ -173,7 +175,7 @@ class Repetition:
         self.settings = settings
         self.one = workspace.registry(f"promote-{number}-one")
         self.two = workspace.registry(f"promote-{number}-two")
-        self.sources = [source_name(index) for index in range(1, settings.images + 1)]
+        self.sources = image_refs(settings.images, settings.layout)
         self.homes: dict[str, HoisterLane] = {}
         self.caches: dict[tuple[bool, str], Path] = {}
         for lane in LANES:
@@ -248,7 +250,7 @@ def repetition(
     with Workspace() as workspace:
         rep = Repetition(workspace, number, settings)
         started = time.perf_counter()
-        expected = push_sources(rep.one, images)
+        expected = push_sources(rep.one, images, settings.layout)
         progress(f"pushed {len(images)} images in {time.perf_counter() - started:.1f} s")
         samples = {lane.key: rep.run_lane(lane, expected, parallel) for lane in order(number)}
         rep.count(samples, sizes)
@@ -273,7 +275,12 @@ def run(settings: PromoteSettings) -> None:
         f"{settings.images} images x {settings.layers} layers of "
         f"{settings.layer_size / MiB:.3g} MiB random data (+ config): {set_mb:.1f} MB per set, "
         f"built in {time.perf_counter() - started:.1f} s; {settings.repeats} repetitions, "
-        f"median reported; hoister run --once{f' --parallel {parallel}' if parallel else ''}"
+        f"median reported; hoister run --once{f' --parallel {parallel}' if parallel else ''}; "
+        + (
+            "one repository, dev/app, its tags 1.1 ... the images"
+            if settings.layout == "tags"
+            else "one repository per image, dev/app-NN:1.0"
+        )
     )
     load_before = os.getloadavg()
     runs = []

@@ -1,11 +1,16 @@
 """The tools the promote benchmark compares, each as the commands of one timed lane.
 
+An image is named ``repository:tag``. The default layout is the issue's release line:
+one repository ``dev/app`` whose 50 tags ``1.1`` … ``1.50`` are the images; the other,
+``repositories``, gives every image a repository of its own (``dev/app-07:1.0``: 50
+services pushing once each), which costs a promotion a listing more.
+
 - **Hoister**: ``hoister run --once`` in a ``HOISTER_HOME`` of its own, set up only
   through its command line (``profile add``, ``policy apply FILE`` with one policy per
   source repository, and a first ``run --once`` before the push, its baseline), so the
   timed run is one poll that finds every image new and promotes them all.
 - **skopeo copy**: one ``skopeo copy`` process per image, as a script would promote.
-- **skopeo sync**: one ``skopeo sync --src yaml`` process over all the repositories.
+- **skopeo sync**: one ``skopeo sync --src yaml`` process over all the images.
 
 skopeo keeps a blob-info cache of which repositories hold each blob and mounts a blob
 only when that cache names one in the target registry. As root the cache is
@@ -35,6 +40,7 @@ from hoister.policies.exchange import export_hoister
 
 TAG = "1.0"
 SOURCE_NAMESPACE = "dev"
+LAYOUTS = ("tags", "repositories")
 #: Where skopeo keeps its blob-info cache when it runs as root.
 ROOT_CACHE = Path("/var/lib/containers/cache")
 SKOPEO_TLS = ("--src-tls-verify=false", "--dest-tls-verify=false")
@@ -44,9 +50,32 @@ def source_name(index: int) -> str:
     return f"{SOURCE_NAMESPACE}/app-{index:02d}"
 
 
+def image_refs(count: int, layout: str = "tags") -> list[str]:
+    """The images' ``repository:tag`` names in the source registry."""
+    if layout == "tags":
+        return [f"{SOURCE_NAMESPACE}/app:1.{index}" for index in range(1, count + 1)]
+    return [f"{source_name(index)}:{TAG}" for index in range(1, count + 1)]
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """``dev/app:1.7`` -> ``("dev/app", "1.7")``; a bare repository means tag 1.0."""
+    repository, colon, tag = ref.rpartition(":")
+    return (repository, tag) if colon and "/" not in tag else (ref, TAG)
+
+
 def target_name(namespace: str, source: str) -> str:
-    """``dev/app-07`` -> ``<namespace>/app-07``: skopeo sync keeps the last segment too."""
+    """``dev/app-07:1.0`` -> ``<namespace>/app-07:1.0``: skopeo sync keeps the last
+    segment of the repository too."""
     return f"{namespace}/{source.rsplit('/', 1)[1]}"
+
+
+def repositories_of(refs: Sequence[str]) -> dict[str, list[str]]:
+    """Each source repository with its tags, in order."""
+    grouped: dict[str, list[str]] = {}
+    for ref in refs:
+        repository, tag = split_ref(ref)
+        grouped.setdefault(repository, []).append(tag)
+    return grouped
 
 
 def hoister_parallel_flag() -> bool:
@@ -80,8 +109,9 @@ class HoisterLane:
         *,
         lean: bool = False,
     ) -> HoisterLane:
-        """Profiles, one policy per source (rule ``tag eq 1.0``, template ``%n``), and the
-        baseline ``run --once``; to be called before the sources are pushed.
+        """Profiles, one policy per source repository (rule ``tag sw 1.``, template
+        ``%n``), and the baseline ``run --once``; to be called before the sources are
+        pushed.
 
         ``lean``: provenance and referrers off, the fewest requests a promotion needs.
         """
@@ -98,12 +128,12 @@ class HoisterLane:
                 target_repository=target_name(namespace, source),
                 target_profile=target_profile,
                 tag_template="%n",
-                rules=(Rule("tag", "eq", (TAG,)),),
+                rules=(Rule("tag", "sw", ("1.",)),),
                 name=f"bench {source} -> {namespace}",
                 copy_referrers=not lean,
                 record_provenance=not lean,
             )
-            for source in sources
+            for source in repositories_of(sources)
         ]
         policy_file = root / "policies.json"
         policy_file.write_text(json.dumps(export_hoister(policies)))
@@ -135,8 +165,8 @@ def copy_commands(
             "copy",
             *SKOPEO_TLS,
             "--preserve-digests",
-            f"docker://{one.host}/{source}:{TAG}",
-            f"docker://{target.host}/{target_name(namespace, source)}:{TAG}",
+            f"docker://{one.host}/{source}",
+            f"docker://{target.host}/{target_name(namespace, source)}",
         ]
         for source in sources
     ]
@@ -149,10 +179,11 @@ def sync_command(
     namespace: str,
     workdir: Path,
 ) -> list[str]:
-    """One ``skopeo sync`` of every source repository's tag into ``namespace``."""
+    """One ``skopeo sync`` of every image into ``namespace``."""
     yaml = workdir / f"sync-{namespace}.yaml"
     lines = [f"{one.host}:", "  tls-verify: false", "  images:"]
-    lines += [f'    {source}: ["{TAG}"]' for source in sources]
+    for repository, tags in repositories_of(sources).items():
+        lines.append(f"    {repository}: [{', '.join(json.dumps(tag) for tag in tags)}]")
     yaml.write_text("\n".join(lines) + "\n")
     return [
         skopeo_binary(),

@@ -16,7 +16,14 @@ from bench import accesslog
 from bench.__main__ import parse_args, promote_settings
 from bench.poll import PollSettings, policies
 from bench.promote import CROSS, LANES, SAME, STARTUP, PromoteSettings, Sample, order
-from bench.promotelanes import ROOT_CACHE, cache_wrapper, sync_command, target_name
+from bench.promotelanes import (
+    ROOT_CACHE,
+    cache_wrapper,
+    image_refs,
+    split_ref,
+    sync_command,
+    target_name,
+)
 from bench.promotereport import report
 
 from tests.support.registry import RegistryServer
@@ -44,18 +51,27 @@ def test_each_group_comes_first_in_turn() -> None:
 
 
 def test_targets_keep_the_last_segment_as_skopeo_sync_does() -> None:
-    assert target_name("sync-cold", "dev/app-07") == "sync-cold/app-07"
+    assert target_name("sync-cold", "dev/app-07:1.0") == "sync-cold/app-07:1.0"
+    assert target_name("qa", "dev/app:1.7") == "qa/app:1.7"
+
+
+def test_both_layouts_name_one_image_per_ref() -> None:
+    assert image_refs(3) == ["dev/app:1.1", "dev/app:1.2", "dev/app:1.3"]
+    assert image_refs(2, "repositories") == ["dev/app-01:1.0", "dev/app-02:1.0"]
+    assert split_ref("dev/app:1.7") == ("dev/app", "1.7")
+    assert split_ref("127.0.0.1:5000/dev/app") == ("127.0.0.1:5000/dev/app", "1.0")
 
 
 def test_sync_reads_every_source_from_one_and_writes_into_the_namespace(tmp_path: Path) -> None:
     one, two = RegistryServer(tmp_path / "one"), RegistryServer(tmp_path / "two")
     one.port, two.port = 5001, 5002
-    command = sync_command(one, two, ["dev/app-01", "dev/app-02"], "sync-cold", tmp_path)
+    refs = ["dev/app-01:1.0", "dev/app-02:1.0", "dev/app:1.1", "dev/app:1.2"]
+    command = sync_command(one, two, refs, "sync-cold", tmp_path)
     assert command[-1] == "127.0.0.1:5002/sync-cold"
     assert command[3:7] == ["--src", "yaml", "--dest", "docker"]
     yaml = Path(command[-2]).read_text()
     assert yaml.startswith("127.0.0.1:5001:\n  tls-verify: false\n  images:\n")
-    assert '    dev/app-01: ["1.0"]\n    dev/app-02: ["1.0"]\n' in yaml
+    assert '    dev/app-01: ["1.0"]\n    dev/app-02: ["1.0"]\n    dev/app: ["1.1", "1.2"]\n' in yaml
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the bind mount is what root gets")

@@ -18,6 +18,7 @@ from hoister.engine import hops
 from hoister.engine.clients import ClientPool
 from hoister.engine.dryrun import platform_of
 from hoister.engine.provenance import hop_of_promoted
+from hoister.engine.referrers import REFERRER_LISTING_AGE
 from hoister.engine.watcher import Candidate
 from hoister.facts.gather import FactsGatherer
 from hoister.policies import (
@@ -138,11 +139,16 @@ class Evaluator:
         """Where in a chain this image stands. The engine that chained it knows; for an
         image found by polling, a notification or Save & Apply, its provenance record
         in this repository tells — whichever engine, on whichever machine, promoted it
-        there. One referrers lookup per new image, not per tag seen."""
+        there. One referrers lookup per new image, not per tag seen; none where the
+        registry has no referrers API and the poll's listing, just read, shows no
+        fallback index for the image (a record attached since is the race a lookup a
+        moment later would lose too)."""
         if candidate.trigger == "chain" or candidate.hop:
             return candidate.hop
         client = self.clients.get(candidate.profile)
-        arrived = hop_of_promoted(client, candidate.repository, candidate.digest)
+        arrived = hop_of_promoted(
+            client, candidate.repository, candidate.digest, listing_age=REFERRER_LISTING_AGE
+        )
         return 0 if arrived is None else arrived + 1
 
     def _enqueue(

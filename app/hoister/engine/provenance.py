@@ -206,15 +206,23 @@ def _ensure_empty_blob(client: RegistryClient, repository: str, *, check: bool) 
     client.cache.keep_blob(repository, EMPTY_DIGEST)
 
 
-def read_provenance(client: RegistryClient, repository: str, digest: str) -> list[ProvenanceRecord]:
+def read_provenance(
+    client: RegistryClient, repository: str, digest: str, listing_age: float = 0.0
+) -> list[ProvenanceRecord]:
     """Every readable record attached to ``digest``, newest first.
 
     A record someone else wrote badly is skipped with a warning: one broken artifact must
     not hide the history of an image. Registry failures other than a missing artifact
-    still raise, since then the answer would be incomplete without saying so.
+    still raise, since then the answer would be incomplete without saying so. Where the
+    registry has no referrers API, a listing of ``repository`` younger than
+    ``listing_age`` seconds without the image's fallback tag means no records, without
+    a request (see :meth:`RegistryClient.referrers`).
     """
     records: list[ProvenanceRecord] = []
-    for found in client.referrers(repository, digest, artifact_type=PROVENANCE_ARTIFACT_TYPE):
+    found_all = client.referrers(
+        repository, digest, artifact_type=PROVENANCE_ARTIFACT_TYPE, listing_age=listing_age
+    )
+    for found in found_all:
         try:
             records.append(_read_record(client, repository, found))
         except (ValueError, ProtocolError, DigestMismatch, NotFound) as exc:
@@ -276,11 +284,16 @@ def chain_hop(
 
 
 def hop_of_promoted(
-    client: RegistryClient, repository: str, digest: str, tag: str | None = None
+    client: RegistryClient,
+    repository: str,
+    digest: str,
+    tag: str | None = None,
+    listing_age: float = 0.0,
 ) -> int | None:
     """:func:`chain_hop` for ``digest`` in ``repository`` as its registry records it.
 
     This is how an image found by polling, a notification or another engine's promotion
     tells its place in a chain; registry failures raise as in :func:`read_provenance`.
     """
-    return chain_hop(read_provenance(client, repository, digest), repository, tag)
+    records = read_provenance(client, repository, digest, listing_age)
+    return chain_hop(records, repository, tag)
