@@ -394,7 +394,7 @@ def test_a_100_mb_file_is_skipped_without_being_held(registry: RegistryServer) -
 @settings(max_examples=60, deadline=None)
 @example(data=random.Random(7).randbytes(5000), cuts=[100], reads=[300], members=1)
 @given(
-    data=st.binary(min_size=0, max_size=5000) | st.randoms().map(lambda r: r.randbytes(9000)),
+    data=st.binary(min_size=0, max_size=2000) | st.randoms().map(lambda r: r.randbytes(9000)),
     cuts=st.lists(st.integers(1, 700), min_size=1, max_size=8),
     reads=st.lists(st.integers(1, 900), min_size=1, max_size=8),
     members=st.integers(1, 3),

@@ -316,7 +316,19 @@ class _Copy:
         # was already, or now is), 202 that it is not mountable and gets streamed.
         # Across registries a HEAD saves sending bytes the target already has.
         if self.mountable:
-            mounted = self._mount(blob)
+            # One mount of a blob per repository and client: each mount re-links the
+            # blob in the registry, and a manifest PUT reading the link meanwhile is
+            # refused (the base layers of images promoted together, the empty blob of
+            # provenance records).
+            cache = self.target.cache
+            with cache.blob_turn(self.to_repo, blob.digest):
+                if cache.has_blob(self.to_repo, blob.digest):
+                    self.count(blobs_present=1)
+                    self.emit("blob-done", blob.digest, blob.size, blob.size)
+                    return
+                mounted = self._mount(blob)
+                if mounted:
+                    cache.keep_blob(self.to_repo, blob.digest)
         else:
             mounted = False
             if self.target.head_blob(self.to_repo, blob.digest) is not None:

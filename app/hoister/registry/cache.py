@@ -26,6 +26,9 @@ DEFAULT_MANIFEST_BYTES = 8 * 1024 * 1024
 #: repositories of a hundred tags each fit; the oldest listing goes first.
 DEFAULT_LISTED_NAMES = 100_000
 DEFAULT_BLOBS = 10_000
+#: Locks shared out among (repository, blob) pairs: enough that unrelated blobs rarely
+#: wait for each other, few enough to keep no table of them.
+BLOB_TURNS = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class RegistryCache:
     ) -> None:
         self.clock = clock
         self._lock = threading.Lock()
+        self._blob_turns = [threading.Lock() for _ in range(BLOB_TURNS)]
         self._manifest_limit = manifest_bytes
         self._manifest_bytes = 0
         self._manifests: OrderedDict[tuple[str, str], Manifest] = OrderedDict()
@@ -146,6 +150,11 @@ class RegistryCache:
                 if known == digest:
                     return repository
         return None
+
+    def blob_turn(self, repository: str, digest: str) -> threading.Lock:
+        """Held while one blob is put into one repository, so promotions in flight at
+        once do not mount the same blob there together (see ``RELINK_CODES``)."""
+        return self._blob_turns[hash((repository, digest)) % BLOB_TURNS]
 
     def keep_blob(self, repository: str, digest: str) -> None:
         with self._lock:

@@ -55,7 +55,7 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 #: happens; asked again a moment later, the PUT passes. A blob that is really missing
 #: is still refused after the last pause.
 RELINK_CODES = frozenset({"DIGEST_INVALID", "BLOB_UNKNOWN", "MANIFEST_BLOB_UNKNOWN"})
-RELINK_PAUSES = (0.05, 0.25)
+RELINK_PAUSES = (0.05, 0.25, 1.0)
 #: A listing stops with a ProtocolError after this many pages or names: a registry whose
 #: ``Link`` headers never end would otherwise keep a listing (and ``hoister tags``) going
 #: forever. At distribution's 1000 per page, the page cap is ten million names; the
