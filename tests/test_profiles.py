@@ -210,6 +210,42 @@ def test_update_and_remove(tmp_path: Path) -> None:
         store.update(Profile("zzz", "https://r.example.com"))
 
 
+def test_a_change_made_by_another_process_is_seen_at_once(tmp_path: Path) -> None:
+    """Kept between calls, the store is still fresh: a CLI in another terminal (another
+    store object on the same file) adds and edits; this one sees each change next call."""
+    mine, theirs = _store(tmp_path), _store(tmp_path)
+    mine.add(Profile("p", "https://r.example.com"))
+    assert [p.name for p in mine.list()] == ["p"]
+    theirs.add(Profile("q", "https://q.example.com"))
+    assert [p.name for p in mine.list()] == ["p", "q"]
+    edited = theirs.get("q")
+    edited.username = "alice"
+    theirs.update(edited)
+    assert mine.get("q").username == "alice"
+
+
+def test_changing_a_returned_profile_changes_nothing_until_it_is_saved(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.add(Profile("p", "https://r.example.com"))
+    unsaved = store.get("p")
+    unsaved.repositories.append("team/app")
+    unsaved.username = "bob"
+    again = store.get("p")
+    assert (again.repositories, again.username) == ([], None)
+
+
+def test_a_file_replaced_by_hand_is_read_again(tmp_path: Path) -> None:
+    """An editor that writes the file in place (same inode) changes its size or time."""
+    store = _store(tmp_path)
+    store.add(Profile("p", "https://r.example.com"))
+    assert store.get("p").url == "https://r.example.com"
+    document = json.loads(store.path.read_text())
+    document["profiles"][0]["url"] = "https://other.example.com"
+    with store.path.open("w") as handle:
+        json.dump(document, handle)
+    assert store.get("p").url == "https://other.example.com"
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [

@@ -9,6 +9,7 @@ by an empty one (that would lose every saved connection).
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -233,15 +234,32 @@ class Profile:
         )
 
 
-class ProfileStore:
-    """The profiles file: read fresh on every call, written whole and atomically.
+def _copies(profiles: dict[str, Profile]) -> dict[str, Profile]:
+    """Profiles a caller may change (the app edits one, then saves it) without changing
+    the ones :class:`ProfileStore` keeps from its last read. Made without validating
+    again: they are copies of validated ones."""
+    copied: dict[str, Profile] = {}
+    for name, profile in profiles.items():
+        twin = copy.copy(profile)
+        twin.repositories = list(profile.repositories)
+        copied[name] = twin
+    return copied
 
-    Reading on every call keeps the GUI and a CLI run in another terminal in step
-    without a cache to invalidate; the file is small.
+
+class ProfileStore:
+    """The profiles file: fresh on every call, written whole and atomically.
+
+    Being fresh on every call keeps the GUI and a CLI run in another terminal in step
+    without a cache anyone must invalidate. Fresh means one ``stat`` per call: the file is
+    read and checked again only when its identity, size or modification time changed
+    (every write replaces it, so a new inode; an editor's in-place save changes the time).
+    The engine asks for a profile before each request batch, and reading and validating
+    the file every time was a tenth of a promotion's CPU.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._read: tuple[tuple[int, int, int, int], dict[str, Profile]] | None = None
 
     def _broken(self, problem: str) -> HoisterError:
         return HoisterError(
@@ -250,6 +268,25 @@ class ProfileStore:
         )
 
     def _load(self) -> dict[str, Profile]:
+        """The profiles by name: a new dict (callers change it), the file read only if
+        it changed since the last call (see the class docstring)."""
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        except OSError:
+            found = None  # read_bytes below says what is wrong
+        if found is not None:
+            key = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+            read = self._read
+            if read is not None and read[0] == key:
+                return _copies(read[1])
+        profiles = self._parse()
+        if found is not None:
+            self._read = (key, profiles)
+        return _copies(profiles)
+
+    def _parse(self) -> dict[str, Profile]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:

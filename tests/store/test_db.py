@@ -212,7 +212,7 @@ def test_transaction_holds_the_write_lock_from_the_start(sqlite_database: Databa
     """BEGIN IMMEDIATE: another writer is kept out even before the first write."""
     with sqlite_database.connection() as conn, sqlite_database.connection() as other:
         other.execute("PRAGMA busy_timeout = 0")
-        with transaction(conn), pytest.raises(sqlalchemy.exc.OperationalError, match="locked"):
+        with transaction(conn), pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("INSERT INTO facts VALUES ('x', 'k', '{}', '', 'now')")
 
 

@@ -22,7 +22,7 @@ from hoister.profiles import Profile, ProfileStore
 from hoister.registry import RegistryClient
 from hoister.settings import Settings
 from hoister.store import Database, PolicyStore
-from hoister.store.db import database_url
+from hoister.store.db import database_url, is_file_path
 from hoister.store.location import StoreLocation, choose, open_store
 from hoister.store.profiles import SharedProfileStore
 
@@ -32,7 +32,8 @@ def choose_store(paths: Paths, flag: str | None) -> StoreLocation:
     invalid input (exit 2), told apart from a server that cannot be reached (exit 1)."""
     where = choose(paths, flag=flag, settings=Settings(paths.settings_file))
     try:
-        database_url(where.location)
+        if not is_file_path(where.location):
+            database_url(where.location)
     except HoisterError as exc:
         raise InvalidInput(f"{exc} (given by {where.origin})") from None
     return where

@@ -33,19 +33,18 @@ an exception message.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import traceback
 from collections.abc import Callable, Iterable
-from typing import TypeVar
-
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
+from typing import TYPE_CHECKING, TypeVar
 
 from hoister.errors import InvalidInput
 from hoister.profiles import Profile
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +53,17 @@ SERVICE = "hoister"
 _T = TypeVar("_T")
 
 
-def _backend_errors() -> tuple[type[BaseException], ...]:
+@functools.cache
+def backend_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "this keyring does not work here", not "this is a bug".
 
     secretstorage and jeepney are optional (Linux only), hence the guarded imports.
     ``OSError`` covers a D-Bus socket that is gone; ``RuntimeError`` is what keyring
-    itself raises for a backend that cannot start.
+    itself raises for a backend that cannot start. Imported on first use, like keyring
+    itself (see :class:`SecretStore`).
     """
+    import keyring.errors
+
     errors: list[type[BaseException]] = [keyring.errors.KeyringError, OSError, RuntimeError]
     try:
         from secretstorage.exceptions import SecretStorageException
@@ -75,9 +78,6 @@ def _backend_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # pragma: no cover - not on every platform
         pass
     return tuple(errors)
-
-
-BACKEND_ERRORS = _backend_errors()
 
 
 def profile_key(profile: Profile) -> str:
@@ -102,6 +102,8 @@ def _unusable_reason(backend: KeyringBackend) -> str | None:
     ``null`` drops writes, an empty chainer silently does nothing), so they are detected
     up front instead of losing a password without a word.
     """
+    from keyring.backends import chainer, fail, null
+
     if isinstance(backend, fail.Keyring):
         return "no keyring backend is installed or running"
     if isinstance(backend, null.Keyring):
@@ -109,7 +111,7 @@ def _unusable_reason(backend: KeyringBackend) -> str | None:
     if isinstance(backend, chainer.ChainerBackend):
         try:
             backends = list(backend.backends)
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             return _describe(exc)
         if not backends:
             return "no keyring backend is installed or running"
@@ -160,20 +162,53 @@ def _release_failed_backend(exc: BaseException) -> None:
 
 
 class SecretStore:
-    """Get, set and delete registry secrets, surviving a missing or broken keyring."""
+    """Get, set and delete registry secrets, surviving a missing or broken keyring.
+
+    Without a given ``backend`` the system keyring is looked up on first use, not when
+    the store is made: keyring and its D-Bus and crypto libraries cost an agent whose
+    profiles need no password (or read it from the environment) a tenth of a second
+    and a sixth of its memory at every start, for nothing.
+    """
 
     def __init__(self, backend: KeyringBackend | None = None) -> None:
-        self._backend = keyring.get_keyring() if backend is None else backend
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
-        #: False once secrets are only kept in memory for this process.
-        self.persistent = True
-        #: A sentence for the UI/CLI when secrets are not persistent, else None.
-        self.warning: str | None = None
+        self._opening = threading.Lock()
+        self._backend_or_none: KeyringBackend | None = None
+        self._persistent = True
+        self._warning: str | None = None
         self._warned = False
-        reason = _unusable_reason(self._backend)
+        if backend is not None:
+            self._open(backend)
+
+    def _open(self, backend: KeyringBackend) -> None:
+        self._backend_or_none = backend
+        reason = _unusable_reason(backend)
         if reason is not None:
             self._fall_back(reason)
+
+    @property
+    def _backend(self) -> KeyringBackend:
+        """The keyring, found on first use (see the class docstring)."""
+        with self._opening:
+            if self._backend_or_none is None:
+                import keyring
+
+                self._open(keyring.get_keyring())
+            assert self._backend_or_none is not None
+            return self._backend_or_none
+
+    @property
+    def persistent(self) -> bool:
+        """False once secrets are only kept in memory for this process."""
+        _ = self._backend
+        return self._persistent
+
+    @property
+    def warning(self) -> str | None:
+        """A sentence for the UI/CLI when secrets are not persistent, else None."""
+        _ = self._backend
+        return self._warning
 
     @property
     def backend_name(self) -> str:
@@ -184,14 +219,14 @@ class SecretStore:
         return f"{backend.__module__}.{backend.__qualname__}"
 
     def _fall_back(self, reason: str) -> None:
-        self.persistent = False
-        self.warning = (
+        self._persistent = False
+        self._warning = (
             f"No system keyring is available ({reason}); the password is kept for this "
             "session only: the app asks for it again at its next start, and the command "
             "line and the agent read it from HOISTER_PASSWORD_<PROFILE>."
         )
         # Only a note: nothing was lost yet (see set() and the module docstring).
-        log.info("%s", self.warning)
+        log.info("%s", self._warning)
 
     def _call(
         self, operation: Callable[[], _T], secret: str | None = None
@@ -205,7 +240,7 @@ class SecretStore:
             return False, None
         try:
             return True, operation()
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             self._fall_back(_describe(exc, secret))
             _release_failed_backend(exc)
             return False, None
@@ -255,7 +290,7 @@ class SecretStore:
                 self._memory[own] = secret
                 if not self._warned:
                     self._warned = True
-                    log.warning("%s", self.warning)
+                    log.warning("%s", self._warning)
 
     def get_entry(self, key: str) -> str | None:
         """A secret that belongs to no profile (a team database's password), by its key."""
@@ -300,9 +335,15 @@ class SecretStore:
         """Delete one backend entry; called with the lock held."""
         try:
             self._backend.delete_password(SERVICE, key)
-        except keyring.errors.PasswordDeleteError:
+        except _password_delete_error():
             # Backends use this for "no such entry", which is what we wanted anyway.
             return
-        except BACKEND_ERRORS as exc:
+        except backend_errors() as exc:
             self._fall_back(_describe(exc))
             _release_failed_backend(exc)
+
+
+def _password_delete_error() -> type[BaseException]:
+    import keyring.errors
+
+    return keyring.errors.PasswordDeleteError

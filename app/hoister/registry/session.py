@@ -10,10 +10,13 @@ Connection errors, 429 and 5xx are retried with exponential backoff that honours
 from __future__ import annotations
 
 import email.utils
+import functools
 import importlib.util
 import logging
+import os
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -90,7 +93,55 @@ def retry_after_seconds(
     return max(0.0, when.timestamp() - now())
 
 
-def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:
+class _TrustOnFirstHandshake(ssl.SSLContext):
+    """The trust httpx builds for ``verify=True`` (``SSL_CERT_FILE``, ``SSL_CERT_DIR``,
+    else certifi's bundle), loaded at the first TLS handshake instead of with the client.
+
+    httpx loads the bundle anew for every client, 25 ms on a quiet machine and well over
+    100 under load; a plain-HTTP registry never needs it (unless it redirects to HTTPS
+    storage, and then it is loaded there), and one process needs it once. A context is
+    shared by every client of the process that asks for the same ALPN (httpcore sets the
+    protocols on the context before each handshake, so HTTP/1.1-only clients and HTTP/2
+    ones each have their own).
+    """
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        with _TRUST_LOCK:
+            if self._loaded:
+                return
+            if os.environ.get("SSL_CERT_FILE"):
+                self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+            elif os.environ.get("SSL_CERT_DIR"):
+                self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+            else:
+                import certifi
+
+                self.load_verify_locations(cafile=certifi.where())
+            self._loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+        self._load()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:  # type: ignore[override]
+        self._load()
+        return super().wrap_bio(*args, **kwargs)
+
+
+_TRUST_LOCK = threading.Lock()
+
+
+@functools.cache
+def default_trust(http2: bool) -> ssl.SSLContext:
+    """The process's one default TLS context for clients of this ALPN (see above)."""
+    return _TrustOnFirstHandshake(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _tls_context(verify: bool, ca_file: str | None, http2: bool) -> ssl.SSLContext | bool:
     if not verify:
         return False
     if ca_file:
@@ -98,7 +149,7 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:
             return ssl.create_default_context(cafile=ca_file)
         except (OSError, ssl.SSLError) as exc:
             raise InvalidInput(f"the CA file {ca_file} cannot be used: {exc}") from exc
-    return True
+    return default_trust(http2)
 
 
 def is_permanent(exc: httpx.TransportError) -> bool:
@@ -141,9 +192,10 @@ class RegistrySession:
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
         self._timeout = timeout
+        http2 = http2 and HTTP2_AVAILABLE
         self._http = httpx.Client(
             transport=transport,
-            verify=_tls_context(verify, ca_file),
+            verify=_tls_context(verify, ca_file, http2),
             timeout=timeout,
             headers={"User-Agent": f"hoister/{__version__}"},
             # Keep-alive for every connection the pool may open: promotions in flight
@@ -151,7 +203,7 @@ class RegistrySession:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-            http2=http2 and HTTP2_AVAILABLE,
+            http2=http2,
         )
         self.auth = Authenticator(self.host, credential, self._http, clock)
 

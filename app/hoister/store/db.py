@@ -16,18 +16,18 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import sqlalchemy
-from sqlalchemy import event
-from sqlalchemy.pool import NullPool
+from typing import TYPE_CHECKING, Any
 
 from hoister.errors import HoisterError
 from hoister.store import schema
 from hoister.store.schema import APPLICATION_ID, LATEST_VERSION, NewerSchema
-from hoister.store.sql import Connection, lock_key
+from hoister.store.sql import Connection, SqliteConnection, lock_key
+
+if TYPE_CHECKING:
+    import sqlalchemy
 
 #: How long a writer waits for another one before SQLite gives up (milliseconds). The GUI
 #: thread, the engine thread and a headless agent may all write; they take turns.
@@ -52,8 +52,16 @@ def transaction(conn: Connection, lock: str | Sequence[str] | None = None) -> It
         yield inside
 
 
+def is_file_path(location: str | Path) -> bool:
+    """True when ``location`` is a SQLite file's path rather than a URL (no SQLAlchemy
+    is needed to tell, or to open it: see :mod:`hoister.store.sql`)."""
+    return "://" not in str(location)
+
+
 def database_url(location: str | Path) -> sqlalchemy.URL:
     """The SQLAlchemy URL for a file path, ``sqlite:///…`` or ``postgresql://…``."""
+    import sqlalchemy
+
     text = str(location)
     if "://" not in text:
         return sqlalchemy.URL.create("sqlite", database=str(Path(text)))
@@ -74,6 +82,8 @@ def database_url(location: str | Path) -> sqlalchemy.URL:
 
 def _hide(text: str) -> str:
     """A URL as it may be shown: the password replaced, never printed."""
+    import sqlalchemy
+
     try:
         return sqlalchemy.make_url(text).render_as_string(hide_password=True)
     except sqlalchemy.exc.ArgumentError:
@@ -88,11 +98,22 @@ class Database:
     """
 
     def __init__(self, location: str | Path) -> None:
-        self.url = database_url(location)
-        self.dialect: str = self.url.get_backend_name()
-        self.path: Path | None = Path(self.url.database or "") if self.dialect == "sqlite" else None
+        self.path: Path | None
+        if is_file_path(location):
+            self.path, self.dialect = Path(str(location)), "sqlite"
+        else:
+            url = database_url(location)
+            self.__dict__["url"] = url
+            self.dialect = url.get_backend_name()
+            self.path = Path(url.database or "") if self.dialect == "sqlite" else None
         self._engine: sqlalchemy.Engine | None = None
         self._engine_lock = threading.Lock()
+
+    @cached_property
+    def url(self) -> sqlalchemy.URL:
+        """The SQLAlchemy URL (made on first use: a SQLite file needs none to be opened)."""
+        assert self.path is not None  # a server's URL is set by __init__
+        return database_url(self.path)
 
     @classmethod
     def open(cls, location: str | Path) -> Database:
@@ -120,6 +141,12 @@ class Database:
         transactions through :func:`transaction`)."""
         if self.path is not None:
             self._create_private_file()
+            try:
+                return SqliteConnection(_sqlite_connect(self.path))
+            except sqlite3.Error as exc:
+                raise self._open_error(exc) from exc
+        import sqlalchemy
+
         try:
             return Connection(self._get_engine().connect())
         except sqlalchemy.exc.DBAPIError as exc:
@@ -178,6 +205,10 @@ class Database:
         - PostgreSQL: a small pool of connections, checked before reuse, so a server
           restart costs one failed connection rather than every store's next query.
         """
+        import sqlalchemy
+        from sqlalchemy import event
+        from sqlalchemy.pool import NullPool
+
         isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
         if self.dialect == "sqlite":
             engine = sqlalchemy.create_engine(
@@ -213,6 +244,8 @@ class Database:
             self._create_private_file()
         if self._up_to_date():
             return LATEST_VERSION
+        import sqlalchemy
+
         engine = self._make_engine(autocommit=False)
         try:
             with engine.connect() as conn, conn.begin():
@@ -239,14 +272,17 @@ class Database:
             engine.dispose()
 
     def _up_to_date(self) -> bool:
-        """The usual case, answered by one read and no lock: nothing to migrate."""
-        try:
-            with self._get_engine().connect() as conn:
+        """The usual case, answered by one read and no lock: nothing to migrate.
+
+        The first contact: whatever fails here (a name that does not resolve, a refused
+        or timed-out connection, a wrong password, a file that is not a database) is
+        "cannot open" (:meth:`connect` says so).
+        """
+        with self.connection() as conn:
+            try:
                 return schema.is_current(conn)
-        except sqlalchemy.exc.OperationalError as exc:
-            # The first contact: whatever fails here (a name that does not resolve, a
-            # refused or timed-out connection, a wrong password) is "cannot open".
-            raise self._open_error(exc) from exc
+            except sqlite3.Error as exc:
+                raise self._open_error(exc) from exc
 
     def schema_version(self) -> int:
         """The version recorded in the database (0 for a new or empty one)."""
@@ -332,6 +368,20 @@ class Database:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _sqlite_connect(path: Path) -> sqlite3.Connection:
+    """A new connection to the file, set up as every store expects (see
+    :meth:`Database._make_engine` for why each setting)."""
+    raw = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        _sqlite_settings(raw, None)
+    except BaseException:
+        raw.close()
+        raise
+    return raw
 
 
 def _is_connect_failure(exc: sqlalchemy.exc.OperationalError) -> bool:

@@ -19,14 +19,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-import sqlalchemy
+from typing import TYPE_CHECKING
 
 from hoister.credentials.secrets import SecretStore
 from hoister.errors import InvalidInput
 from hoister.paths import Paths
 from hoister.settings import Settings
-from hoister.store.db import Database, database_url
+from hoister.store.db import Database, database_url, is_file_path
+
+if TYPE_CHECKING:
+    import sqlalchemy
 
 ENV_URL = "HOISTER_DATABASE_URL"
 ENV_PASSWORD = "HOISTER_DATABASE_PASSWORD"
@@ -42,6 +44,8 @@ class StoreLocation:
 
     @property
     def shared(self) -> bool:
+        if is_file_path(self.location):
+            return False
         return database_url(self.location).get_backend_name() == "postgresql"
 
 
@@ -73,6 +77,8 @@ def with_password(
     location: str, secrets: SecretStore | None, environ: Mapping[str, str] | None = None
 ) -> str:
     """``location`` with the password filled in from the environment or the keyring."""
+    if is_file_path(location):
+        return location
     url = database_url(location)
     if url.get_backend_name() != "postgresql" or url.password or not url.username:
         return location

@@ -11,18 +11,20 @@ thread-safe: every call opens and closes its own connection, on the calling thre
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
-
-import sqlalchemy
-from sqlalchemy.pool import NullPool
+from typing import TYPE_CHECKING
 
 from hoister.errors import HoisterError
 from hoister.store.db import Database
 from hoister.store.history import promoted_by_agent
 from hoister.store.sql import Connection
 from hoister.store.times import now_utc
+
+if TYPE_CHECKING:
+    import sqlalchemy
 
 #: Seconds a probe waits for the store (libpq's connect timeout cannot be under 2).
 PROBE_TIMEOUT = 2.0
@@ -66,26 +68,39 @@ class StoreProbe:
             self._engine.dispose()
             self._engine = None
 
+    def _driver_errors(self) -> type[BaseException]:
+        """What the store's driver raises: sqlite3's for a file, SQLAlchemy's for a
+        server (see :mod:`hoister.store.sql`)."""
+        if not self.db.shared:
+            return sqlite3.Error
+        import sqlalchemy
+
+        return sqlalchemy.exc.SQLAlchemyError
+
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
+        errors = self._driver_errors()
         try:
             conn = self._connect()
         except HoisterError as exc:  # a local file that cannot be opened: says so already
             raise StoreUnreachable(str(exc)) from exc
-        except (sqlalchemy.exc.SQLAlchemyError, OSError) as exc:
+        except (errors, OSError) as exc:
             raise StoreUnreachable(self._describe(exc)) from exc
         try:
             yield conn
-        except sqlalchemy.exc.SQLAlchemyError as exc:
+        except errors as exc:
             raise StoreUnreachable(self._describe(exc)) from exc
         finally:
             # a connection that broke midway has nothing left to close
-            with suppress(sqlalchemy.exc.SQLAlchemyError):
+            with suppress(errors):
                 conn.close()
 
     def _connect(self) -> Connection:
         if not self.db.shared:
             return self.db.connect()  # a local file: opening it is the whole question
+        import sqlalchemy
+        from sqlalchemy.pool import NullPool
+
         if self._engine is None:
             milliseconds = int(self.timeout * 1000)
             self._engine = sqlalchemy.create_engine(

@@ -22,11 +22,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-import sqlalchemy
-
 if TYPE_CHECKING:
+    import sqlalchemy
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+
+    from hoister.store.sql import Connection
 
 #: Marks a SQLite file as Hoister's (``PRAGMA application_id``, "Hois" in ASCII).
 APPLICATION_ID: Final = 0x486F6973
@@ -97,11 +98,20 @@ def current_version(connection: sqlalchemy.Connection) -> int:
     return version_of(revision)
 
 
-def is_current(connection: sqlalchemy.Connection) -> bool:
-    """True when the database is at :data:`HEAD` (one query; no Alembic)."""
-    if not sqlalchemy.inspect(connection).has_table("alembic_version"):
+def is_current(connection: Connection) -> bool:
+    """True when the database is at :data:`HEAD` (two queries; no Alembic)."""
+    if connection.dialect == "sqlite":
+        found = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+    else:
+        found = connection.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = 'alembic_version'"
+            " AND schemaname = ANY (current_schemas(false))"
+        ).fetchone()
+    if found is None:
         return False
-    rows = connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version"))
+    rows = connection.execute("SELECT version_num FROM alembic_version")
     return [row[0] for row in rows] == revisions()[-1:]
 
 
@@ -114,7 +124,9 @@ def upgrade(connection: sqlalchemy.Connection, legacy_version: int = 0) -> int:
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
-    if is_current(connection):
+    from hoister.store.sql import Connection
+
+    if is_current(Connection(connection)):
         return LATEST_VERSION
     context = MigrationContext.configure(connection)
     current = context.get_current_revision()
