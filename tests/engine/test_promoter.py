@@ -173,3 +173,30 @@ def test_same_digest_is_unchanged_and_writes_nothing(
     outcome = Promoter().promote(request(client, client, overwrite=OverwriteMode.BACKUP))
     assert (outcome.status, outcome.digest, outcome.backup_tag) == ("unchanged", image.digest, None)
     assert not [m for m, _, _ in transport.log if m in WRITES]
+
+
+def test_a_blob_deleted_from_the_target_since_the_client_saw_it_is_put_there_again(
+    registry: RegistryServer, make_client: ClientFactory
+) -> None:
+    """The client remembers the blobs it mounted into a repository and does not mount
+    them again; a blob deleted there since (a retention job) must not fail every later
+    promotion sharing it: the PUT's refusal sends the blobs again, once."""
+    image = build_image(layers=2, seed=211)
+    push_image(registry.url, "dev/website", "1.0", image)
+    client = make_client(registry)
+    promoter = Promoter()
+    assert promoter.promote(request(client, client)).status == "promoted"
+    layer = image.blobs[1].digest
+    deleted = httpx.delete(f"{registry.url}/v2/qa/website/blobs/{layer}", timeout=30)
+    assert deleted.status_code == 202
+    gone = httpx.head(f"{registry.url}/v2/qa/website/blobs/{layer}", timeout=30)
+    assert gone.status_code == 404
+
+    again = PromotionRequest(client, "dev/website", "1.0", client, "qa/website", "2.0")
+    outcome = promoter.promote(again)
+
+    assert (outcome.status, outcome.digest) == ("promoted", image.digest)
+    assert outcome.stats.blobs_mounted == len(image.blobs)  # all of them, after the refusal
+    assert skopeo_inspect(registry.host, "qa/website", "2.0", raw=True) == image.manifest
+    back = httpx.get(f"{registry.url}/v2/qa/website/blobs/{layer}", timeout=30)
+    assert back.status_code == 200 and back.content == image.blobs[1].data

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from hoister.engine.referrers import copy_referrers, put_manifest_indexed
 from hoister.engine.tags import backup_tag as make_backup_tag
@@ -36,11 +36,16 @@ from hoister.registry import (
     DigestMismatch,
     Manifest,
     RegistryClient,
+    RegistryError,
     Unauthorized,
 )
 from hoister.registry.manifest import MAX_INDEX_DEPTH
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+#: A manifest PUT refused for a blob the repository does not have (distribution's codes).
+MISSING_BLOB_CODES = frozenset({"BLOB_UNKNOWN", "MANIFEST_BLOB_UNKNOWN"})
 
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 Status = Literal["promoted", "unchanged", "skipped"]
@@ -212,6 +217,8 @@ class _Copy:
         self.lock = threading.Lock()
         self.image: Manifest | None = None
         self.image_in_place = False
+        #: Blobs not mounted because the client remembers them in the target repository.
+        self.remembered: set[str] = set()
 
     def emit(self, kind: EventKind, digest: str, done: int, total: int) -> None:
         if self.promoter.progress is not None:
@@ -280,11 +287,44 @@ class _Copy:
         return self.put_by_digest(manifest) if put else False
 
     def put_by_digest(self, manifest: Manifest) -> bool:
-        digest, indexed = put_manifest_indexed(
-            self.target, self.to_repo, manifest.digest, manifest.data, manifest.media_type
+        digest, indexed = self.with_blobs(
+            manifest,
+            lambda: put_manifest_indexed(
+                self.target, self.to_repo, manifest.digest, manifest.data, manifest.media_type
+            ),
         )
         self.wrote(manifest, digest)
         return indexed
+
+    def with_blobs(self, manifest: Manifest, write: Callable[[], _T]) -> _T:
+        """A manifest PUT that survives the client's memory of blobs being out of date.
+
+        Blobs the client remembers in the target repository are not mounted again (see
+        :meth:`copy_blob`). If one was deleted since (a retention job, garbage collection
+        after a delete), the registry refuses the manifest for a blob it lacks: the
+        repository's remembered blobs are forgotten, this manifest's blobs are put there
+        again, and the PUT is made once more. Without this, every later promotion sharing
+        that layer would fail for as long as the process lives.
+        """
+        try:
+            return write()
+        except RegistryError as exc:
+            skipped = self.remembered & {blob.digest for blob in manifest.blobs}
+            if exc.code not in MISSING_BLOB_CODES or not skipped:
+                raise
+            log.warning(
+                "%s: %s lacks %d blob(s) last known to be there (deleted since?); "
+                "putting them there again",
+                self.request.target_name,
+                self.target.host,
+                len(skipped),
+            )
+        forgotten = self.target.cache.forget_repository_blobs(self.to_repo)
+        log.info("forgot %d remembered blob(s) of %s", forgotten, self.to_repo)
+        self.remembered.clear()
+        self.copy_blobs(manifest.blobs)
+        self.check_cancel()
+        return write()
 
     def wrote(self, manifest: Manifest, digest: str) -> None:
         if digest != manifest.digest:
@@ -323,6 +363,8 @@ class _Copy:
             cache = self.target.cache
             with cache.blob_turn(self.to_repo, blob.digest):
                 if cache.has_blob(self.to_repo, blob.digest):
+                    with self.lock:
+                        self.remembered.add(blob.digest)
                     self.count(blobs_present=1)
                     self.emit("blob-done", blob.digest, blob.size, blob.size)
                     return
@@ -397,7 +439,12 @@ class _Copy:
         """The last write: from here on readers of the tag see the promoted image."""
         tag = self.request.target_tag
         try:
-            digest = self.target.put_manifest(self.to_repo, tag, manifest.data, manifest.media_type)
+            digest = self.with_blobs(
+                manifest,
+                lambda: self.target.put_manifest(
+                    self.to_repo, tag, manifest.data, manifest.media_type
+                ),
+            )
             self.wrote(manifest, digest)
         except DigestMismatch as exc:
             raise DigestMismatch(

@@ -166,3 +166,12 @@ class RegistryCache:
     def forget_blob(self, repository: str, digest: str) -> None:
         with self._lock:
             self._blobs.pop((repository, digest), None)
+
+    def forget_repository_blobs(self, repository: str) -> int:
+        """Forget every blob remembered in ``repository`` (one was found missing: the
+        others may be too); how many were forgotten."""
+        with self._lock:
+            stale = [key for key in self._blobs if key[0] == repository]
+            for key in stale:
+                del self._blobs[key]
+            return len(stale)
