@@ -24,7 +24,7 @@ from bench.promotelanes import (
     sync_command,
     target_name,
 )
-from bench.promotereport import report
+from bench.promotereport import per_promotion, report
 
 from tests.support.registry import RegistryServer
 
@@ -139,3 +139,21 @@ def test_the_report_divides_by_hoister_s_median_and_states_the_goals(
     assert "+10.0 MiB" in out  # 30 MiB against skopeo's 20
     prose = " ".join(out.split())  # paragraphs are wrapped
     assert "starting Hoister" in prose and "0.50 s, 25% of its same-registry run" in prose
+
+
+def test_a_promotion_s_requests_leave_out_only_what_a_run_makes_once() -> None:
+    """The poll's listings, one referrers probe and the empty blob once per repository
+    are left out; the same kinds made for every image count in full beyond that."""
+    once = Counter({"GET tags list": 3, "GET referrers": 1, "HEAD blob": 1})
+    once.update({"POST blob upload start": 1, "PUT blob upload": 1})
+    per_image = Counter({"GET manifest": 1, "POST blob mount": 6, "PUT manifest": 3})
+    sample = Sample(1.0, 0, 1)
+    sample.kinds = once + Counter({kind: 50 * n for kind, n in per_image.items()})
+    sample.traffic.requests = sum(sample.kinds.values())
+    assert per_promotion([sample], images=50, repositories=1) == 10.0
+    # an upload of the empty blob for every image is no longer "once"
+    sample.kinds.update({"HEAD blob": 49, "POST blob upload start": 49, "PUT blob upload": 49})
+    sample.traffic.requests = sum(sample.kinds.values())
+    assert per_promotion([sample], images=50, repositories=1) == pytest.approx(12.94)
+    # one repository per image: once per repository is once per image
+    assert per_promotion([sample], images=50, repositories=50) == 10.0
