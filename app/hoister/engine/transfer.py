@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,57 @@ log = logging.getLogger(__name__)
 #: The size of one read from the download and so of one write to the upload. Memory per
 #: blob in flight is a small multiple of it (see :class:`BlobPieces`), whatever the sizes.
 PIECE_SIZE = 64 * 1024
+#: glibc malloc arenas shared by all threads once a copy has started (see
+#: :func:`cap_malloc_arenas`); ``M_ARENA_MAX`` is mallopt's parameter -8.
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8
+_arenas_capped = False
+
+
+def copy_blob_across(
+    source: RegistryClient,
+    from_repository: str,
+    target: RegistryClient,
+    to_repository: str,
+    blob: Descriptor,
+    *,
+    part_size: int,
+    check_cancel: Callable[[], None],
+    progress: Callable[[int], None],
+) -> int | None:
+    """Put ``blob`` into the target repository unless it is there: None if it was, else
+    the bytes streamed.
+
+    Whether it is there is one request: where the registry is known to honour mounts,
+    the POST that opens the upload session (a mount of the blob from the repository into
+    itself: 201 there, 202 a session), else a HEAD first. A blob this client put or
+    found there is remembered (``RegistryCache.keep_blob``) and costs nothing the next
+    time, and one promotion at a time asks about it (``blob_turn``): a mount that finds
+    the blob re-links it, so it is asked at most once per repository and client, as
+    within one registry. The first upload to a registry learns whether it honours mounts.
+    """
+    cache = target.cache
+    with cache.blob_turn(to_repository, blob.digest):
+        if cache.has_blob(to_repository, blob.digest):
+            return None
+        location = target.upload_unless_present(to_repository, blob.digest)
+        if location is None:
+            cache.keep_blob(to_repository, blob.digest)
+            return None
+    moved = stream_blob(
+        source,
+        from_repository,
+        target,
+        to_repository,
+        blob,
+        part_size=part_size,
+        check_cancel=check_cancel,
+        progress=progress,
+        location=location,
+    )
+    cache.keep_blob(to_repository, blob.digest)
+    target.learn_mounts(to_repository, blob.digest)
+    return moved
 
 
 def stream_blob(
@@ -55,9 +107,14 @@ def stream_blob(
     part_size: int,
     check_cancel: Callable[[], None],
     progress: Callable[[int], None],
+    location: str | None = None,
 ) -> int:
-    """Copy ``blob`` across registries; return the bytes the target now holds of it."""
+    """Copy ``blob`` across registries; return the bytes the target now holds of it.
+
+    ``location``: an upload session already open for it (else one is started).
+    """
     copy = _Transfer(source, from_repository, target, to_repository, blob, part_size)
+    copy.location = location
     return copy.run(check_cancel, progress)
 
 
@@ -227,6 +284,38 @@ class _Transfer:
             )
 
 
+def cap_malloc_arenas() -> None:
+    """Let glibc keep at most ``MALLOC_ARENAS`` heaps for all threads, once per process.
+
+    Every thread that allocates gets its own malloc arena (up to 8 per core), and each
+    keeps the high-water mark of the pieces its copies held. With 16 blobs in flight
+    that was about 7 MiB of peak RSS (81 against 73 MiB for a run of 50 images), for no
+    measurable speed: the pieces are few and large, so threads rarely meet on an arena's
+    lock. Set before the copy threads first allocate; a ``MALLOC_ARENA_MAX`` in the
+    environment (glibc's own setting) is left as it is, and other C libraries are not
+    touched.
+    """
+    global _arenas_capped
+    if _arenas_capped:
+        return
+    _arenas_capped = True
+    if "MALLOC_ARENA_MAX" in os.environ or not _glibc():
+        return
+    import ctypes  # here, not at start-up: only a process that copies bytes needs it
+
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError) as exc:  # pragma: no cover - a glibc without it
+        log.debug("malloc arenas left as they are: %s", exc)
+
+
+def _glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError):
+        return False
+
+
 def _worth_resuming(exc: BaseException) -> bool:
     """A break another attempt can get past: the line, a 5xx, a session the registry lost.
     Not a wrong digest, a refusal, or a cancel."""
@@ -246,3 +335,6 @@ def _spliced_wrong(exc: BaseException) -> bool:
         and not isinstance(exc, DigestMismatch)
         and exc.code in ("DIGEST_INVALID", "SIZE_INVALID")
     )
+
+
+cap_malloc_arenas()  # at import, before the engine starts a thread (see the docstring)
