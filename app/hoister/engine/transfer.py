@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from hoister.engine.arenas import cap_malloc_arenas
 from hoister.registry import DigestMismatch, RegistryError, Unreachable
 from hoister.registry.ranged import BlobPieces, open_range
 from hoister.registry.upload import BodySpent, OnceBody, restart_helps
@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 #: The size of one read from the download and so of one write to the upload. Memory per
 #: blob in flight is a small multiple of it (see :class:`BlobPieces`), whatever the sizes.
 PIECE_SIZE = 64 * 1024
-#: glibc malloc arenas shared by all threads once a copy has started (see
-#: :func:`cap_malloc_arenas`); ``M_ARENA_MAX`` is mallopt's parameter -8.
-MALLOC_ARENAS = 2
-_M_ARENA_MAX = -8
-_arenas_capped = False
 
 
 def copy_blob_across(
@@ -284,38 +279,6 @@ class _Transfer:
             )
 
 
-def cap_malloc_arenas() -> None:
-    """Let glibc keep at most ``MALLOC_ARENAS`` heaps for all threads, once per process.
-
-    Every thread that allocates gets its own malloc arena (up to 8 per core), and each
-    keeps the high-water mark of the pieces its copies held. With 16 blobs in flight
-    that was about 7 MiB of peak RSS (81 against 73 MiB for a run of 50 images), for no
-    measurable speed: the pieces are few and large, so threads rarely meet on an arena's
-    lock. Set before the copy threads first allocate; a ``MALLOC_ARENA_MAX`` in the
-    environment (glibc's own setting) is left as it is, and other C libraries are not
-    touched.
-    """
-    global _arenas_capped
-    if _arenas_capped:
-        return
-    _arenas_capped = True
-    if "MALLOC_ARENA_MAX" in os.environ or not _glibc():
-        return
-    import ctypes  # here, not at start-up: only a process that copies bytes needs it
-
-    try:
-        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
-    except (OSError, AttributeError) as exc:  # pragma: no cover - a glibc without it
-        log.debug("malloc arenas left as they are: %s", exc)
-
-
-def _glibc() -> bool:
-    try:
-        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
-    except (ValueError, OSError):
-        return False
-
-
 def _worth_resuming(exc: BaseException) -> bool:
     """A break another attempt can get past: the line, a 5xx, a session the registry lost.
     Not a wrong digest, a refusal, or a cancel."""
@@ -337,4 +300,4 @@ def _spliced_wrong(exc: BaseException) -> bool:
     )
 
 
-cap_malloc_arenas()  # at import, before the engine starts a thread (see the docstring)
+cap_malloc_arenas()  # at import, before the engine starts a thread
