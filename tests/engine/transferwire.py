@@ -112,4 +112,13 @@ def pushed(registry: RegistryServer, repo: str, seed: int, layers: int, size: in
 
 
 def uploads(proxy: CutProxy, method: str) -> list[Exchange]:
-    return [e for e in proxy.log if e.method == method and "/blobs/uploads/" in e.path]
+    """Upload requests of ``method``; for POST the upload sessions opened (202): a POST
+    answered 201 is a mount (the copy's one question whether the registry honours
+    mounts) and opens none."""
+    return [
+        e
+        for e in proxy.log
+        if e.method == method
+        and "/blobs/uploads/" in e.path
+        and (method != "POST" or e.status == 202)
+    ]

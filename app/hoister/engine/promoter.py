@@ -26,7 +26,7 @@ from typing import Literal, TypeVar
 from hoister.engine.referrers import copy_referrers, put_manifest_indexed
 from hoister.engine.tags import backup_tag as make_backup_tag
 from hoister.engine.target_check import target_tag_now, verdict
-from hoister.engine.transfer import stream_blob
+from hoister.engine.transfer import copy_blob_across, stream_blob
 from hoister.errors import HoisterError
 from hoister.policies.model import OverwriteMode
 from hoister.registry import (
@@ -354,7 +354,8 @@ class _Copy:
         self.emit("blob-start", blob.digest, 0, blob.size)
         # Within one registry the mount is the check: 201 means the blob is there (it
         # was already, or now is), 202 that it is not mountable and gets streamed.
-        # Across registries a HEAD saves sending bytes the target already has.
+        # Across registries the copy first asks whether the target has it, with one
+        # request (see :func:`~hoister.engine.transfer.copy_blob_across`).
         if self.mountable:
             # One mount of a blob per repository and client: each mount re-links the
             # blob in the registry, and a manifest PUT reading the link meanwhile is
@@ -373,14 +374,13 @@ class _Copy:
                     cache.keep_blob(self.to_repo, blob.digest)
         else:
             mounted = False
-            if self.target.head_blob(self.to_repo, blob.digest) is not None:
-                self.count(blobs_present=1)
-                self.emit("blob-done", blob.digest, blob.size, blob.size)
-                return
+        moved = None if mounted else self._stream(blob, across=not self.mountable)
         if mounted:
             self.count(blobs_mounted=1)
+        elif moved is None:
+            self.count(blobs_present=1)
         else:
-            self.count(bytes_moved=self._stream(blob), blobs_uploaded=1)
+            self.count(bytes_moved=moved, blobs_uploaded=1)
         self.emit("blob-done", blob.digest, blob.size, blob.size)
 
     def count(self, **increments: int) -> None:
@@ -396,13 +396,14 @@ class _Copy:
             log.info("mount of %s refused (%s); streaming it instead", blob.digest, exc)
             return False
 
-    def _stream(self, blob: Descriptor) -> int:
-        """Download and upload at once (see :mod:`hoister.engine.transfer`)."""
+    def _stream(self, blob: Descriptor, *, across: bool = False) -> int | None:
+        """Download and upload at once (see :mod:`hoister.engine.transfer`); across
+        registries, None when the target has the blob already."""
 
         def progress(done: int) -> None:
             self.emit("blob-progress", blob.digest, done, blob.size)
 
-        return stream_blob(
+        return (copy_blob_across if across else stream_blob)(
             self.source,
             self.from_repo,
             self.target,

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from hoister.engine.arenas import cap_malloc_arenas
 from hoister.registry import DigestMismatch, RegistryError, Unreachable
 from hoister.registry.ranged import BlobPieces, open_range
 from hoister.registry.upload import BodySpent, OnceBody, restart_helps
@@ -45,6 +46,52 @@ log = logging.getLogger(__name__)
 PIECE_SIZE = 64 * 1024
 
 
+def copy_blob_across(
+    source: RegistryClient,
+    from_repository: str,
+    target: RegistryClient,
+    to_repository: str,
+    blob: Descriptor,
+    *,
+    part_size: int,
+    check_cancel: Callable[[], None],
+    progress: Callable[[int], None],
+) -> int | None:
+    """Put ``blob`` into the target repository unless it is there: None if it was, else
+    the bytes streamed.
+
+    Whether it is there is one request: where the registry is known to honour mounts,
+    the POST that opens the upload session (a mount of the blob from the repository into
+    itself: 201 there, 202 a session), else a HEAD first. A blob this client put or
+    found there is remembered (``RegistryCache.keep_blob``) and costs nothing the next
+    time, and one promotion at a time asks about it (``blob_turn``): a mount that finds
+    the blob re-links it, so it is asked at most once per repository and client, as
+    within one registry. The first upload to a registry learns whether it honours mounts.
+    """
+    cache = target.cache
+    with cache.blob_turn(to_repository, blob.digest):
+        if cache.has_blob(to_repository, blob.digest):
+            return None
+        location = target.upload_unless_present(to_repository, blob.digest)
+        if location is None:
+            cache.keep_blob(to_repository, blob.digest)
+            return None
+    moved = stream_blob(
+        source,
+        from_repository,
+        target,
+        to_repository,
+        blob,
+        part_size=part_size,
+        check_cancel=check_cancel,
+        progress=progress,
+        location=location,
+    )
+    cache.keep_blob(to_repository, blob.digest)
+    target.learn_mounts(to_repository, blob.digest)
+    return moved
+
+
 def stream_blob(
     source: RegistryClient,
     from_repository: str,
@@ -55,9 +102,14 @@ def stream_blob(
     part_size: int,
     check_cancel: Callable[[], None],
     progress: Callable[[int], None],
+    location: str | None = None,
 ) -> int:
-    """Copy ``blob`` across registries; return the bytes the target now holds of it."""
+    """Copy ``blob`` across registries; return the bytes the target now holds of it.
+
+    ``location``: an upload session already open for it (else one is started).
+    """
     copy = _Transfer(source, from_repository, target, to_repository, blob, part_size)
+    copy.location = location
     return copy.run(check_cancel, progress)
 
 
@@ -246,3 +298,6 @@ def _spliced_wrong(exc: BaseException) -> bool:
         and not isinstance(exc, DigestMismatch)
         and exc.code in ("DIGEST_INVALID", "SIZE_INVALID")
     )
+
+
+cap_malloc_arenas()  # at import, before the engine starts a thread

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -19,15 +20,22 @@ from hoister.registry.errors import (
     DigestMismatch,
     NotFound,
     ProtocolError,
+    RegistryError,
+    ServerError,
+    TooManyRequests,
+    Unreachable,
     body_error,
     content_length,
 )
 from hoister.registry.upload import DEFAULT_CHUNK_SIZE, Progress, UploadOps, cancel_upload
 
 if TYPE_CHECKING:
+    from hoister.registry.cache import RegistryCache
     from hoister.registry.session import RegistrySession
 
 log = logging.getLogger(__name__)
+
+_PROBES = threading.Lock()
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "BlobOps", "BlobReader", "Progress", "cancel_upload"]
 
@@ -77,6 +85,7 @@ class BlobOps(UploadOps):
     """
 
     session: RegistrySession
+    cache: RegistryCache
 
     def head_blob(self, repository: str, digest: str) -> int | None:
         """The blob's size if ``repository`` has it, else None."""
@@ -148,3 +157,56 @@ class BlobOps(UploadOps):
         if location:
             self._cancel_upload(repository, location)
         return False
+
+    def upload_unless_present(self, repository: str, digest: str) -> str | None:
+        """An upload session for ``digest`` in ``repository``, or None if it is there.
+
+        Where the registry is known to honour mounts, one request answers both: a mount
+        of the blob from ``repository`` into itself is 201 when the blob is there and
+        202 with a fresh upload session when it is not, so the copy needs no HEAD first.
+        Elsewhere (not known yet, or a registry that opens a session for every mount
+        and would have the bytes sent again) it is a HEAD, then the POST.
+        """
+        if self.cache.honours_mounts:
+            try:
+                response = self.session.send(
+                    "POST",
+                    f"/v2/{repository}/blobs/uploads/",
+                    scopes=[repository_scope(repository, "pull", "push")],
+                    what=f"starting the upload of {digest} to {repository}",
+                    params={"mount": digest, "from": repository},
+                    ok=(201, 202),
+                )
+            except (Unreachable, ServerError, TooManyRequests):
+                raise  # retried by the session already; the upload would meet it too
+            except RegistryError as exc:
+                # a registry that refuses this mount instead of opening a session:
+                # ask the plain way from now on
+                log.info("mount of %s into %s refused (%s); HEAD first", digest, repository, exc)
+                self.cache.honours_mounts = False
+            else:
+                if response.status_code == 201:
+                    return None
+                return self._location(response)
+        if self.head_blob(repository, digest) is not None:
+            return None
+        return self.start_upload(repository, digest)
+
+    def learn_mounts(self, repository: str, digest: str) -> None:
+        """Find out once whether this registry honours mounts, with a blob it holds.
+
+        A mount of ``digest`` (just uploaded to ``repository``) from there into itself
+        is 201 where mounts work; a registry that ignores them opens a session (202,
+        cancelled here). The answer lets :meth:`upload_unless_present` ask with one
+        request instead of two. A failure counts as "no": the HEAD first is always right.
+        """
+        with _PROBES:  # one probe per client: copies in flight meanwhile HEAD first
+            if self.cache.honours_mounts is not None:
+                return
+            self.cache.honours_mounts = False
+        try:
+            mounted = self.mount_blob(repository, digest, repository)
+        except RegistryError as exc:
+            log.debug("no answer on mounts from %s: %s", self.session.host, exc)
+            return
+        self.cache.honours_mounts = mounted

@@ -66,6 +66,9 @@ class RegistryCache:
         #: None until a manifest with a subject was PUT: whether ``OCI-Subject`` came back,
         #: i.e. whether a referrer written here needs the fallback index.
         self.indexes_subjects: bool | None = None
+        #: None until a mount of a blob known to be there was answered: whether a 202 to
+        #: a mount means "not there" (see ``BlobOps.upload_unless_present``).
+        self.honours_mounts: bool | None = None
 
     # -- manifests ------------------------------------------------------------------------
 

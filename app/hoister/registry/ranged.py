@@ -37,7 +37,13 @@ class BlobPieces:
     ) -> None:
         self.start = start
         self._response = response
-        self._iterator = response.iter_bytes(piece_size)
+        # A body without a content coding is read as the socket delivers it (at most
+        # httpcore's 64 KiB a read): httpx's re-chunking to ``piece_size`` would copy
+        # every byte once more through a buffer of its own. A coded one is decoded, and
+        # one already read (a transport that built it whole) handed out in pieces.
+        coded = response.headers.get("content-encoding", "identity").lower() != "identity"
+        raw = not coded and not response.is_stream_consumed
+        self._iterator = response.iter_raw() if raw else response.iter_bytes(piece_size)
         self._rest = b""
         self._host = host
         self._digest = digest
@@ -101,7 +107,9 @@ def open_range(
         f"/v2/{repository}/blobs/{digest}",
         scopes=[repository_scope(repository, "pull")],
         what=f"reading blob {digest} of {repository}",
-        headers={"Range": f"bytes={start}-"} if start else None,
+        # identity: a coded body cannot be read on from a byte offset, and a blob is
+        # compressed already; a registry (or proxy) that codes it anyway is decoded
+        headers={"Accept-Encoding": "identity", **({"Range": f"bytes={start}-"} if start else {})},
         ok=(200, 206),
         stream=True,
         follow_redirects=True,

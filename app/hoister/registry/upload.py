@@ -153,6 +153,10 @@ class UploadOps:
             what=f"starting the upload of {digest} to {repository}",
             ok=(202,),
         )
+        return self._location(response)
+
+    def _location(self, response: httpx.Response) -> str:
+        """The absolute Location of the upload session a 202 opened."""
         location = response.headers.get("location")
         if not location:
             raise ProtocolError(
