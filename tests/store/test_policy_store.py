@@ -388,3 +388,54 @@ def test_nul_is_refused_alike_on_both_backends(store: PolicyStore) -> None:
     with pytest.raises(InvalidInput, match="description contains a NUL character"):
         store.add(make_policy(1, description="before\x00after"))
     assert store.list() == []
+
+
+MSR_ID = "4b1c0d7a-2c3e-4f0a-9c9c-1a2b3c4d5e6f"
+NANO = "2026-11-02T10:11:12.123456789Z"
+NANO_TIME = datetime(2026, 11, 2, 10, 11, 12, 123456, tzinfo=UTC)
+
+
+def _create(store: PolicyStore, policy: Policy) -> Policy:
+    [created], _, _ = store.apply(lambda stored: ([policy], [], []))
+    return created
+
+
+def test_an_import_keeps_msr_identity_and_an_add_does_not(store: PolicyStore) -> None:
+    imported = make_policy(1, msr_id=MSR_ID, last_promoted_at=NANO_TIME, last_promoted_exact=NANO)
+    created = _create(store, imported)
+    assert (created.msr_id, created.last_promoted_exact) == (MSR_ID, NANO)
+    assert store.get(created.id) == created
+    # A copy made in the editor is another policy, not the MSR one it was copied from.
+    copy = store.add(created.with_changes(id=None, name="copy"))
+    assert copy.msr_id is None and copy.last_promoted_exact == NANO
+
+
+def test_an_exact_time_that_no_longer_names_the_time_is_not_stored(store: PolicyStore) -> None:
+    other = NANO_TIME + timedelta(seconds=1)
+    created = _create(store, make_policy(1, last_promoted_at=other, last_promoted_exact=NANO))
+    assert created.last_promoted_exact is None
+    assert _create(store, make_policy(2, last_promoted_exact=NANO)).last_promoted_exact is None
+
+
+def test_updates_keep_msr_id_and_the_later_promotion(store: PolicyStore) -> None:
+    created = _create(store, make_policy(1, msr_id=MSR_ID))
+    # apply (policies as code) sends no MSR id: the stored one stays.
+    edited = store.update(created.with_changes(msr_id=None, tag_template="%n"))
+    assert edited.msr_id == MSR_ID
+    # A re-import that knows of a later promotion brings it, with its exact text.
+    newer = store.update(edited.with_changes(last_promoted_at=NANO_TIME, last_promoted_exact=NANO))
+    assert (newer.last_promoted_at, newer.last_promoted_exact) == (NANO_TIME, NANO)
+    # An older copy (the editor's) moves nothing back.
+    older = store.update(newer.with_changes(last_promoted_at=None, last_promoted_exact=None))
+    assert (older.last_promoted_at, older.last_promoted_exact) == (NANO_TIME, NANO)
+    assert store.get(created.id) == older
+
+
+def test_a_promotion_replaces_the_exact_time(store: PolicyStore) -> None:
+    created = _create(store, make_policy(1, last_promoted_at=NANO_TIME, last_promoted_exact=NANO))
+    store.mark_promoted(created.id, NANO_TIME - timedelta(days=1))  # older: nothing moves
+    assert store.get(created.id).last_promoted_exact == NANO
+    later = NANO_TIME + timedelta(minutes=5)
+    store.mark_promoted(created.id, later)
+    stored = store.get(created.id)
+    assert (stored.last_promoted_at, stored.last_promoted_exact) == (later, None)

@@ -72,6 +72,15 @@ class Policy:
     version: int = 0
     #: Who saved this version (``user@host``), shown when a later save is refused.
     updated_by: str = ""
+    #: The policy's id in MSR's form (a UUID string), for a policy imported from MSR or
+    #: from another store's export: a later import of the same file updates this policy
+    #: instead of adding a second one. None for a policy made here (its export derives
+    #: one: :func:`hoister.policies.exchange.exchange_id`). Kept by every update.
+    msr_id: str | None = None
+    #: ``last_promoted_at`` exactly as the imported file wrote it (RFC 3339, up to
+    #: nanoseconds), written back while it still names that time: see
+    #: :mod:`hoister.policies.rfc3339`.
+    last_promoted_exact: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
