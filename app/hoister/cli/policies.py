@@ -22,7 +22,7 @@ from hoister.errors import InvalidInput
 from hoister.policies import Policy, Rule, describe_rule, policy_check
 from hoister.policies.declarative import dump_yaml
 from hoister.policies.exchange import export_hoister, export_msr, parse_import, to_hoister
-from hoister.policies.fields import LIST_OPERATORS
+from hoister.policies.fields import takes_several_values
 from hoister.policies.model import OverwriteMode, TimeZoneMode
 
 
@@ -109,14 +109,16 @@ def register(commands: Any) -> None:
 
 
 def parse_rule_text(text: str) -> Rule:
-    """``"tag ew stable"`` -> Rule; values split on commas only for list operators."""
+    """``"tag ew stable"`` -> Rule; values split on commas where a rule takes several
+    (``oo``/``noo``, and ``eq``/``sw``/``ew``/``c`` on text, which hold for any of them)."""
     parts = text.strip().split(None, 2)
     if len(parts) < 3:
         raise InvalidInput(
             f"rule '{text}' needs a field, an operator and a value, e.g. \"tag ew stable\""
         )
     field, operator, rest = parts
-    values = [v.strip() for v in rest.split(",")] if operator in LIST_OPERATORS else [rest]
+    several = takes_several_values(field, operator)
+    values = [v.strip() for v in rest.split(",")] if several else [rest]
     return Rule(field, operator, values)
 
 
