@@ -187,6 +187,15 @@ def field_label(code: str) -> str:
     return f"{spec.label} '{key}'" if key else spec.label
 
 
+def describe_field_operator(code: str, operator: str) -> str:
+    """``Label 'team' equals``; an unknown field or operator as it is written."""
+    try:
+        label = field_label(code)
+    except PolicyError:
+        label = code
+    return f"{label} {OPERATOR_WORDS.get(operator, operator)}"
+
+
 def check_operator(code: str, operator: str) -> FieldSpec:
     spec, _ = lookup_field(code)
     if operator not in spec.operators:

@@ -104,6 +104,20 @@ class Policy:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+def later_promotion(old: Policy, new: Policy) -> tuple[datetime | None, str | None]:
+    """The later last promotion of a stored policy and of an update of it, with its text.
+
+    An editor's copy may be older than a promotion made since; a re-import from MSR may
+    know of a later one. A promotion time never moves back.
+    """
+    mine, theirs = old.last_promoted_at, new.last_promoted_at
+    if theirs is not None and (mine is None or theirs > mine):
+        return theirs, new.last_promoted_exact
+    if theirs is not None and theirs == mine and old.last_promoted_exact is None:
+        return mine, new.last_promoted_exact
+    return mine, old.last_promoted_exact
+
+
 @dataclass(frozen=True)
 class Route:
     """A (registry profile, repository) node of the promotion graph."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from hoister.policies.errors import PolicyConflict, PolicyNotFound
-from hoister.policies.model import Policy, Route
+from hoister.policies.model import Policy, Route, later_promotion
 from hoister.store.base import ConnectionOwner, default_author
 from hoister.store.db import Database, transaction
 from hoister.store.policy_rows import INSERT_SQL, UPDATE_SQL, policy_from_row, policy_to_row
@@ -252,7 +252,7 @@ class PolicyStore(ConnectionOwner):
                 raise _conflict(policy, old)
             if check is not None:
                 check(policy, [other for other in current.values() if other.id != policy.id])
-            last, exact = _later_promotion(old, policy)
+            last, exact = later_promotion(old, policy)
             row = policy_to_row(
                 policy.with_changes(
                     created_at=old.created_at,
@@ -269,16 +269,6 @@ class PolicyStore(ConnectionOwner):
             current[policy.id] = new
             updated.append(new)
         return updated
-
-
-def _later_promotion(old: Policy, new: Policy) -> tuple[datetime | None, str | None]:
-    """The later last promotion of the stored policy and an update of it, with its text."""
-    mine, theirs = old.last_promoted_at, new.last_promoted_at
-    if theirs is not None and (mine is None or theirs > mine):
-        return theirs, new.last_promoted_exact
-    if theirs is not None and theirs == mine and old.last_promoted_exact is None:
-        return mine, new.last_promoted_exact
-    return mine, old.last_promoted_exact
 
 
 def _conflict(mine: Policy, stored: Policy) -> PolicyConflict:
