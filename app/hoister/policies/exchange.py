@@ -55,7 +55,6 @@ def to_hoister(policy: Policy) -> dict[str, Any]:
     last = last_promoted_text(policy) if policy.last_promoted_exact else None
     return {
         "id": policy.id,
-        "msrId": exchange_id(policy),
         "name": policy.name,
         "description": policy.description,
         "sourceProfile": policy.source_profile,
@@ -71,6 +70,8 @@ def to_hoister(policy: Policy) -> dict[str, Any]:
         "copyReferrers": policy.copy_referrers,
         "recordProvenance": policy.record_provenance,
         "webhookUrl": policy.webhook_url,
+        # What the store did, like the times: a re-import finds the policy by it.
+        "msrId": exchange_id(policy),
         "createdAt": _time_out(policy.created_at),
         "updatedAt": _time_out(policy.updated_at),
         "lastPromotedAt": last or _time_out(policy.last_promoted_at),
