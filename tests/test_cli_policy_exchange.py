@@ -83,6 +83,8 @@ def test_an_msr_export_imports_twice_into_the_same_policies_and_exports_back_equ
     )
     listed = json.loads(_hoister(hoister_home, "policy", "list", "--json").stdout)
     assert [p["msrId"] for p in listed] == [p["id"] for p in MSR_FILE]
+    shown = _hoister(hoister_home, "policy", "show", "2").stdout
+    assert f"msr id         {MSR_FILE[1]['id']}" in shown
 
     exported = _hoister(hoister_home, "policy", "export", "--format", "msr", "--strict")
     assert (exported.returncode, exported.stderr) == (0, "")

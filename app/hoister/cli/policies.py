@@ -22,6 +22,7 @@ from hoister.policies import Policy, Rule, describe_rule, policy_check
 from hoister.policies.exchange import to_hoister
 from hoister.policies.fields import takes_several_values
 from hoister.policies.model import OverwriteMode, TimeZoneMode
+from hoister.policies.msr import exchange_id
 
 
 def register(commands: Any) -> None:
@@ -194,6 +195,7 @@ def show_policy(args: argparse.Namespace, ctx: Context) -> int:
         ("webhook", policy.webhook_url or "-"),
         ("description", policy.description or "-"),
         ("last promoted", last),
+        ("msr id", exchange_id(policy) or "-"),
     ]
     lines = [f"policy {policy.id}{': ' + policy.name if policy.name else ''}"]
     lines += [f"  {label:<15}{value}" for label, value in fields]
