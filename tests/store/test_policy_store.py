@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hoister.errors import HoisterError, InvalidInput
 from hoister.policies.errors import CycleError, PolicyNotFound
 from hoister.policies.model import OverwriteMode, Policy, Route, Rule, TimeZoneMode
-from hoister.store import Database, PolicyStore
+from hoister.store import Database, PolicyStore, transaction
 
 from .conftest import TickingClock, make_policy
 
@@ -439,3 +439,27 @@ def test_a_promotion_replaces_the_exact_time(store: PolicyStore) -> None:
     store.mark_promoted(created.id, later)
     stored = store.get(created.id)
     assert (stored.last_promoted_at, stored.last_promoted_exact) == (later, None)
+
+
+def test_a_store_from_before_migration_6_keeps_its_policies(
+    database: Database, store: PolicyStore
+) -> None:
+    """Taken back to schema 5 (no MSR identity), a store with a policy upgrades in place."""
+    with database.connection() as conn, transaction(conn):
+        conn.execute("DROP INDEX policies_msr_id")
+        conn.execute("ALTER TABLE policies DROP COLUMN msr_id")
+        conn.execute("ALTER TABLE policies DROP COLUMN last_promoted_exact")
+        conn.execute("UPDATE alembic_version SET version_num = '0005'")
+        if database.path is not None:
+            conn.execute("PRAGMA user_version = 5")
+        conn.execute(
+            "INSERT INTO policies (name, source_profile, source_repository, target_repository,"
+            " tag_template, created_at, updated_at, last_promoted_at)"
+            " VALUES ('old', 'local', 'dev/a', 'qa/a', '%n', :t, :t, :t)",
+            {"t": "2026-11-30T09:05:03.123456+00:00"},
+        )
+    assert database.migrate() == 6
+    [old] = store.list()
+    assert (old.name, old.msr_id, old.last_promoted_exact) == ("old", None, None)
+    assert old.last_promoted_at == datetime(2026, 11, 30, 9, 5, 3, 123456, tzinfo=UTC)
+    assert _create(store, make_policy(1, msr_id=MSR_ID)).msr_id == MSR_ID
