@@ -170,6 +170,16 @@ def test_hoister_times_are_written_as_go_writes_them() -> None:
             "policy 1: 'id' must be a string such as a UUID, not 7",
         ),
         (
+            '{"policies": [{"msrId": ["x"], "sourceProfile": "p", "sourceRepository": "dev/x",'
+            ' "targetRepository": "qa/x", "tagTemplate": "%n"}]}',
+            "policy 1: 'msrId' must be a string such as a UUID, not ['x']",
+        ),
+        (
+            '[{"id": "' + "x" * 201 + '", "sourceRepository": "dev/x", "targetRepository":'
+            ' "qa/x", "tagTemplate": "%n"}]',
+            "policy 1: 'id' is not an MSR id (printable text, at most 200 characters)",
+        ),
+        (
             '[{"sourceRepository": "dev/x", "targetRepository": "qa/x", "tagTemplate": "%n",'
             ' "lastPromotedAt": "yesterday"}]',
             "policy 1: 'yesterday' is not an ISO 8601 time",

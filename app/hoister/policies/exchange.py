@@ -107,7 +107,7 @@ def _from_hoister(obj: dict[str, Any], where: str, profile: str | None) -> Polic
         updated_at=time_in(obj.get("updatedAt"), where),
         last_promoted_at=last,
         last_promoted_exact=exact,
-        msr_id=msr_id_in({"id": obj.get("msrId")}, where),
+        msr_id=msr_id_in(obj, where, "msrId"),
     )
 
 

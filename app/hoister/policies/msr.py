@@ -118,15 +118,17 @@ def export_msr(policies: Iterable[Policy]) -> tuple[list[dict[str, Any]], list[s
     return out, warnings
 
 
-def msr_id_in(obj: dict[str, Any], where: str) -> str | None:
-    """The object's ``id``: a non-empty string, kept as it is; empty or absent: None."""
-    value = obj.get("id")
+def msr_id_in(obj: dict[str, Any], where: str, key: str = "id") -> str | None:
+    """The object's MSR id: a non-empty string, kept as it is; empty or absent: None."""
+    value = obj.get(key)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise PolicyError(f"{where}: 'id' must be a string such as a UUID, not {value!r:.40}")
+        raise PolicyError(f"{where}: '{key}' must be a string such as a UUID, not {value!r:.40}")
     if len(value) > MAX_ID or not value.isprintable():
-        raise PolicyError(f"{where}: 'id' is not an MSR id (printable, at most {MAX_ID} long)")
+        raise PolicyError(
+            f"{where}: '{key}' is not an MSR id (printable text, at most {MAX_ID} characters)"
+        )
     return value
 
 
