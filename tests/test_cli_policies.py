@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -162,22 +163,33 @@ def test_export_msr_and_import_it_back(cli, tmp_path: Path) -> None:  # type: ig
     assert cli(*SEED)[0] == 0
     code, out, _ = cli("policy", "export", "--format", "msr")
     exported = json.loads(out)
+    [policy_id] = [exported[0].pop("id")]
+    assert str(uuid.UUID(policy_id)) == policy_id  # a UUID, as MSR's ids are
     assert exported == [
         {
-            "id": "1",
             "sourceRepository": "dev/website",
             "targetRepository": "qa/website",
             "tagTemplate": "%Y%m%d-%H%M%S",
             "enabled": True,
             "rules": [{"field": "tag", "operator": "ew", "values": ["stable"]}],
-            "lastPromotedAt": "",
+            "lastPromotedAt": "0001-01-01T00:00:00Z",
         }
     ]
     exported[0]["sourceRepository"], exported[0]["targetRepository"] = "team/app", "qa/app"
     path = tmp_path / "msr.json"
-    path.write_text(json.dumps(exported))
+    path.write_text(json.dumps(exported))  # no id: a new policy
     code, out, err = cli("policy", "import", str(path), "--profile", "local")
     assert (code, out.strip()) == (0, "imported 1 policy: ids 2"), err
+    path.write_text(json.dumps([dict(exported[0], id=policy_id)]))  # policy 1's id
+    code, out, err = cli("policy", "import", str(path), "--profile", "local")
+    assert (code, out.strip()) == (0, "imported 1 policy: 0 new, 1 updated (id 1)"), err
+    [one, two] = json.loads(cli("policy", "list", "--json")[1])
+    assert (one["sourceRepository"], one["name"], one["msrId"]) == (
+        "team/app",
+        "stable to QA",
+        policy_id,
+    )
+    assert two["sourceRepository"] == "team/app" and two["msrId"] != policy_id
     assert cli("policy", "import", str(path))[0] == 2  # MSR objects need --profile
 
 

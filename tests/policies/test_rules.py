@@ -239,8 +239,16 @@ def test_reasons_in_words() -> None:
         (Rule("updated_at", "bf", ["yesterday"]), "'yesterday' is not a date"),
         (Rule("signed", "eq", ["maybe"]), "'maybe' is not true or false"),
         (
-            Rule("tag", "eq", ["a", "b"]),
-            "Tag name equals takes one value, got 2; use 'is one of' (oo) for several",
+            Rule("tag", "neq", ["a", "b"]),
+            "Tag name does not equal takes one value, got 2; use 'is one of' (oo) for several",
+        ),
+        (
+            Rule("tag", "matches", ["a", "b"]),
+            "Tag name matches the regular expression takes one value, got 2",
+        ),
+        (
+            Rule("vulnerability_all", "eq", ["0", "1"]),
+            "Vulnerabilities: all equals takes one value, got 2",
         ),
         (Rule("tag", "eq", []), "Tag name equals needs a value"),
         (
@@ -254,3 +262,42 @@ def test_bad_rules_have_precise_messages(rule: Rule, message: str) -> None:
         compile_rule(rule, "policy 'seed', rule 1: ")
     assert str(caught.value).startswith("policy 'seed', rule 1: ")
     assert message in str(caught.value)
+
+
+#: MSR stores ``values`` as a list for every operator: several values of the text
+#: operators eq, sw, ew and c mean "any of them".
+ANY_OF_CASES = [
+    ("tag", "sw", ["rc-", "1."], HELD),
+    ("tag", "sw", ["rc-", "beta-"], FAILED),
+    ("tag", "ew", ["beta", "stable"], HELD),
+    ("tag", "ew", ["beta", "rc"], FAILED),
+    ("tag", "eq", ["1.3-stable", "1.4-stable"], HELD),
+    ("tag", "eq", ["1.3-stable", "1.4"], FAILED),
+    ("tag", "c", ["rc", "-s"], HELD),
+    ("tag", "c", ["rc", "beta"], FAILED),
+    ("component.name", "sw", ["lib", "open"], HELD),
+    ("component.name", "sw", ["lib", "glib"], FAILED),
+    ("license.name", "eq", ["GPL-3.0", "MIT"], HELD),
+    ("label.team", "ew", ["ops", "eb"], HELD),
+    ("label.team", "ew", ["ops", "dev"], FAILED),
+    ("platform", "c", ["s390x", "arm64"], HELD),
+]
+
+
+@pytest.mark.parametrize(("field", "op", "values", "expected"), ANY_OF_CASES)
+def test_several_values_of_a_text_operator_mean_any_of_them(
+    field: str, op: str, values: list[str], expected: Outcome
+) -> None:
+    assert outcome(field, op, *values) is expected
+    # Any of them: the same as one rule per value, of which one must hold.
+    alone = [outcome(field, op, value) for value in values]
+    assert (HELD in alone) is (expected is HELD)
+
+
+def test_any_of_in_words() -> None:
+    rule = Rule("tag", "sw", ["rc-", "beta-", "1."])
+    assert describe_rule(rule) == "Tag name starts with 'rc-', 'beta-' or '1.'"
+    verdict = compile_rule(rule).evaluate(FACTS, NOW)
+    assert verdict.reason == "Tag name: '1.4-stable', which starts with 'rc-', 'beta-' or '1.'"
+    failed = compile_rule(Rule("tag", "ew", ["rc", "beta"])).evaluate(FACTS, NOW)
+    assert failed.reason == "Tag name: '1.4-stable', which does not end with 'rc' or 'beta'"

@@ -26,9 +26,9 @@ def _snapshot(path: Path) -> tuple[bytes, int, list[str]]:
 
 def test_fresh_database_has_latest_schema_and_all_tables(sqlite_database: Database) -> None:
     with sqlite_database.connection() as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 5
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION == 6
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
+        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0006"
         names = {row["name"] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert set(TABLES) <= names
     assert {
@@ -38,6 +38,7 @@ def test_fresh_database_has_latest_schema_and_all_tables(sqlite_database: Databa
         "history_source",
         "history_target",
         "queue_due",
+        "policies_msr_id",
     } <= names
 
 
@@ -171,7 +172,7 @@ def test_failing_migration_leaves_the_previous_version(
     with sqlite_database.connection() as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
+        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0006"
     assert "added_in_next" not in tables
 
 
@@ -234,10 +235,12 @@ def test_a_file_from_before_alembic_is_stamped_and_upgraded_keeping_its_rows(
     assert Database.open(db_path).schema_version() == LATEST_VERSION
 
     with Database(db_path).connection() as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0005"
+        assert conn.execute("SELECT version_num FROM alembic_version").scalar() == "0006"
         policy = conn.execute("SELECT name, version, updated_by FROM policies").fetchone()
         assert policy is not None
         assert (policy["name"], policy["version"], policy["updated_by"]) == ("stable to qa", 1, "")
+        msr = conn.execute("SELECT msr_id, last_promoted_exact FROM policies").fetchone()
+        assert msr is not None and tuple(msr) == (None, None)  # made here: no MSR identity
         row = conn.execute("SELECT target_tag, agent FROM history").fetchone()
         assert row is not None and (row["target_tag"], row["agent"]) == ("1.4-stable", "")
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}

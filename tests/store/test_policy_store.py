@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hoister.errors import HoisterError, InvalidInput
 from hoister.policies.errors import CycleError, PolicyNotFound
 from hoister.policies.model import OverwriteMode, Policy, Route, Rule, TimeZoneMode
-from hoister.store import Database, PolicyStore
+from hoister.store import Database, PolicyStore, transaction
 
 from .conftest import TickingClock, make_policy
 
@@ -390,3 +390,78 @@ def test_nul_is_refused_alike_on_both_backends(store: PolicyStore) -> None:
     with pytest.raises(InvalidInput, match="description contains a NUL character"):
         store.add(make_policy(1, description="before\x00after"))
     assert store.list() == []
+
+
+MSR_ID = "4b1c0d7a-2c3e-4f0a-9c9c-1a2b3c4d5e6f"
+NANO = "2026-11-02T10:11:12.123456789Z"
+NANO_TIME = datetime(2026, 11, 2, 10, 11, 12, 123456, tzinfo=UTC)
+
+
+def _create(store: PolicyStore, policy: Policy) -> Policy:
+    [created], _, _ = store.apply(lambda stored: ([policy], [], []))
+    return created
+
+
+def test_an_import_keeps_msr_identity_and_an_add_does_not(store: PolicyStore) -> None:
+    imported = make_policy(1, msr_id=MSR_ID, last_promoted_at=NANO_TIME, last_promoted_exact=NANO)
+    created = _create(store, imported)
+    assert (created.msr_id, created.last_promoted_exact) == (MSR_ID, NANO)
+    assert store.get(created.id) == created
+    # A copy made in the editor is another policy, not the MSR one it was copied from.
+    copy = store.add(created.with_changes(id=None, name="copy"))
+    assert copy.msr_id is None and copy.last_promoted_exact == NANO
+
+
+def test_an_exact_time_that_no_longer_names_the_time_is_not_stored(store: PolicyStore) -> None:
+    other = NANO_TIME + timedelta(seconds=1)
+    created = _create(store, make_policy(1, last_promoted_at=other, last_promoted_exact=NANO))
+    assert created.last_promoted_exact is None
+    assert _create(store, make_policy(2, last_promoted_exact=NANO)).last_promoted_exact is None
+
+
+def test_updates_keep_msr_id_and_the_later_promotion(store: PolicyStore) -> None:
+    created = _create(store, make_policy(1, msr_id=MSR_ID))
+    # apply (policies as code) sends no MSR id: the stored one stays.
+    edited = store.update(created.with_changes(msr_id=None, tag_template="%n"))
+    assert edited.msr_id == MSR_ID
+    # A re-import that knows of a later promotion brings it, with its exact text.
+    newer = store.update(edited.with_changes(last_promoted_at=NANO_TIME, last_promoted_exact=NANO))
+    assert (newer.last_promoted_at, newer.last_promoted_exact) == (NANO_TIME, NANO)
+    # An older copy (the editor's) moves nothing back.
+    older = store.update(newer.with_changes(last_promoted_at=None, last_promoted_exact=None))
+    assert (older.last_promoted_at, older.last_promoted_exact) == (NANO_TIME, NANO)
+    assert store.get(created.id) == older
+
+
+def test_a_promotion_replaces_the_exact_time(store: PolicyStore) -> None:
+    created = _create(store, make_policy(1, last_promoted_at=NANO_TIME, last_promoted_exact=NANO))
+    store.mark_promoted(created.id, NANO_TIME - timedelta(days=1))  # older: nothing moves
+    assert store.get(created.id).last_promoted_exact == NANO
+    later = NANO_TIME + timedelta(minutes=5)
+    store.mark_promoted(created.id, later)
+    stored = store.get(created.id)
+    assert (stored.last_promoted_at, stored.last_promoted_exact) == (later, None)
+
+
+def test_a_store_from_before_migration_6_keeps_its_policies(
+    database: Database, store: PolicyStore
+) -> None:
+    """Taken back to schema 5 (no MSR identity), a store with a policy upgrades in place."""
+    with database.connection() as conn, transaction(conn):
+        conn.execute("DROP INDEX policies_msr_id")
+        conn.execute("ALTER TABLE policies DROP COLUMN msr_id")
+        conn.execute("ALTER TABLE policies DROP COLUMN last_promoted_exact")
+        conn.execute("UPDATE alembic_version SET version_num = '0005'")
+        if database.path is not None:
+            conn.execute("PRAGMA user_version = 5")
+        conn.execute(
+            "INSERT INTO policies (name, source_profile, source_repository, target_repository,"
+            " tag_template, created_at, updated_at, last_promoted_at)"
+            " VALUES ('old', 'local', 'dev/a', 'qa/a', '%n', :t, :t, :t)",
+            {"t": "2026-11-30T09:05:03.123456+00:00"},
+        )
+    assert database.migrate() == 6
+    [old] = store.list()
+    assert (old.name, old.msr_id, old.last_promoted_exact) == ("old", None, None)
+    assert old.last_promoted_at == datetime(2026, 11, 30, 9, 5, 3, 123456, tzinfo=UTC)
+    assert _create(store, make_policy(1, msr_id=MSR_ID)).msr_id == MSR_ID

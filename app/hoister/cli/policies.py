@@ -10,20 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from hoister.cli import policy_apply
+from hoister.cli import policy_apply, policy_edit, policy_exchange
 from hoister.cli.context import Context
 from hoister.cli.output import print_json, print_table
 from hoister.engine.dryrun import dry_run
 from hoister.engine.earlier import earlier_entry, earlier_matches, earlier_text
 from hoister.errors import InvalidInput
 from hoister.policies import Policy, Rule, describe_rule, policy_check
-from hoister.policies.declarative import dump_yaml
-from hoister.policies.exchange import export_hoister, export_msr, parse_import, to_hoister
-from hoister.policies.fields import LIST_OPERATORS
+from hoister.policies.exchange import to_hoister
+from hoister.policies.fields import takes_several_values
 from hoister.policies.model import OverwriteMode, TimeZoneMode
+from hoister.policies.msr import exchange_id
 
 
 def register(commands: Any) -> None:
@@ -90,33 +89,22 @@ def register(commands: Any) -> None:
     test.add_argument("--json", action="store_true")
     test.set_defaults(handler=test_policy)
 
-    imp = actions.add_parser("import", help="import Hoister JSON or a list of MSR policies")
-    imp.add_argument("file", help="a JSON file, or - for standard input")
-    imp.add_argument("--profile", help="registry of the source repositories (needed for MSR files)")
-    imp.set_defaults(handler=import_policies)
-
-    exp = actions.add_parser("export", help="print every policy as JSON or YAML")
-    exp.add_argument(
-        "--format",
-        choices=("json", "yaml", "hoister", "msr"),
-        default="json",
-        help="json (the default; 'hoister' is the same; `policy import` reads it) or yaml,"
-        " one document `policy apply` reads either way; msr: a list of MSR API objects",
-    )
-    exp.set_defaults(handler=export_policies)
-
+    policy_exchange.register(actions)
+    policy_edit.register(actions)
     policy_apply.register(actions)
 
 
 def parse_rule_text(text: str) -> Rule:
-    """``"tag ew stable"`` -> Rule; values split on commas only for list operators."""
+    """``"tag ew stable"`` -> Rule; values split on commas where a rule takes several
+    (``oo``/``noo``, and ``eq``/``sw``/``ew``/``c`` on text, which hold for any of them)."""
     parts = text.strip().split(None, 2)
     if len(parts) < 3:
         raise InvalidInput(
             f"rule '{text}' needs a field, an operator and a value, e.g. \"tag ew stable\""
         )
     field, operator, rest = parts
-    values = [v.strip() for v in rest.split(",")] if operator in LIST_OPERATORS else [rest]
+    several = takes_several_values(field, operator)
+    values = [v.strip() for v in rest.split(",")] if several else [rest]
     return Rule(field, operator, values)
 
 
@@ -207,6 +195,7 @@ def show_policy(args: argparse.Namespace, ctx: Context) -> int:
         ("webhook", policy.webhook_url or "-"),
         ("description", policy.description or "-"),
         ("last promoted", last),
+        ("msr id", exchange_id(policy) or "-"),
     ]
     lines = [f"policy {policy.id}{': ' + policy.name if policy.name else ''}"]
     lines += [f"  {label:<15}{value}" for label, value in fields]
@@ -297,40 +286,4 @@ def test_policy(args: argparse.Namespace, ctx: Context) -> int:
         f"\n{matched} of {len(rows)} tags would be promoted{again} (nothing was written)",
         file=sys.stderr,
     )
-    return 0
-
-
-def import_policies(args: argparse.Namespace, ctx: Context) -> int:
-    if args.file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(args.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"cannot read {args.file}: {exc}") from None
-    if args.profile:
-        ctx.require_profile(args.profile)
-    policies = parse_import(text, profile=args.profile)
-    for profile in sorted(
-        {p.source_profile for p in policies}
-        | {p.target_profile or p.source_profile for p in policies}
-    ):
-        ctx.require_profile(profile)
-    stored = ctx.policies.add_many(policies, check=policy_check(ctx.profiles.identities()))
-    noun = "policy" if len(stored) == 1 else "policies"
-    print(f"imported {len(stored)} {noun}: ids {', '.join(str(p.id) for p in stored)}")
-    return 0
-
-
-def export_policies(args: argparse.Namespace, ctx: Context) -> int:
-    policies = ctx.policies.list()
-    if args.format == "msr":
-        objects, warnings = export_msr(policies)
-        for warning in warnings:
-            print(f"hoister: warning: {warning}", file=sys.stderr)
-        print_json(objects)
-    elif args.format == "yaml":
-        sys.stdout.write(dump_yaml(export_hoister(policies)))
-    else:
-        print_json(export_hoister(policies))
     return 0

@@ -23,7 +23,7 @@ HELP = """\
 Create, update and (with --prune) remove policies so the store holds what FILE says.
 FILE has the shape `hoister policy export --format yaml` (or JSON) writes. Policies are
 identified by their name, which each must have, unique in the file: an 'id' in the file
-is ignored, as are 'createdAt', 'updatedAt' and 'lastPromotedAt'. Nothing is written if
+is ignored, as are 'msrId', 'createdAt', 'updatedAt' and 'lastPromotedAt'. Nothing is written if
 anything in the file is wrong; all changes are written in one transaction.
 """
 

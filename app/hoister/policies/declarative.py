@@ -3,9 +3,9 @@
 The file has exactly the shape ``hoister policy export`` writes (``format``, ``version``,
 ``policies``), in YAML or JSON, so an export kept in git and applied again changes
 nothing. A policy is identified by its **name**, not by ``id``: ids are assigned by each
-store, names are what people write and review. ``id``, ``createdAt``, ``updatedAt`` and
-``lastPromotedAt`` are what a store did, not what a person declares, so they are read
-(an export carries them) but never compared or written.
+store, names are what people write and review. ``id``, ``msrId``, ``createdAt``,
+``updatedAt`` and ``lastPromotedAt`` are what a store did, not what a person declares, so
+they are read (an export carries them) but never compared or written.
 
 Pure: text in, policies and plans out. Reading the file and writing the store are the
 command line's business (:mod:`hoister.cli.policy_apply`).
@@ -134,6 +134,8 @@ def _one(item: Any, where: str, profiles: Collection[str] | None) -> tuple[Polic
         created_at=None,
         updated_at=None,
         last_promoted_at=None,
+        last_promoted_exact=None,
+        msr_id=None,
     )
     problems = [f"{where} ({describe_problem(policy, p)})" for p in policy_problems(policy)]
     if profiles is not None:

@@ -2,48 +2,49 @@
 
 MSR administrators can export their policies with one ``curl`` per repository
 (``GET /api/v0/repositories/{ns}/{repo}/promotionPolicies``); a JSON list of those
-objects imports here unchanged. Everything MSR can express survives a round trip both
-ways; Hoister's own format carries every field. An import is checked whole before
-anything is saved, and every problem is reported with the policy and rule it is in.
+objects imports here unchanged (:mod:`hoister.policies.msr`). Everything MSR can express
+survives a round trip both ways, its ids and times included; Hoister's own format carries
+every field. An import is checked whole before anything is saved, and every problem is
+reported with the policy and rule it is in.
+
+Importing a file again updates the policies it brought the first time instead of adding
+them twice: each object's ``id`` (MSR's) or ``msrId`` (Hoister's) names the policy, and
+:func:`plan_import` matches it to the stored policy with that id. An MSR object updates
+only what MSR says (route, template, enabled, rules, last promotion); what Hoister adds
+(name, description, overwrite, webhooks...) is kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from hoister import jsonlimits
 from hoister.policies.errors import PolicyError
-from hoister.policies.fields import is_msr_expressible
-from hoister.policies.model import OverwriteMode, Policy, Rule, TimeZoneMode
+from hoister.policies.model import OverwriteMode, Policy, TimeZoneMode, later_promotion
+from hoister.policies.msr import exchange_id, export_msr, from_msr, last_promoted_text, msr_id_in
+from hoister.policies.reading import enum_in, expect, precise_time_in, rules_in, time_in
 from hoister.policies.validation import describe_problem, policy_problems
+
+__all__ = ["export_hoister", "export_msr", "parse_import", "plan_import", "read_import"]
 
 FORMAT = "hoister.policies"
 VERSION = 1
-_GO_ZERO_TIME = "0001-01-01T00:00:00Z"
-#: Times outside these are refused: shown in any time zone they must stay representable.
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+#: What an MSR object says of a policy; a re-import replaces these and keeps the rest.
+MSR_FIELDS = (
+    "source_profile",
+    "source_repository",
+    "target_repository",
+    "tag_template",
+    "enabled",
+    "rules",
+)
 
 
 def _time_out(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
-def _time_in(value: Any, where: str) -> datetime | None:
-    if value in (None, "", _GO_ZERO_TIME):
-        return None
-    if not isinstance(value, str):
-        raise PolicyError(f"{where}: a time must be a string such as 2026-11-30T09:00:00Z")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise PolicyError(f"{where}: '{value[:80]}' is not an ISO 8601 time") from None
-    if not _EARLIEST <= moment <= _LATEST:
-        raise PolicyError(f"{where}: '{value[:80]}' is not a time between 1970 and 9998")
-    return moment
 
 
 def export_hoister(policies: Iterable[Policy]) -> dict[str, Any]:
@@ -51,6 +52,7 @@ def export_hoister(policies: Iterable[Policy]) -> dict[str, Any]:
 
 
 def to_hoister(policy: Policy) -> dict[str, Any]:
+    last = last_promoted_text(policy) if policy.last_promoted_exact else None
     return {
         "id": policy.id,
         "name": policy.name,
@@ -68,124 +70,56 @@ def to_hoister(policy: Policy) -> dict[str, Any]:
         "copyReferrers": policy.copy_referrers,
         "recordProvenance": policy.record_provenance,
         "webhookUrl": policy.webhook_url,
+        # What the store did, like the times: a re-import finds the policy by it.
+        "msrId": exchange_id(policy),
         "createdAt": _time_out(policy.created_at),
         "updatedAt": _time_out(policy.updated_at),
-        "lastPromotedAt": _time_out(policy.last_promoted_at),
+        "lastPromotedAt": last or _time_out(policy.last_promoted_at),
     }
-
-
-def export_msr(policies: Iterable[Policy]) -> tuple[list[dict[str, Any]], list[str]]:
-    """MSR API objects, and warnings for rules MSR itself could not evaluate."""
-    out, warnings = [], []
-    for policy in policies:
-        out.append(
-            {
-                "id": str(policy.id) if policy.id is not None else "",
-                "sourceRepository": policy.source_repository,
-                "targetRepository": policy.target_repository,
-                "tagTemplate": policy.tag_template,
-                "enabled": policy.enabled,
-                "rules": [r.to_json() for r in policy.rules],
-                "lastPromotedAt": _time_out(policy.last_promoted_at) or "",
-            }
-        )
-        extra = [
-            f"{r.field} {r.operator}"
-            for r in policy.rules
-            if not is_msr_expressible(r.field, r.operator)
-        ]
-        if extra:
-            warnings.append(f"{policy.label} uses rules MSR does not know: {', '.join(extra)}")
-        if policy.target_profile and policy.target_profile != policy.source_profile:
-            warnings.append(
-                f"{policy.label} promotes to another registry, which MSR cannot express"
-            )
-    return out, warnings
-
-
-def _expect(
-    obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any = ...
-) -> Any:
-    if key not in obj or obj[key] is None:
-        if default is ...:
-            raise PolicyError(f"{where}: '{key}' is missing")
-        return default
-    value = obj[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise PolicyError(f"{where}: '{key}' must be a {names}, not {type(value).__name__}")
-    return value
-
-
-def _rules_in(value: Any, where: str) -> tuple[Rule, ...]:
-    if not isinstance(value, list):
-        raise PolicyError(f"{where}: 'rules' must be a list")
-    rules = []
-    for index, item in enumerate(value, start=1):
-        here = f"{where}, rule {index}"
-        if not isinstance(item, dict):
-            raise PolicyError(f"{here}: must be an object with field, operator and values")
-        values = _expect(item, "values", list, here)
-        if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
-            raise PolicyError(f"{here}: 'values' must be a list of strings")
-        rules.append(
-            Rule(_expect(item, "field", str, here), _expect(item, "operator", str, here), values)
-        )
-    return tuple(rules)
-
-
-def _from_msr(obj: dict[str, Any], where: str, profile: str) -> Policy:
-    return Policy(
-        source_profile=profile,
-        source_repository=_expect(obj, "sourceRepository", str, where),
-        target_repository=_expect(obj, "targetRepository", str, where),
-        tag_template=_expect(obj, "tagTemplate", str, where),
-        enabled=_expect(obj, "enabled", bool, where, True),
-        rules=_rules_in(obj.get("rules", []), where),
-        last_promoted_at=_time_in(obj.get("lastPromotedAt"), where),
-    )
-
-
-def _enum(enum: type, value: str, where: str, key: str) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise PolicyError(f"{where}: '{key}' must be one of {allowed}, not '{value}'") from None
 
 
 def _from_hoister(obj: dict[str, Any], where: str, profile: str | None) -> Policy:
     source_profile = obj.get("sourceProfile") or profile
     if not source_profile:
         raise PolicyError(f"{where}: 'sourceProfile' is missing (or give --profile)")
+    last, exact = precise_time_in(obj.get("lastPromotedAt"), where)
     return Policy(
         source_profile=str(source_profile),
-        source_repository=_expect(obj, "sourceRepository", str, where),
-        target_profile=_expect(obj, "targetProfile", str, where, None),
-        target_repository=_expect(obj, "targetRepository", str, where),
-        tag_template=_expect(obj, "tagTemplate", str, where),
-        name=_expect(obj, "name", str, where, ""),
-        description=_expect(obj, "description", str, where, ""),
-        enabled=_expect(obj, "enabled", bool, where, True),
-        rules=_rules_in(obj.get("rules", []), where),
-        overwrite=_enum(
-            OverwriteMode, _expect(obj, "overwrite", str, where, "skip"), where, "overwrite"
+        source_repository=expect(obj, "sourceRepository", str, where),
+        target_profile=expect(obj, "targetProfile", str, where, None),
+        target_repository=expect(obj, "targetRepository", str, where),
+        tag_template=expect(obj, "tagTemplate", str, where),
+        name=expect(obj, "name", str, where, ""),
+        description=expect(obj, "description", str, where, ""),
+        enabled=expect(obj, "enabled", bool, where, True),
+        rules=rules_in(obj.get("rules", []), where),
+        overwrite=enum_in(
+            OverwriteMode, expect(obj, "overwrite", str, where, "skip"), where, "overwrite"
         ),
-        time_zone=_enum(
-            TimeZoneMode, _expect(obj, "timeZone", str, where, "utc"), where, "timeZone"
+        time_zone=enum_in(
+            TimeZoneMode, expect(obj, "timeZone", str, where, "utc"), where, "timeZone"
         ),
-        apply_existing=_expect(obj, "applyExisting", bool, where, False),
-        copy_referrers=_expect(obj, "copyReferrers", bool, where, True),
-        record_provenance=_expect(obj, "recordProvenance", bool, where, True),
-        webhook_url=_expect(obj, "webhookUrl", str, where, None),
-        created_at=_time_in(obj.get("createdAt"), where),
-        updated_at=_time_in(obj.get("updatedAt"), where),
-        last_promoted_at=_time_in(obj.get("lastPromotedAt"), where),
+        apply_existing=expect(obj, "applyExisting", bool, where, False),
+        copy_referrers=expect(obj, "copyReferrers", bool, where, True),
+        record_provenance=expect(obj, "recordProvenance", bool, where, True),
+        webhook_url=expect(obj, "webhookUrl", str, where, None),
+        created_at=time_in(obj.get("createdAt"), where),
+        updated_at=time_in(obj.get("updatedAt"), where),
+        last_promoted_at=last,
+        last_promoted_exact=exact,
+        msr_id=msr_id_in(obj, where, "msrId"),
     )
 
 
-def parse_import(text: str, *, profile: str | None) -> list[Policy]:
-    """Policies from Hoister JSON or a list of MSR objects; all valid, or one error listing all."""
+@dataclass(frozen=True)
+class Imported:
+    """One policy of an import file; ``msr``: it came as an MSR object (fewer fields)."""
+
+    policy: Policy
+    msr: bool
+
+
+def _items(text: str, profile: str | None) -> tuple[list[Any], bool]:
     try:
         data = jsonlimits.loads(text, what="the file")
     except jsonlimits.InvalidJSON as exc:
@@ -210,7 +144,15 @@ def parse_import(text: str, *, profile: str | None) -> list[Policy]:
         raise PolicyError("'policies' must be a list")
     if msr and profile is None:
         raise PolicyError("MSR policies do not name a registry; give --profile for their source")
-    policies, problems = [], []
+    return items, msr
+
+
+def read_import(text: str, *, profile: str | None) -> list[Imported]:
+    """Policies from Hoister JSON or a list of MSR objects; all valid, or one error listing all."""
+    items, msr = _items(text, profile)
+    imported: list[Imported] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     for index, item in enumerate(items, start=1):
         where = f"policy {index}"
         try:
@@ -218,17 +160,95 @@ def parse_import(text: str, *, profile: str | None) -> list[Policy]:
                 raise PolicyError(f"{where}: must be an object")
             is_msr = msr and "sourceProfile" not in item
             policy = (
-                _from_msr(item, where, profile or "")
+                from_msr(item, where, profile or "")
                 if is_msr
                 else _from_hoister(item, where, profile)
             )
         except PolicyError as exc:
             problems.append(str(exc))
             continue
-        policy = policy.with_changes(name=policy.name or "")
+        if policy.msr_id is not None:
+            if policy.msr_id in seen:
+                problems.append(
+                    f"policies {seen[policy.msr_id]} and {index} have the same id "
+                    f"'{policy.msr_id}'; an id names one policy"
+                )
+            seen.setdefault(policy.msr_id, index)
         found = policy_problems(policy)
         problems.extend(f"{where} ({describe_problem(policy, p)})" for p in found)
-        policies.append(policy)
+        imported.append(Imported(policy, is_msr))
     if problems:
         raise PolicyError("nothing was imported: " + "; ".join(problems))
-    return policies
+    return imported
+
+
+def parse_import(text: str, *, profile: str | None) -> list[Policy]:
+    """The policies of an import file (see :func:`read_import`)."""
+    return [item.policy for item in read_import(text, profile=profile)]
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import does: policies it creates, updates (before, after) and leaves as they are."""
+
+    creates: tuple[Policy, ...]
+    updates: tuple[tuple[Policy, Policy], ...]
+    unchanged: tuple[Policy, ...]
+
+    def changes(self) -> tuple[list[Policy], list[Policy], list[Policy]]:
+        """(creates, updates, removes) in the shape ``PolicyStore.apply`` takes."""
+        return list(self.creates), [after for _, after in self.updates], []
+
+
+def _merged(before: Policy, item: Imported) -> Policy:
+    new = item.policy
+    if item.msr:
+        after = before.with_changes(**{name: getattr(new, name) for name in MSR_FIELDS})
+    else:
+        after = new.with_changes(
+            id=before.id,
+            version=before.version,
+            created_at=before.created_at,
+            updated_at=before.updated_at,
+            updated_by=before.updated_by,
+            msr_id=before.msr_id,
+        )
+    last, exact = later_promotion(before, new)
+    return after.with_changes(last_promoted_at=last, last_promoted_exact=exact)
+
+
+def plan_import(items: Iterable[Imported], stored: Iterable[Policy]) -> ImportPlan:
+    """Match each imported policy to the stored one with its id; the others are new.
+
+    Several stored policies with one id (a team store two workstations copied the same
+    import into) cannot tell which one the file means: refused, naming them.
+    """
+    by_id: dict[str, list[Policy]] = {}
+    for policy in stored:
+        key = exchange_id(policy)
+        if key is not None:
+            by_id.setdefault(key, []).append(policy)
+    creates: list[Policy] = []
+    updates: list[tuple[Policy, Policy]] = []
+    unchanged: list[Policy] = []
+    ambiguous: list[str] = []
+    for item in items:
+        matches = by_id.get(item.policy.msr_id or "", [])
+        if len(matches) > 1:
+            ids = ", ".join(str(p.id) for p in matches)
+            ambiguous.append(f"'{item.policy.msr_id}' (policies {ids})")
+        elif matches:
+            after = _merged(matches[0], item)
+            if after == matches[0]:
+                unchanged.append(matches[0])
+            else:
+                updates.append((matches[0], after))
+        else:
+            creates.append(item.policy)
+    if ambiguous:
+        raise PolicyError(
+            "nothing was imported: several stored policies have the id "
+            f"{'; '.join(ambiguous)}, so the import cannot tell which one to update; "
+            "remove the extra ones (`hoister policy remove ID`) and import again"
+        )
+    return ImportPlan(tuple(creates), tuple(updates), tuple(unchanged))

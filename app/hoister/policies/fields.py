@@ -60,8 +60,12 @@ NEGATED_WORDS: dict[str, str] = {
     "bf": "is not before",
     "af": "is not after",
 }
-#: Operators that take several values; every other operator takes exactly one.
+#: Operators that take a list of values; every other operator takes exactly one, but
+#: for the :data:`ANY_OF_OPERATORS` on text.
 LIST_OPERATORS = frozenset({"oo", "noo"})
+#: On text, these take several values too and hold when any one does: MSR stores every
+#: rule's ``values`` as a list, and ``tag sw ["rc-", "beta-"]`` means either prefix.
+ANY_OF_OPERATORS = frozenset({"eq", "sw", "ew", "c"})
 #: Operators that hold when no element of a multi-valued fact matches.
 NEGATIVE_OPERATORS = frozenset({"neq", "noo"})
 
@@ -69,7 +73,9 @@ TEXT_OPS = ("eq", "neq", "sw", "ew", "c", "oo", "noo", "matches", "glob")
 TAG_OPS = (*TEXT_OPS, "semver")
 COUNT_OPS = ("gte", "gt", "eq", "neq", "lte", "lt")
 TIME_OPS = ("bf", "af")
-MSR_TEXT_OPS = ("eq", "sw", "ew", "c", "oo", "noo", "matches")
+#: MSR's string operators (``matches`` came in later MSR versions, with Go's syntax: an
+#: export warns about it).
+MSR_TEXT_OPS = ("eq", "sw", "ew", "c", "oo", "noo")
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ _SPECS = [
         TEXT_OPS,
         "licenses",
         multi=True,
-        msr_operators=MSR_TEXT_OPS,
+        msr_operators=("oo", "noo"),
     ),
     FieldSpec(
         "vulnerability_critical",
@@ -181,6 +187,15 @@ def field_label(code: str) -> str:
     return f"{spec.label} '{key}'" if key else spec.label
 
 
+def describe_field_operator(code: str, operator: str) -> str:
+    """``Label 'team' equals``; an unknown field or operator as it is written."""
+    try:
+        label = field_label(code)
+    except PolicyError:
+        label = code
+    return f"{label} {OPERATOR_WORDS.get(operator, operator)}"
+
+
 def check_operator(code: str, operator: str) -> FieldSpec:
     spec, _ = lookup_field(code)
     if operator not in spec.operators:
@@ -193,6 +208,14 @@ def check_operator(code: str, operator: str) -> FieldSpec:
         offered = ", ".join(f"{OPERATOR_WORDS[o]} ({o})" for o in spec.operators)
         raise PolicyError(f"{spec.label} ({code}) cannot use {said}; use one of: {offered}")
     return spec
+
+
+def takes_several_values(code: str, operator: str) -> bool:
+    """Whether a rule may hold several values (written comma-separated by people)."""
+    if operator in LIST_OPERATORS:
+        return True
+    spec = FIELDS.get(code) or FIELDS.get(code.partition(".")[0])  # label, label.KEY
+    return operator in ANY_OF_OPERATORS and spec is not None and spec.value_type is ValueType.TEXT
 
 
 def is_msr_expressible(code: str, operator: str) -> bool:

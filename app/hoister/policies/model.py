@@ -72,6 +72,15 @@ class Policy:
     version: int = 0
     #: Who saved this version (``user@host``), shown when a later save is refused.
     updated_by: str = ""
+    #: The policy's id in MSR's form (a UUID string), for a policy imported from MSR or
+    #: from another store's export: a later import of the same file updates this policy
+    #: instead of adding a second one. None for a policy made here (its export derives
+    #: one: :func:`hoister.policies.exchange.exchange_id`). Kept by every update.
+    msr_id: str | None = None
+    #: ``last_promoted_at`` exactly as the imported file wrote it (RFC 3339, up to
+    #: nanoseconds), written back while it still names that time: see
+    #: :mod:`hoister.policies.rfc3339`.
+    last_promoted_exact: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
@@ -93,6 +102,20 @@ class Policy:
 
     def with_changes(self, **changes: object) -> Policy:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def later_promotion(old: Policy, new: Policy) -> tuple[datetime | None, str | None]:
+    """The later last promotion of a stored policy and of an update of it, with its text.
+
+    An editor's copy may be older than a promotion made since; a re-import from MSR may
+    know of a later one. A promotion time never moves back.
+    """
+    mine, theirs = old.last_promoted_at, new.last_promoted_at
+    if theirs is not None and (mine is None or theirs > mine):
+        return theirs, new.last_promoted_exact
+    if theirs is not None and theirs == mine and old.last_promoted_exact is None:
+        return mine, new.last_promoted_exact
+    return mine, old.last_promoted_exact
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from hoister.facts import ImageFacts
 from hoister.policies import values as parse
 from hoister.policies.errors import PolicyError
 from hoister.policies.fields import (
+    ANY_OF_OPERATORS,
     LIST_OPERATORS,
     NEGATED_WORDS,
     NEGATIVE_OPERATORS,
@@ -29,6 +30,7 @@ from hoister.policies.fields import (
     check_operator,
     field_label,
     lookup_field,
+    takes_several_values,
 )
 from hoister.policies.model import Rule
 from hoister.policies.semver import parse_range, parse_version
@@ -121,8 +123,12 @@ def _values_text(rule: Rule) -> str:
         quoted = lookup_field(rule.field)[0].value_type is ValueType.TEXT
     except PolicyError:
         quoted = True
-    shown = ", ".join(f"'{v}'" if quoted else v for v in rule.values)
-    return f"[{shown}]" if rule.operator in LIST_OPERATORS else shown
+    shown = [f"'{v}'" if quoted else v for v in rule.values]
+    if rule.operator in LIST_OPERATORS:
+        return f"[{', '.join(shown)}]"
+    if len(shown) > 1:  # any of them: "starts with 'rc-' or 'beta-'"
+        return f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return ", ".join(shown)
 
 
 def _subject(compiled: CompiledRule, fact: Any, now: datetime) -> Any:
@@ -176,6 +182,8 @@ def _text_test(
             return version is not None and version_range.allows(version)
 
         return in_range, None
+    if operator in ANY_OF_OPERATORS and len(values) > 1:
+        return _any_of(operator, tuple(values)), None
     tests: dict[str, Callable[[str], bool]] = {
         "eq": lambda s: s == value,
         "neq": lambda s: s != value,
@@ -186,6 +194,18 @@ def _text_test(
         "noo": lambda s: s not in values,
     }
     return tests[operator], None
+
+
+def _any_of(operator: str, values: tuple[str, ...]) -> Callable[[str], bool]:
+    """Several values of ``eq``/``sw``/``ew``/``c``: the rule holds when one of them does."""
+    if operator == "eq":
+        wanted = frozenset(values)
+        return lambda s: s in wanted
+    if operator == "sw":
+        return lambda s: s.startswith(values)
+    if operator == "ew":
+        return lambda s: s.endswith(values)
+    return lambda s: any(value in s for value in values)
 
 
 def _ordered_test(operator: str, bound: Any) -> Callable[[Any], bool]:
@@ -212,7 +232,7 @@ def compile_rule(rule: Rule, where: str = "") -> CompiledRule:
         words = f"{field_label(rule.field)} {OPERATOR_WORDS[rule.operator]}"
         if not values:
             raise PolicyError(f"{words} needs a value")
-        if len(values) > 1 and rule.operator not in LIST_OPERATORS:
+        if len(values) > 1 and not takes_several_values(rule.field, rule.operator):
             raise PolicyError(
                 f"{words} takes one value, got {len(values)}; "
                 f"use '{OPERATOR_WORDS['oo']}' (oo) for several"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from hoister.policies.errors import PolicyConflict, PolicyNotFound
-from hoister.policies.model import Policy, Route
+from hoister.policies.model import Policy, Route, later_promotion
 from hoister.store.base import ConnectionOwner, default_author
 from hoister.store.db import Database, transaction
 from hoister.store.policy_rows import INSERT_SQL, UPDATE_SQL, policy_from_row, policy_to_row
@@ -63,8 +63,10 @@ class PolicyStore(ConnectionOwner):
     def add(self, policy: Policy, *, check: PolicyCheck | None = None) -> Policy:
         """Store a new policy; the result carries its id and creation time.
 
-        Any ``id``, ``created_at`` or ``updated_at`` on ``policy`` is ignored: the store
-        assigns them. ``last_promoted_at`` is kept (an import carries MSR's).
+        Any ``id``, ``created_at``, ``updated_at`` or ``msr_id`` on ``policy`` is ignored:
+        the store assigns the first three, and a policy added here (a new one, or a copy
+        made in the editor) is not the MSR policy it may have been copied from.
+        ``last_promoted_at`` is kept. Imports that keep MSR's id go through :meth:`apply`.
         """
         return self.add_many([policy], check=check)[0]
 
@@ -85,7 +87,7 @@ class PolicyStore(ConnectionOwner):
             for policy in batch:
                 if check is not None:
                     check(policy, list(stored))
-                new = self._insert(policy, now)
+                new = self._insert(policy.with_changes(msr_id=None), now)
                 added.append(new)
                 if check is not None:
                     stored.append(new)
@@ -103,9 +105,11 @@ class PolicyStore(ConnectionOwner):
     def update(self, policy: Policy, *, check: PolicyCheck | None = None) -> Policy:
         """Replace the editable fields of the stored policy with the same id.
 
-        ``created_at`` and ``last_promoted_at`` are kept from the database, not taken from
-        ``policy``: an editor's copy may be older than a promotion the engine made since.
-        ``check`` sees every other policy (not the old version of this one).
+        ``created_at`` and ``msr_id`` are kept from the database. ``last_promoted_at`` is
+        the later of the stored one and ``policy``'s: an editor's copy may be older than a
+        promotion the engine made since, and a re-import from MSR may know of a later one
+        (its exact text comes with it). ``check`` sees every other policy (not the old
+        version of this one).
         """
         return self.update_many([policy], check=check)[0]
 
@@ -129,7 +133,8 @@ class PolicyStore(ConnectionOwner):
         can change the store between the decision and the write. ``check`` sees each
         created or updated policy next to the others as they will be once everything is
         written, so a swap of two routes is not refused for the loop it passes through
-        half-way. Returns (created, updated, removed) as stored.
+        half-way. Returns (created, updated, removed) as stored. Created policies keep
+        their ``msr_id`` (an import's match key); callers that have none pass None.
         """
         with transaction(self._conn, lock=LOCK):
             current = self._load_all()
@@ -181,9 +186,10 @@ class PolicyStore(ConnectionOwner):
         stamp = to_db_time(when)
         with transaction(self._conn):
             self._fetch(policy_id)
+            # MSR's exact text named the time replaced here: it goes with it.
             self._conn.execute(
-                "UPDATE policies SET last_promoted_at = :stamp WHERE id = :id"
-                " AND (last_promoted_at IS NULL OR last_promoted_at < :stamp)",
+                "UPDATE policies SET last_promoted_at = :stamp, last_promoted_exact = NULL"
+                " WHERE id = :id AND (last_promoted_at IS NULL OR last_promoted_at < :stamp)",
                 {"stamp": stamp, "id": policy_id},
             )
 
@@ -246,11 +252,14 @@ class PolicyStore(ConnectionOwner):
                 raise _conflict(policy, old)
             if check is not None:
                 check(policy, [other for other in current.values() if other.id != policy.id])
+            last, exact = later_promotion(old, policy)
             row = policy_to_row(
                 policy.with_changes(
                     created_at=old.created_at,
                     updated_at=now,
-                    last_promoted_at=old.last_promoted_at,
+                    last_promoted_at=last,
+                    last_promoted_exact=exact,
+                    msr_id=old.msr_id,
                     version=old.version + 1,
                     updated_by=self.author,
                 )

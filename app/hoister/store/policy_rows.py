@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from hoister.errors import HoisterError, InvalidInput
 from hoister.policies.model import OverwriteMode, Policy, Rule, TimeZoneMode
+from hoister.policies.rfc3339 import exact_for
 from hoister.store.times import from_db_time, to_db_time
 
 #: Every column but ``id``, in table order; also the named parameters of INSERT/UPDATE.
@@ -36,6 +37,8 @@ COLUMNS: Final = (
     "last_promoted_at",
     "version",
     "updated_by",
+    "msr_id",
+    "last_promoted_exact",
 )
 
 INSERT_SQL: Final = (
@@ -92,6 +95,9 @@ def _row(policy: Policy) -> dict[str, Any]:
         "last_promoted_at": to_db_time(policy.last_promoted_at),
         "version": policy.version,
         "updated_by": policy.updated_by,
+        "msr_id": policy.msr_id,
+        # Only while it names the stored time: a stale text must never be exported.
+        "last_promoted_exact": exact_for(policy.last_promoted_exact, policy.last_promoted_at),
     }
 
 
@@ -120,6 +126,8 @@ def policy_from_row(row: Mapping[str, Any]) -> Policy:
             last_promoted_at=from_db_time(row["last_promoted_at"]),
             version=int(row["version"]),
             updated_by=row["updated_by"],
+            msr_id=row["msr_id"],
+            last_promoted_exact=row["last_promoted_exact"],
         )
     except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
         raise HoisterError(

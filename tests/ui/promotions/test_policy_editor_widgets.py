@@ -142,6 +142,24 @@ def test_rules_round_trip_and_problems_sit_on_their_row(qtbot: QtBot) -> None:
     assert editor.rows == [] and editor.rules() == ()
 
 
+def test_several_values_of_a_text_rule_survive_the_editor(qtbot: QtBot) -> None:
+    """MSR's ``tag sw ["rc-", "beta-"]`` shows as "rc-, beta-" and saves as two values."""
+    rules = (
+        Rule("tag", "sw", ("rc-", "beta-")),
+        Rule("label.team", "eq", ("web", "ops")),
+        Rule("tag", "ew", ("stable",)),
+    )
+    editor = CriteriaEditor()
+    qtbot.addWidget(editor)
+    editor.set_rules(rules)
+    first = editor.rows[0].value_widget
+    assert isinstance(first, QLineEdit) and first.text() == "rc-, beta-"
+    assert "any one of them" in first.toolTip()
+    assert editor.rules() == rules
+    first.setText("rc-, beta-, alpha-")
+    assert editor.rules()[0] == Rule("tag", "sw", ("rc-", "beta-", "alpha-"))
+
+
 def test_template_field_menu_preview_and_ticking_clock(qtbot: QtBot) -> None:
     now = [datetime(2026, 11, 30, 9, 5, 3, tzinfo=UTC)]
     field = TemplateField(clock=lambda: now[0])

@@ -34,6 +34,7 @@ from hoister.policies.fields import (
     FieldSpec,
     ValueType,
     lookup_field,
+    takes_several_values,
 )
 from hoister.policies.values import parse_bool, parse_time
 from hoister.ui.promotions.message_label import MessageLabel
@@ -144,7 +145,7 @@ class CriterionRow(QWidget):
             return (str(widget.currentData()),)
         assert isinstance(widget, QLineEdit)
         text = widget.text()
-        if kind is ValueType.TEXT and self.operator() in LIST_OPERATORS:
+        if kind is ValueType.TEXT and takes_several_values(self.spec.code, self.operator()):
             return tuple(part.strip() for part in text.split(",") if part.strip())
         if kind is not ValueType.TEXT:
             text = text.strip()
@@ -221,8 +222,15 @@ class CriterionRow(QWidget):
         widget = self.value_widget
         if isinstance(widget, QLineEdit) and self._kind is ValueType.TEXT:
             listed = self.operator() in LIST_OPERATORS
+            several = takes_several_values(self.spec.code, self.operator())
             widget.setPlaceholderText(LIST_PLACEHOLDER if listed else PLACEHOLDERS[self._kind])
-            widget.setToolTip("Separate several values with commas" if listed else "")
+            widget.setToolTip(
+                "Separate several values with commas"
+                if listed
+                else "Several values separated by commas: any one of them will do"
+                if several
+                else ""
+            )
         self.changed.emit()
 
     @Slot()
