@@ -200,3 +200,27 @@ def test_a_blob_deleted_from_the_target_since_the_client_saw_it_is_put_there_aga
     assert skopeo_inspect(registry.host, "qa/website", "2.0", raw=True) == image.manifest
     back = httpx.get(f"{registry.url}/v2/qa/website/blobs/{layer}", timeout=30)
     assert back.status_code == 200 and back.content == image.blobs[1].data
+
+
+def test_across_registries_a_blob_deleted_from_the_target_is_sent_again(
+    registry_factory: RegistryFactory, make_client: ClientFactory
+) -> None:
+    """The same memory across registries (``copy_blob_across``): a blob deleted from the
+    target since this client put it there is sent again when the PUT is refused."""
+    one, two = registry_factory(), registry_factory()
+    image = build_image(layers=2, seed=212)
+    push_image(one.url, "dev/website", "1.0", image)
+    source, target = make_client(one), make_client(two)
+    promoter = Promoter()
+    assert promoter.promote(request(source, target)).status == "promoted"
+    layer = image.blobs[1].digest
+    deleted = httpx.delete(f"{two.url}/v2/qa/website/blobs/{layer}", timeout=30)
+    assert deleted.status_code == 202
+
+    again = PromotionRequest(source, "dev/website", "1.0", target, "qa/website", "2.0")
+    outcome = promoter.promote(again)
+
+    assert (outcome.status, outcome.digest) == ("promoted", image.digest)
+    assert skopeo_inspect(two.host, "qa/website", "2.0", raw=True) == image.manifest
+    back = httpx.get(f"{two.url}/v2/qa/website/blobs/{layer}", timeout=30)
+    assert back.status_code == 200 and back.content == image.blobs[1].data

@@ -377,7 +377,9 @@ class _Copy:
         moved = None if mounted else self._stream(blob, across=not self.mountable)
         if mounted:
             self.count(blobs_mounted=1)
-        elif moved is None:
+        elif moved is None:  # there already, or remembered there: see with_blobs
+            with self.lock:
+                self.remembered.add(blob.digest)
             self.count(blobs_present=1)
         else:
             self.count(bytes_moved=moved, blobs_uploaded=1)
