@@ -1,9 +1,11 @@
 """Tag templates: how a promotion names the target tag (``%Y%m%d-%H%M%S``, ``%n-qa``).
 
 The tokens follow C ``strftime`` so people coming from MSR or ``date`` recognise them,
-with two deliberate differences: ``%n`` is the promoted tag (not a newline), and names
+with three deliberate differences: ``%n`` is the promoted tag (not a newline); names
 of days and months come from fixed English tables, never from ``strftime``, so a tag
-does not change with the locale of the machine that happens to run the promotion.
+does not change with the locale of the machine that happens to run the promotion; and
+``%Z`` of a zone whose name a tag cannot hold (``+0530``) is written from its offset
+(:func:`zone_name`).
 
 Errors carry a 1-based ``position`` (in the template, or in the rendered tag when
 ``rendered=True``) so the policy editor can put the cursor on the offending text.
