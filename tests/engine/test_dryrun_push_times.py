@@ -13,11 +13,15 @@ from datetime import timedelta
 from hoister.engine.dryrun import ENGINE_SOURCE, dry_run
 from hoister.policies import Outcome, Rule
 from hoister.store.watch import WatchStore
+from tests.engine.conftest import backends_fixture
 from tests.support.images import build_image, push_image
 from tests.support.registry import RegistryServer
 
 STABLE = Rule("tag", "ew", ("stable",))
 RECENT = Rule("updated_at_duration", "af", ("1h",))  # pushed less than an hour ago
+
+#: The engine's tests here run on SQLite and on PostgreSQL (the watch state's join).
+harness_backend = backends_fixture()
 
 
 def test_dry_run_uses_the_push_times_the_engine_saw(  # type: ignore[no-untyped-def]
