@@ -84,3 +84,86 @@ def test_run_once_finishes_a_burst_under_a_seconds_template(  # type: ignore[no-
         assert images[row["source_tag"]].digest == row["source_digest"]
         info = skopeo_inspect(registry.host, "qa/web", row["target_tag"])
         assert isinstance(info, dict) and info["Digest"] == row["source_digest"]
+
+
+def test_queue_lists_images_waiting_for_facts_and_retrying_promotions(  # type: ignore[no-untyped-def]
+    cli, registry_factory
+) -> None:
+    source, target = registry_factory(), registry_factory()
+    assert cli("profile", "add", "build", "--url", source.url)[0] == 0
+    assert cli("profile", "add", "release", "--url", target.url)[0] == 0
+    code, _, err = cli(
+        "policy", "add", "--profile", "build", "--source", "dev/app", "--target", "app",
+        "--rule", "tag ew stable", "--rule", "vulnerability_critical eq 0",
+        "--template", "%n", "--name", "scanned",
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli(
+        "policy", "add", "--profile", "build", "--source", "dev/web", "--target", "web",
+        "--target-profile", "release", "--rule", "tag ew stable", "--template", "%n",
+        "--name", "to release",
+    )  # fmt: skip
+    assert code == 0, err
+    assert cli("run", "--once")[0] == 0  # baselines
+    push_image(source.url, "dev/app", "1.0-stable", build_image(seed=170))
+    push_image(source.url, "dev/web", "2.0-stable", build_image(seed=171))
+    target.stop()
+    cli("run", "--once")  # the target is down: the promotion waits for its next attempt
+
+    code, out, _ = cli("queue", "--json")
+    rows = json.loads(out)
+    waiting = [r for r in rows if r["state"] == "waiting"]
+    assert [(r["policyName"], r["source"], r["target"]) for r in waiting] == [
+        ("scanned", "dev/app:1.0-stable", "app")
+    ]
+    assert waiting[0]["id"] is None and waiting[0]["since"]
+    assert "scan" in waiting[0]["reason"] or "vulnerab" in waiting[0]["reason"]
+    [entry] = [r for r in rows if r["state"] != "waiting"]
+    assert entry["state"] == "pending" and entry["retrying"] is True
+    assert entry["attempts"] >= 1 and entry["nextAttemptAt"] and entry["lastError"]
+
+    code, out, _ = cli("queue")
+    lines = {line.split()[1]: line for line in out.splitlines()[1:]}
+    assert set(lines) == {"waiting", "retrying"}
+    assert "scanned" in lines["waiting"] and "since " in lines["waiting"]
+    assert "next " in lines["retrying"] and entry["lastError"][:30] in lines["retrying"]
+    # --state picks: waiting only; pending includes retrying.
+    assert [r["state"] for r in json.loads(cli("queue", "--state", "waiting", "--json")[1])] == [
+        "waiting"
+    ]
+    assert len(json.loads(cli("queue", "--state", "pending", "--json")[1])) == 1
+
+    # Nothing failed: nothing to retry, said plainly; a retrying entry is not "failed".
+    code, _, err = cli("queue", "retry", "--failed")
+    assert code == 0 and "no failed promotions to retry" in err
+    code, _, err = cli("queue", "retry", str(entry["id"]))
+    assert code == 1 and f"entry {entry['id']} is retrying" in err
+    code, _, err = cli("queue", "retry")
+    assert code == 2 and "give their ids" in err
+    code, _, err = cli("queue", "retry", "5", "--failed")
+    assert code == 2 and "not both" in err
+
+
+def test_queue_retry_failed_requeues_every_failed_entry(  # type: ignore[no-untyped-def]
+    cli, registry: RegistryServer
+) -> None:
+    _seed(cli, registry)  # template %n-qa
+    assert cli("run", "--once")[0] == 0
+    for seed, tag in ((180, "3.0-stable"), (181, "3.1-stable")):
+        push_image(registry.url, "qa/website", f"{tag}-qa", build_image(seed=seed))  # squatters
+        push_image(registry.url, "dev/website", tag, build_image(seed=seed + 10))
+    assert cli("run", "--once")[0] == 1
+    failed = [r["id"] for r in json.loads(cli("queue", "--state", "failed", "--json")[1])]
+    assert len(failed) == 2
+    code, _, err = cli("queue", "retry", str(failed[0]), "999")
+    assert code == 2 and "there is no queue entry 999" in err  # and the known one went back
+    assert [r["state"] for r in json.loads(cli("queue", "--json")[1])].count("pending") == 1
+    code, out, err = cli("queue", "retry", "--failed")
+    assert code == 0, err
+    assert out.count("queued again") == 1 and f"entry {failed[1]} queued again" in out
+    states = [r["state"] for r in json.loads(cli("queue", "--json")[1])]
+    assert states == ["pending", "pending"]
+    code, _, err = cli("queue", "retry", "--failed")
+    assert code == 0 and "no failed promotions to retry" in err
+    code, _, err = cli("retry", str(failed[0]))  # the old spelling still answers
+    assert code == 1 and "only failed or skipped promotions can be retried" in err

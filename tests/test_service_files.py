@@ -34,6 +34,10 @@ SYSTEM_UNIT = SYSTEMD / "hoister-agent.service"
 USER_UNIT = SYSTEMD / "hoister-agent.user.service"
 TEMPLATE_UNIT = SYSTEMD / "hoister-agent@.service"
 CONTAINERFILE = ROOT / "packaging" / "Containerfile"
+AGENT_README = ROOT / "packaging" / "README-agent.md"
+#: Where packaging/README-agent.md installs the command (a venv linked into /usr/local/bin,
+#: or pip into the system prefix); the system units must run exactly this.
+INSTALLED = "/usr/local/bin/hoister"
 
 Unit = dict[str, dict[str, list[str]]]
 
@@ -98,7 +102,7 @@ def _check_run_command(args: list[str]) -> tuple[str, int]:
 def test_system_unit() -> None:
     unit = parse_unit(SYSTEM_UNIT.read_text(encoding="utf-8"))
     service = unit["Service"]
-    args = _hoister_args(_one(unit, "Service", "ExecStart"), ("/usr/bin/hoister",))
+    args = _hoister_args(_one(unit, "Service", "ExecStart"), (INSTALLED,))
     assert args == ["run", "--listen", "127.0.0.1:5001", "--interval", "60"]
     assert _check_run_command(args) == ("127.0.0.1", 5001)
     assert _one(unit, "Service", "User") == "hoister"
@@ -119,6 +123,17 @@ def test_system_unit() -> None:
     assert re.search(r"^u hoister - .* /var/lib/hoister$", sysusers, re.MULTILINE)
 
 
+def test_system_units_run_the_documented_install_path() -> None:
+    """The install steps of the agent's README put the command where the units run it."""
+    readme = AGENT_README.read_text(encoding="utf-8")
+    assert f"sudo ln -sf /opt/hoister/bin/hoister {INSTALLED}" in readme
+    assert f"The unit runs `{INSTALLED} run" in readme
+    for unit in (SYSTEM_UNIT, TEMPLATE_UNIT):
+        exec_start = _one(parse_unit(unit.read_text(encoding="utf-8")), "Service", "ExecStart")
+        assert shlex.split(exec_start)[0] == INSTALLED, unit.name
+    assert "/usr/bin/hoister" not in readme, "no step installs the command there"
+
+
 def test_user_unit() -> None:
     unit = parse_unit(USER_UNIT.read_text(encoding="utf-8"))
     args = _hoister_args(_one(unit, "Service", "ExecStart"), ("/usr/bin/env", "hoister"))
@@ -135,7 +150,7 @@ def test_template_unit_runs_one_agent_per_port() -> None:
     service = unit["Service"]
     exec_start = _one(unit, "Service", "ExecStart")
     assert exec_start.endswith("--listen 127.0.0.1:%i --interval 60")
-    args = _hoister_args(exec_start.replace("%i", "5002"), ("/usr/bin/hoister",))
+    args = _hoister_args(exec_start.replace("%i", "5002"), (INSTALLED,))
     assert _check_run_command(args) == ("127.0.0.1", 5002)
     assert "HOISTER_HOME=/var/lib/hoister/%i" in service["Environment"]
     assert service["EnvironmentFile"] == ["-/etc/hoister/agent.env", "-/etc/hoister/agent-%i.env"]
@@ -176,7 +191,7 @@ def test_systemd_analyze_verify(variant: str, tmp_path: Path) -> None:
     """systemd's own parser: unknown keys and bad values are warnings it prints.
 
     ``verify`` also insists the program exists, so the system unit is checked with
-    ``/usr/bin/hoister`` replaced by a stand-in (its arguments are checked above).
+    ``/usr/local/bin/hoister`` replaced by a stand-in (its arguments are checked above).
     """
     env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path), "HOME": str(tmp_path)}
     scope = ["--user"] if variant == "user" else []
@@ -192,7 +207,7 @@ def test_systemd_analyze_verify(variant: str, tmp_path: Path) -> None:
     stand_in.write_text("#!/bin/sh\n", encoding="utf-8")
     stand_in.chmod(0o755)
     source = {"system": SYSTEM_UNIT, "user": USER_UNIT, "template": TEMPLATE_UNIT}[variant]
-    text = source.read_text(encoding="utf-8").replace("=/usr/bin/hoister ", f"={stand_in} ")
+    text = source.read_text(encoding="utf-8").replace(f"={INSTALLED} ", f"={stand_in} ")
     # the name it is installed under (a template is verified as one of its instances)
     name = "hoister-agent@5002.service" if variant == "template" else "hoister-agent.service"
     unit = tmp_path / name

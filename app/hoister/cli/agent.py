@@ -30,6 +30,7 @@ from hoister.engine.pipeline import DEFAULT_PARALLEL, MAX_PARALLEL
 from hoister.engine.routes import default_actor
 from hoister.errors import InvalidInput
 from hoister.logsetup import attach_console
+from hoister.policies.values import parse_duration
 from hoister.store.history import HistoryRow, HistoryStore
 from hoister.store.probe import StoreProbe
 from hoister.store.queue import DEFAULT_LEASE, QueueEntry
@@ -75,6 +76,13 @@ def register(commands: Any) -> None:
         action="store_true",
         help="speak HTTP/2 to registries that offer it over TLS (off by default: over "
         "fast links, kept-alive HTTP/1.1 connections were measured faster)",
+    )
+    run.add_argument(
+        "--unhealthy-after",
+        default="5m",
+        metavar="DURATION",
+        help="/healthz answers 503 once a watched registry has been unreachable this long "
+        "(default 5m; 90s, 10m, 1h...)",
     )
     run.add_argument(
         "--token-file",
@@ -166,8 +174,14 @@ def run_agent(args: argparse.Namespace, ctx: Context) -> int:
         raise InvalidInput("--lease must be between 3 seconds and a day")
     if not 1 <= args.parallel <= MAX_PARALLEL:
         raise InvalidInput(f"--parallel must be a whole number from 1 to {MAX_PARALLEL}")
+    try:
+        unhealthy_after = parse_duration(args.unhealthy_after).total_seconds()
+    except ValueError as exc:
+        raise InvalidInput(f"--unhealthy-after: {exc}") from None
+    if unhealthy_after <= 0:
+        raise InvalidInput("--unhealthy-after must be longer than zero, such as 5m")
     probe = StoreProbe(ctx.database)
-    metrics = AgentMetrics(args.interval, store=probe)
+    metrics = AgentMetrics(args.interval, store=probe, unhealthy_after=unhealthy_after)
     engine = Engine(
         ctx.database,
         ctx.profiles,

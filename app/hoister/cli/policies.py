@@ -23,6 +23,7 @@ from hoister.policies.exchange import to_hoister
 from hoister.policies.fields import takes_several_values
 from hoister.policies.model import OverwriteMode, TimeZoneMode
 from hoister.policies.msr import exchange_id
+from hoister.store.watch import WatchStore
 
 
 def register(commands: Any) -> None:
@@ -227,7 +228,9 @@ def test_policy(args: argparse.Namespace, ctx: Context) -> int:
     policy = ctx.policies.get(args.id)
     profile = ctx.require_profile(policy.source_profile)
     client = ctx.client_for(profile)
-    rows = dry_run(policy, client, datetime.now(UTC), scanner=profile.scanner)
+    with WatchStore(ctx.database) as watch:  # push times the engine saw
+        seen = watch.seen(policy.source_profile, policy.source_repository)
+    rows = dry_run(policy, client, datetime.now(UTC), scanner=profile.scanner, seen=seen)
     # A match this policy queued before is never queued again (promote once): say what
     # became of it instead of counting it among the promotions.
     earlier = earlier_matches(ctx.database, policy)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from hoister import __version__
 from hoister.engine.events import CycleReport, EngineCallbacks, chain
 from hoister.engine.exposition import CONTENT_TYPE, Exposition
+from hoister.engine.outages import DEFAULT_UNHEALTHY_AFTER, Outages
 from hoister.store.history import HistoryRow
 from hoister.store.probe import StoreProbe, StoreUnreachable
 from hoister.store.queue import QueueEntry
@@ -62,7 +63,8 @@ class AgentMetrics:
     """Counters and gauges of one agent process, served as ``/healthz`` and ``/metrics``.
 
     ``interval`` is the agent's poll interval: the health check expects a finished poll
-    cycle at least every ``3 * interval + HEALTH_GRACE`` seconds. ``clock`` returns unix
+    cycle at least every ``3 * interval + HEALTH_GRACE`` seconds, and no registry
+    unreachable for longer than ``unhealthy_after`` seconds. ``clock`` returns unix
     seconds; tests pass a fake one.
     """
 
@@ -73,10 +75,14 @@ class AgentMetrics:
         clock: Callable[[], float] = time.time,
         agent: str = "",
         store: StoreProbe | None = None,
+        unhealthy_after: float = DEFAULT_UNHEALTHY_AFTER,
     ) -> None:
         if interval <= 0:
             raise ValueError("the poll interval must be positive")
+        if unhealthy_after <= 0:
+            raise ValueError("the unhealthy-after time must be positive")
         self.interval = interval
+        self.unhealthy_after = unhealthy_after
         #: The engine's name, put on every sample (set before the listener starts).
         self.agent = agent
         self.store = store
@@ -90,7 +96,7 @@ class AgentMetrics:
         self._last_repositories = 0
         self._queue_length = 0
         self._problems = 0
-        self._down: set[str] = set()
+        self._down = Outages()
         self._listener: CounterSource | None = None
 
     # -- feeding ---------------------------------------------------------------------------
@@ -137,17 +143,17 @@ class AgentMetrics:
         profile = message.partition(": ")[0]
         with self._lock:
             self._problems += 1
-            self._down.add(profile)
+        self._down.began(profile, message, self._clock())
 
     def on_recovered(self, profile: str) -> None:
-        with self._lock:
-            self._down.discard(profile)
+        self._down.ended(profile)
 
     # -- serving ---------------------------------------------------------------------------
 
     def healthz(self) -> Response:
-        """200 while the store answers and the engine keeps finishing poll cycles, else
-        503 with the reason.
+        """200 while the store answers, the engine keeps finishing poll cycles and no
+        registry has been unreachable for longer than ``unhealthy_after``, else 503 with
+        the reasons (``unhealthy: reason; reason``).
 
         Before the first cycle finishes the agent is "starting" (200) for as long as a
         cycle may take; a first cycle that never ends is as unhealthy as a later one.
@@ -159,17 +165,21 @@ class AgentMetrics:
         limit = 3 * self.interval + HEALTH_GRACE
         with self._lock:
             last, started = self._last_finished, self._started
+        reasons = self._down.overdue(now, self.unhealthy_after)
         if last is None:
             waited = now - started
-            if waited <= limit:
-                return 200, _TEXT, b"starting\n"
-            reason = f"no poll cycle has finished in the {waited:.0f} s since the agent started"
-            return 503, _TEXT, f"unhealthy: {reason} (limit {limit:.0f} s)\n".encode()
-        age = now - last
-        if age <= limit:
-            return 200, _TEXT, b"ok\n"
-        reason = f"the last poll cycle finished {age:.0f} s ago"
-        return 503, _TEXT, f"unhealthy: {reason} (limit {limit:.0f} s)\n".encode()
+            if waited > limit:
+                reasons.insert(
+                    0,
+                    f"no poll cycle has finished in the {waited:.0f} s since the agent "
+                    f"started (limit {limit:.0f} s)",
+                )
+        elif now - last > limit:
+            age = now - last
+            reasons.insert(0, f"the last poll cycle finished {age:.0f} s ago (limit {limit:.0f} s)")
+        if reasons:
+            return 503, _TEXT, f"unhealthy: {'; '.join(reasons)}\n".encode()
+        return 200, _TEXT, b"starting\n" if last is None else b"ok\n"
 
     def metrics(self) -> Response:
         """The Prometheus text exposition of every counter and gauge."""
@@ -179,7 +189,8 @@ class AgentMetrics:
             outcomes = dict(self._outcomes)
             cycles, last, duration = self._cycles, self._last_finished, self._last_duration
             repositories, queue_length = self._last_repositories, self._queue_length
-            problems, down, started = self._problems, len(self._down), self._started
+            problems, started = self._problems, self._started
+        down = len(self._down)
         out = Exposition({"agent": self.agent} if self.agent else None)
         out.family("hoister_up", "gauge", "1 while the agent is running.", [({}, 1)])
         out.family(

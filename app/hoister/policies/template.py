@@ -1,9 +1,11 @@
 """Tag templates: how a promotion names the target tag (``%Y%m%d-%H%M%S``, ``%n-qa``).
 
 The tokens follow C ``strftime`` so people coming from MSR or ``date`` recognise them,
-with two deliberate differences: ``%n`` is the promoted tag (not a newline), and names
+with three deliberate differences: ``%n`` is the promoted tag (not a newline); names
 of days and months come from fixed English tables, never from ``strftime``, so a tag
-does not change with the locale of the machine that happens to run the promotion.
+does not change with the locale of the machine that happens to run the promotion; and
+``%Z`` of a zone whose name a tag cannot hold (``+0530``) is written from its offset
+(:func:`zone_name`).
 
 Errors carry a 1-based ``position`` (in the template, or in the rendered tag when
 ``rendered=True``) so the policy editor can put the cursor on the offending text.
@@ -38,7 +40,7 @@ TOKENS: dict[str, str] = {
     "%M": "minute",
     "%S": "second",
     "%f": "microsecond",
-    "%Z": "time zone name",
+    "%Z": "time zone name (UTC, CET...; a zone known only by its offset gives UTCp0530 / UTCm03)",
     "%j": "day of the year",
     "%W": "week of the year (Monday first)",
     "%D": "first 12 hex characters of the source digest (after sha256:)",
@@ -91,6 +93,35 @@ class TemplateContext:
             raise ValueError("TemplateContext.when must be timezone-aware")
 
 
+_ZONE_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+
+
+def zone_name(when: datetime) -> str:
+    """``%Z``: a zone name a tag can hold, wherever ``%Z`` stands in the template.
+
+    A name made of letters, digits and '_' (UTC, CET, EST) is kept. Any other name —
+    numeric zones such as ``+0530`` or ``-03`` (``TZ=UTC-05``, many tzdata zones), or
+    Python's ``UTC+05:30`` — is written from the offset instead: ``UTC``, then ``p``
+    (east of Greenwich) or ``m`` (west) and the offset's hours and minutes (seconds too,
+    when there are any): ``UTCp0530``, ``UTCm0300``. The sign is a letter because '+'
+    is not a tag character, and '-' would make ``m`` and ``p`` zones read differently.
+    """
+    name = when.tzname() or ""
+    offset = when.utcoffset()
+    assert offset is not None  # TemplateContext refuses naive times
+    seconds = int(offset.total_seconds())
+    # POSIX TZ=UTC-05 names its zone "UTC" five hours east of it: the offset says more.
+    misleading = name.upper() in ("UTC", "GMT", "Z") and seconds != 0
+    if _ZONE_NAME_RE.fullmatch(name) and not misleading:
+        return name
+    if seconds == 0:
+        return "UTC"
+    sign, seconds = ("p", seconds) if seconds > 0 else ("m", -seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"UTC{sign}{hours:02d}{minutes:02d}" + (f"{seconds:02d}" if seconds else "")
+
+
 def _day_of_year(when: datetime) -> int:
     return when.toordinal() - date(when.year, 1, 1).toordinal() + 1
 
@@ -111,7 +142,7 @@ _TIME_TOKENS: dict[str, Callable[[datetime], str]] = {
     "%M": lambda t: f"{t.minute:02d}",
     "%S": lambda t: f"{t.second:02d}",
     "%f": lambda t: f"{t.microsecond:06d}",
-    "%Z": lambda t: t.tzname() or "",
+    "%Z": lambda t: zone_name(t),
     "%j": lambda t: f"{_day_of_year(t):03d}",
     # C: (yday + 7 - days since Monday) / 7 with a 0-based yday; days before the
     # year's first Monday fall in week 00.

@@ -80,21 +80,32 @@ class UndecidedStore(ConnectionOwner):
                 (policy_id, digest, tag),
             )
 
+    def waiting(self) -> list[Undecided]:
+        """What waits for facts, oldest first, for people to see; writes nothing (entries
+        past :attr:`PATIENCE` are left out here and dropped by :meth:`due`)."""
+        cutoff = to_db_time(self._clock() - self.PATIENCE)
+        rows = self._conn.execute(
+            "SELECT * FROM undecided WHERE first_seen >= ? ORDER BY first_seen, policy_id",
+            (cutoff,),
+        )
+        return [_undecided(r) for r in rows]
+
     def due(self) -> list[Undecided]:
         """Everything still worth a look; entries past :attr:`PATIENCE` are dropped."""
         cutoff = to_db_time(self._clock() - self.PATIENCE)
         with transaction(self._conn):
             self._conn.execute("DELETE FROM undecided WHERE first_seen < ?", (cutoff,))
         rows = self._conn.execute("SELECT * FROM undecided ORDER BY first_seen")
-        return [
-            Undecided(
-                r["policy_id"],
-                r["profile"],
-                r["repository"],
-                r["tag"],
-                r["digest"],
-                r["reason"],
-                from_db_time(r["first_seen"]),  # type: ignore[arg-type]
-            )
-            for r in rows
-        ]
+        return [_undecided(r) for r in rows]
+
+
+def _undecided(r: Any) -> Undecided:
+    return Undecided(
+        r["policy_id"],
+        r["profile"],
+        r["repository"],
+        r["tag"],
+        r["digest"],
+        r["reason"],
+        from_db_time(r["first_seen"]),  # type: ignore[arg-type]
+    )

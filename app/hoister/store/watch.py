@@ -8,13 +8,28 @@ so that a policy edited later does not mistake old tags for new pushes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from hoister.store.base import ConnectionOwner
 from hoister.store.db import transaction
-from hoister.store.times import to_db_time
+from hoister.store.times import from_db_time, to_db_time
 
 UNRESOLVED = ""
+
+
+@dataclass(frozen=True)
+class SeenTag:
+    """A tag as the watcher last recorded it: its digest ('' unresolved) and when.
+
+    ``seen_at`` is when the engine saw the tag take that digest — a push time, within a
+    poll interval, unless ``at_baseline``: then the tag was already there when the
+    repository was first looked at, and only "pushed at or before" is known.
+    """
+
+    digest: str
+    seen_at: datetime
+    at_baseline: bool
 
 
 class WatchStore(ConnectionOwner):
@@ -32,6 +47,24 @@ class WatchStore(ConnectionOwner):
             (profile, repository),
         )
         return {row["tag"]: row["digest"] for row in rows}
+
+    def seen(self, profile: str, repository: str) -> dict[str, SeenTag]:
+        """tag -> what the watcher recorded of it; empty for a repository never watched."""
+        rows = self._conn.execute(
+            "SELECT t.tag, t.digest, t.seen_at, r.baseline_at FROM watch_tags t"
+            " LEFT JOIN watch_repositories r"
+            " ON r.profile = t.profile AND r.repository = t.repository"
+            " WHERE t.profile = ? AND t.repository = ?",
+            (profile, repository),
+        )
+        return {
+            row["tag"]: SeenTag(
+                row["digest"],
+                from_db_time(row["seen_at"]),  # type: ignore[arg-type]
+                row["baseline_at"] is not None and row["seen_at"] == row["baseline_at"],
+            )
+            for row in rows
+        }
 
     def record(
         self,

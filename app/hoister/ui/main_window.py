@@ -42,6 +42,7 @@ from hoister.ui.connections.sidebar import Sidebar
 from hoister.ui.connections.welcome import WelcomePage
 from hoister.ui.context import AppContext
 from hoister.ui.history.history_view import HistoryView
+from hoister.ui.queue.queue_view import QueueView
 from hoister.ui.shared.errors import show_error
 from hoister.ui.team.database_dialog import TeamDatabaseDialog
 from hoister.ui.team.store_label import StoreLabel
@@ -148,6 +149,19 @@ class MainWindow(QMainWindow):
         toggle.setText("&Activity")
         toggle.setShortcut(QKeySequence("Ctrl+Shift+A"))
         view.addAction(toggle)
+        # What waits (for facts, a retry), runs or failed, with Retry; read on the pool.
+        self.queue = QDockWidget("Queue: what waits and why", self)
+        self.queue.setObjectName("queue")
+        self.queue_view = QueueView(self.ctx)
+        self.queue_view.retried.connect(self._retried)
+        self.queue_view.message.connect(self.show_status)
+        self.queue.setWidget(self.queue_view)
+        self.queue.hide()
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.queue)
+        self.tabifyDockWidget(self.activity, self.queue)  # both open: two tabs, one panel
+        toggle = self.queue.toggleViewAction()
+        toggle.setText("&Queue")
+        view.addAction(toggle)
         theme = view.addMenu("&Theme")
         self.theme_group = QActionGroup(self)  # one theme ticked at a time
         for name in ("auto", "light", "dark"):
@@ -228,6 +242,13 @@ class MainWindow(QMainWindow):
         self.live = LiveViews(self, engine)
         engine.promotion_finished.connect(self._promotion_finished)
         engine.promotion_failed.connect(self._promotion_failed)
+        for moved in (
+            engine.cycle_done,
+            engine.promotion_started,
+            engine.promotion_finished,
+            engine.promotion_failed,
+        ):
+            moved.connect(self.queue_view.engine_moved)  # the Queue view, if open, reads again
 
     @Slot(object)
     def _promotion_finished(self, row: object) -> None:
@@ -305,6 +326,8 @@ class MainWindow(QMainWindow):
         """F5 (View → Refresh): what has focus reads its data again; nothing collapses."""
         if self._focus_in(self.activity_view):
             self.activity_view.refresh()
+        elif self._focus_in(self.queue_view):
+            self.queue_view.refresh()
         elif self.page is not None and not self._focus_in(self.sidebar):
             self.page.refresh()
         else:

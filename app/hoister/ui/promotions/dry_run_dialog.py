@@ -38,6 +38,7 @@ from hoister.engine.watcher import Candidate
 from hoister.policies import Policy
 from hoister.registry import NotFound
 from hoister.store import now_utc
+from hoister.store.watch import WatchStore
 from hoister.ui.context import AppContext
 from hoister.ui.promotions.dry_run_model import TAG, DryRunFilter, DryRunModel
 from hoister.ui.promotions.policies_model import policy_name
@@ -57,8 +58,12 @@ def list_tags(ctx: AppContext, profile: str, repository: str) -> list[str]:
 def evaluate_tags(
     ctx: AppContext, policy: Policy, tags: list[str], now: datetime
 ) -> tuple[list[DryRunRow], Earlier]:
-    """Worker: the dry run proper, and what the policy queued before; writes nothing."""
-    rows = dry_run(policy, ctx.client(policy.source_profile), now, tags)
+    """Worker: the dry run proper, and what the policy queued before; writes nothing.
+
+    The engine's watch state gives the push times it saw (``updated_at`` rules)."""
+    with WatchStore(ctx.database) as watch:
+        seen = watch.seen(policy.source_profile, policy.source_repository)
+    rows = dry_run(policy, ctx.client(policy.source_profile), now, tags, seen=seen)
     return rows, earlier_matches(ctx.database, policy)
 
 

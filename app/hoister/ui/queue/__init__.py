@@ -1,0 +1,1 @@
+"""The Queue view: what waits for facts or a retry, runs, or failed (View → Queue)."""
